@@ -1,0 +1,13 @@
+"""elma365-cluster: an ELMA365 On-Premises HA cluster on the servers of one site (stacks/Pulumi.<site>.yaml)."""
+import pulumi
+
+from components.cluster import Elma365Cluster
+from components.site_source import load_site
+
+site = load_site()
+cluster = Elma365Cluster("elma365", site)
+
+pulumi.export("nodeNames", cluster.node_names)
+pulumi.export("mainNode", cluster.main_node)
+pulumi.export("haproxyUrl", cluster.haproxy_url)
+pulumi.export("configured", cluster.configured)

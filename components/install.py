@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import pulumi
+
+from .remote_step import node_connection, step
+from .render.install import install_command, install_stdin
+from .site import Site
+
+
+class Elma365Install(pulumi.ComponentResource):
+    """The vendor installer on the main node, answered from the site config."""
+
+    def __init__(self, name: str, site: Site, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("elma365:cluster:Elma365Install", name, None, opts)
+        main = site.main
+        self.done = step(f"{main.name}-install", node_connection(site, main), install_command(site),
+                         stdin=install_stdin(site), log="stderr", parent=self)
+        self.register_outputs({"node": main.name})

@@ -1,0 +1,49 @@
+"""One remote step = one pulumi_command remote.Command, with the project's safety defaults."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import pulumi
+from pulumi_command import remote
+
+from .site import Node, Site
+
+
+def connection(site: Site, host: str, *, port: Optional[int] = None, user: Optional[str] = None,
+               host_key: Optional[str] = None) -> remote.ConnectionArgs:
+    key = pulumi.Output.secret(str(site.ssh.private_key))
+    password = (pulumi.Output.secret(str(site.ssh.private_key_password))
+                if site.ssh.private_key_password else None)
+    proxy = None
+    if site.ssh.bastion:
+        b = site.ssh.bastion
+        proxy = remote.ProxyConnectionArgs(host=b.host, port=b.port, user=b.user or site.ssh.user,
+                                           private_key=key, private_key_password=password)
+    return remote.ConnectionArgs(host=host, port=port or site.ssh.port, user=user or site.ssh.user,
+                                 private_key=key, private_key_password=password, host_key=host_key,
+                                 proxy=proxy)
+
+
+def node_connection(site: Site, node: Node) -> remote.ConnectionArgs:
+    return connection(site, node.address, port=node.port, host_key=node.host_key)
+
+
+def step(name: str, conn: remote.ConnectionArgs, create: pulumi.Input[str], *, parent: pulumi.Resource,
+         after: Sequence[pulumi.Resource] = (), delete: Optional[str] = None,
+         stdin: Optional[pulumi.Input[str]] = None, secret_output: bool = False,
+         log: str = "stdoutAndStderr", triggers: Optional[Sequence[Any]] = None) -> remote.Command:
+    """A remote command. Whatever comes on stdin is a secret; so is the output when it carries one
+    (a join token), and then nothing of it is logged."""
+    secret_outputs = ["stdout", "stderr"] if secret_output else []
+    return remote.Command(
+        name,
+        connection=conn,
+        create=create,
+        delete=delete,
+        stdin=pulumi.Output.secret(stdin) if stdin is not None else None,
+        logging="none" if secret_output else log,
+        triggers=list(triggers) if triggers is not None else None,
+        add_previous_output_in_env=False,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after),
+                                    additional_secret_outputs=secret_outputs or None),
+    )

@@ -1,0 +1,1 @@
+"""Pure functions that render the shell scripts and configs the components run. No Pulumi here."""

@@ -1,0 +1,126 @@
+"""Adding a node: prepare it, issue a one-time join token on the main node, join, and undo it all."""
+from __future__ import annotations
+
+import re
+
+from ..site import Node, Site
+from .shell import ensure_package, q, remote
+
+ALREADY_MEMBER = "ELMA365_CLUSTER_NODE_ALREADY_MEMBER"
+JOIN_LINE = re.compile(r"^\s*microk8s join (?P<host>\S+?):(?P<port>\d+)/(?P<token>[A-Za-z0-9]+)/(?P<hash>[A-Za-z0-9]+)(?P<worker>\s+--worker)?\s*$")
+TARGET = re.compile(r"^[A-Za-z0-9.:\[\]-]+:[0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]+$")
+
+
+class JoinLineError(ValueError):
+    pass
+
+
+def _member_on_main(node: Node) -> str:
+    return f"microk8s kubectl get node {q(node.name)} >/dev/null 2>&1"
+
+
+def _member_here(main: Node) -> str:
+    # A joined node lists the main node among its datastore nodes; a lone MicroK8s lists only itself.
+    return f"microk8s status 2>/dev/null | grep -qF {q(main.cluster_address + ':19001')}"
+
+
+def prepare_command(site: Site, node: Node) -> str:
+    """Runs on every joining node in parallel with the install: MicroK8s must be there to join."""
+    body = f"""
+if command -v microk8s >/dev/null 2>&1; then
+  echo "MicroK8s is already installed on {node.name}"
+else
+  {ensure_package("snap", "snapd")}
+  snap install microk8s --classic --channel={q(site.install.microk8s_channel)}
+fi
+"""
+    if site.ha.enabled:
+        body += f"""
+command -v elma365ctl >/dev/null 2>&1 || {{ echo "ERROR: elma365ctl is missing on {node.name}; HA mode runs 'elma365ctl update-hamode' on every node" >&2; exit 1; }}
+"""
+    return remote(body, sudo=site.ssh.needs_sudo)
+
+
+def add_node_command(site: Site, node: Node) -> str:
+    """On the main node: a fresh one-time token for `node`, unless it is already a member."""
+    body = f"""
+if {_member_on_main(node)}; then
+  echo {ALREADY_MEMBER}
+  exit 0
+fi
+elma365ctl add-node
+"""
+    return remote(body, sudo=site.ssh.needs_sudo)
+
+
+def remove_node_command(site: Site, node: Node) -> str:
+    """Runs when a node leaves the site config, after the node itself has left."""
+    body = f"""
+if {_member_on_main(node)}; then
+  microk8s remove-node {q(node.name)}
+  echo "{node.name} removed from the cluster"
+else
+  echo "{node.name} is not a member; nothing to remove"
+fi
+"""
+    return remote(body, sudo=site.ssh.needs_sudo)
+
+
+def select_join_target(add_node_output: str, main: Node) -> str:
+    """Pick the control-plane join line that uses the main node's node-reachable address.
+
+    add-node prints several lines: one per interface of the main node, plus --worker variants.
+    Returns "<host>:<port>/<token>/<hash>", or ALREADY_MEMBER. Errors never include a token."""
+    if ALREADY_MEMBER in add_node_output:
+        return ALREADY_MEMBER
+    offered = []
+    for line in add_node_output.splitlines():
+        match = JOIN_LINE.match(line)
+        if not match:
+            continue
+        offered.append(match.group("host") + (" --worker" if match.group("worker") else ""))
+        if match.group("host").strip("[]") == main.cluster_address and not match.group("worker"):
+            return f"{match.group('host')}:{match.group('port')}/{match.group('token')}/{match.group('hash')}"
+    raise JoinLineError(
+        f"elma365ctl add-node on {main.name} offered no join line for {main.cluster_address} "
+        f"(offered: {', '.join(offered) or 'none'}); set nodes[0].clusterAddress to the address the other nodes reach")
+
+
+def join_command(site: Site, node: Node, replace_hint: str) -> str:
+    """On the joining node; the target (with its one-time token) arrives on stdin."""
+    main = site.main
+    body = f"""
+IFS= read -r target || true
+if {_member_here(main)}; then
+  echo "{node.name} is already a member of the cluster at {main.cluster_address}"
+  exit 0
+fi
+if [ "$target" = {ALREADY_MEMBER} ]; then
+  echo "ERROR: the main node lists {node.name} as a member but {node.name} is not joined to {main.cluster_address}; remove it on the main node (microk8s remove-node {node.name}) and run again" >&2
+  exit 1
+fi
+if ! printf '%s' "$target" | grep -Eq {q(TARGET.pattern)}; then
+  echo "ERROR: no usable join line for {node.name}" >&2
+  exit 1
+fi
+if ! microk8s join "$target"; then
+  echo "ERROR: {node.name} could not join {main.cluster_address}. Its one-time token is spent or expired now; get a fresh one with: pulumi up --replace {q(replace_hint)}" >&2
+  exit 1
+fi
+microk8s status --wait-ready --timeout 600 >/dev/null
+echo "{node.name} joined the cluster at {main.cluster_address}"
+"""
+    return remote(body, sudo=site.ssh.needs_sudo)
+
+
+def leave_command(site: Site, node: Node) -> str:
+    """Runs on a node removed from the site config, before the main node forgets it."""
+    body = f"""
+if {_member_here(site.main)}; then
+  microk8s leave
+  echo "{node.name} left the cluster"
+else
+  echo "{node.name} is not a member; nothing to leave"
+fi
+"""
+    return remote(body, sudo=site.ssh.needs_sudo)

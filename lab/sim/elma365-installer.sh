@@ -1,0 +1,1 @@
+elma365sim.py

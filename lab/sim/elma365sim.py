@@ -1,0 +1,803 @@
+#!/usr/bin/python3
+"""Simulated ELMA365 On-Premises toolchain for the local lab.
+
+One self-contained file (standard library only) that behaves as a different
+tool depending on the name it is invoked under:
+
+  elma365ctl            add-node | scale | reconfigure | update-hamode | restart | status
+  microk8s              join | status | leave | remove-node | kubectl get node
+  snap                  install microk8s --classic --channel=... | list microk8s
+  anything else         the ELMA365 installer (elma365-installer.sh -e <edition>)
+
+The cluster state lives in $ELMA365_LAB_STATE/cluster.json, guarded by an
+flock on $ELMA365_LAB_STATE/lock (held only for read-modify-write, never while
+sleeping).  Every invocation appends one JSON line to journal.jsonl.
+
+Node identity comes from ELMA365_LAB_NODE / ELMA365_LAB_ADDRESS /
+ELMA365_LAB_STATE (set by the lab's sshd via SetEnv) or, as a fallback (e.g.
+when the environment was scrubbed), from /usr/local/bin/.elma365-lab-node.json
+which lives in the node's private /usr/local/bin.
+"""
+import fcntl
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+
+UNREACHABLE_ADDRESS = "10.0.2.15"
+BIN_DIR = "/usr/local/bin"
+IDENTITY_FILE = os.path.join(BIN_DIR, ".elma365-lab-node.json")
+EXTERNAL_SERVICES = ["PostgreSQL", "MongoDB", "S3", "Redis", "RabbitMQ"]
+SELF = os.path.realpath(__file__)
+
+
+class Fail(Exception):
+    """Error reported to the user: message on stderr, exit code."""
+
+    def __init__(self, message, rc=1):
+        super().__init__(message)
+        self.message = message
+        self.rc = rc
+
+
+# --------------------------------------------------------------------------
+# identity, state, journal
+# --------------------------------------------------------------------------
+
+def identity():
+    ident = {}
+    try:
+        with open(IDENTITY_FILE) as f:
+            ident = json.load(f)
+    except (OSError, ValueError):
+        pass
+    node = os.environ.get("ELMA365_LAB_NODE") or ident.get("node")
+    address = os.environ.get("ELMA365_LAB_ADDRESS") or ident.get("address")
+    state = os.environ.get("ELMA365_LAB_STATE") or ident.get("state")
+    if not (node and address and state):
+        raise Fail("elma365 lab: cannot determine the lab node (ELMA365_LAB_NODE/ADDRESS/STATE unset "
+                   "and %s missing)" % IDENTITY_FILE)
+    return node, address, state
+
+
+class Lab:
+    def __init__(self):
+        self.node, self.address, self.state_dir = identity()
+        self._lock_fd = None
+
+    # -- files ------------------------------------------------------------
+    def path(self, name):
+        return os.path.join(self.state_dir, name)
+
+    def _read_json(self, name, default):
+        try:
+            with open(self.path(name)) as f:
+                data = json.load(f)
+            return data if data is not None else default
+        except FileNotFoundError:
+            return default
+        except ValueError:
+            return default
+
+    def _write_json(self, name, data):
+        tmp = self.path(".%s.%d.tmp" % (name, os.getpid()))
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, self.path(name))
+
+    def duration(self, key, default=0.0):
+        d = self._read_json("durations.json", {})
+        try:
+            return float(d.get(key, default))
+        except (TypeError, ValueError):
+            return default
+
+    def sleep(self, key, default=0.0):
+        s = self.duration(key, default)
+        if s > 0:
+            time.sleep(s)
+
+    def faults(self):
+        return self._read_json("faults.json", {})
+
+    def set_faults(self, faults):
+        self._write_json("faults.json", faults)
+
+    # -- locking ----------------------------------------------------------
+    def __enter__(self):
+        self._lock_fd = os.open(self.path("lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        return self.load()
+
+    def __exit__(self, *exc):
+        os.close(self._lock_fd)
+        self._lock_fd = None
+        return False
+
+    def load(self):
+        st = self._read_json("cluster.json", {})
+        st.setdefault("installed", False)
+        st.setdefault("main", None)
+        st.setdefault("members", [])
+        st.setdefault("workers", [])
+        st.setdefault("left", [])
+        st.setdefault("addresses", {})
+        st.setdefault("nodes", {})
+        st.setdefault("settings", {})
+        st.setdefault("replicas", {})
+        st.setdefault("tokens", {})
+        st.setdefault("joining", None)
+        st.setdefault("updatingHamode", None)
+        st.setdefault("hamodeUpdated", [])
+        st.setdefault("restarts", 0)
+        return st
+
+    def save(self, st):
+        self._write_json("cluster.json", st)
+
+    def node_state(self, st, name=None):
+        name = name or self.node
+        return st["nodes"].setdefault(name, {"up": False})
+
+    def journal(self, entry):
+        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        fd = os.open(self.path("journal.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            lk = os.open(self.path("lock"), os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(lk, fcntl.LOCK_EX)
+                os.write(fd, line)
+            finally:
+                os.close(lk)
+        finally:
+            os.close(fd)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(int(pid), 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def live_marker(marker):
+    """A marker {node, pid, since} counts only while its process is alive."""
+    return bool(marker) and pid_alive(marker.get("pid"))
+
+
+def redact(argv):
+    out = []
+    for a in argv:
+        if re.search(r"[0-9a-fA-F]{32}", a) or re.search(r":25000/", a):
+            out.append("<redacted>")
+        else:
+            out.append(a)
+    return out
+
+
+# --------------------------------------------------------------------------
+# interactive helpers
+# --------------------------------------------------------------------------
+
+def require_tty(what):
+    if not os.isatty(0):
+        raise Fail("%s: the %s is interactive and must be run in a terminal (stdin is not a tty)"
+                   % (what, "installer" if what == "elma365-installer" else "command"))
+
+
+def ask(prompt):
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if line == "":
+        raise Fail("\nerror: unexpected end of input while waiting for an answer to %r" % prompt.strip())
+    return line.strip()
+
+
+def ask_yes_no(prompt, default):
+    ans = ask(prompt).lower()
+    if ans == "":
+        return default
+    if ans in ("y", "yes"):
+        return True
+    if ans in ("n", "no"):
+        return False
+    raise Fail("error: invalid answer %r to %r (expected y or n)" % (ans, prompt.strip()))
+
+
+def ask_int(prompt, minimum=None, maximum=None):
+    ans = ask(prompt)
+    if not re.fullmatch(r"\d+", ans):
+        raise Fail("error: %r is not a valid number (%s)" % (ans, prompt.strip()))
+    v = int(ans)
+    if minimum is not None and v < minimum:
+        raise Fail("error: %d is less than the minimum %d (%s)" % (v, minimum, prompt.strip()))
+    if maximum is not None and v > maximum:
+        raise Fail("error: %d is greater than the maximum %d (%s)" % (v, maximum, prompt.strip()))
+    return v
+
+
+def ask_connection_strings():
+    """Returns the list of services configured as external (names only)."""
+    external = []
+    if ask_yes_no("Use custom connection string? [y/N]: ", False):
+        for svc in EXTERNAL_SERVICES:
+            if ask_yes_no("Use external %s? [y/N]: " % svc, False):
+                cs = ask("%s connection string: " % svc)
+                if not cs:
+                    raise Fail("error: empty %s connection string" % svc)
+                external.append(svc)
+    return external
+
+
+def ask_autoscaling():
+    settings = {}
+    if ask_yes_no("Enable autoscaling? [y/N]: ", False):
+        mn = ask_int("Minimum number of replicas: ", minimum=1)
+        mx = ask_int("Maximum number of replicas: ", minimum=1)
+        if mn > mx:
+            raise Fail("error: minimum number of replicas (%d) is greater than maximum (%d)" % (mn, mx))
+        settings.update(autoscaling=True, minReplicas=mn, maxReplicas=mx, linkerd=True)
+    else:
+        settings.update(autoscaling=False, minReplicas=None, maxReplicas=None,
+                        linkerd=ask_yes_no("Enable Linkerd? [Y/n]: ", True))
+    return settings
+
+
+# --------------------------------------------------------------------------
+# installer
+# --------------------------------------------------------------------------
+
+def installer(lab, args):
+    require_tty("elma365-installer")
+    edition = None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "-e" and i + 1 < len(args):
+            edition = args[i + 1]
+            i += 2
+        elif a.startswith("-e") and len(a) > 2:
+            edition = a[2:]
+            i += 1
+        else:
+            raise Fail("elma365-installer: unknown argument %r\nusage: elma365-installer.sh -e enterprise|standard" % a)
+    if edition is None:
+        raise Fail("elma365-installer: the edition is required: -e enterprise|standard")
+    if edition not in ("enterprise", "standard"):
+        raise Fail("elma365-installer: unknown edition %r (expected enterprise or standard)" % edition)
+
+    with lab as st:
+        if st["installed"] and st["main"] and st["main"]["name"] != lab.node:
+            if lab.node in st["members"]:
+                raise Fail("elma365-installer: this node is already part of the ELMA365 cluster of %s; "
+                           "run the installer on the main node" % st["main"]["name"])
+            raise Fail("elma365-installer: ELMA365 is already installed on %s (the lab supports one cluster)"
+                       % st["main"]["name"])
+
+    domain = ask("Enter the domain name for ELMA365: ")
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", domain or ""):
+        raise Fail("error: invalid domain name %r" % domain)
+    external = ask_connection_strings()
+    settings = ask_autoscaling()
+    extra = lab.faults().get("installer_extra_question")
+    if extra:
+        ask_yes_no(extra, False)
+
+    print("Installing ELMA365 %s for %s ..." % (edition, domain))
+    sys.stdout.flush()
+    lab.sleep("install")
+
+    os.makedirs(BIN_DIR, exist_ok=True)
+    for tool in ("microk8s", "elma365ctl"):
+        dst = os.path.join(BIN_DIR, tool)
+        if tool == "microk8s" or not os.path.exists(dst):
+            shutil.copy(SELF, dst)
+            os.chmod(dst, 0o755)
+
+    with lab as st:
+        if st["installed"] and st["main"] and st["main"]["name"] != lab.node:
+            raise Fail("elma365-installer: ELMA365 was installed on %s meanwhile" % st["main"]["name"])
+        st["installed"] = True
+        st["edition"] = edition
+        st["domain"] = domain
+        st["main"] = {"name": lab.node, "address": lab.address}
+        st["addresses"][lab.node] = lab.address
+        if lab.node not in st["members"]:
+            st["members"].insert(0, lab.node)
+        if lab.node in st["left"]:
+            st["left"].remove(lab.node)
+        s = st["settings"]
+        s.update(settings)
+        s["external"] = external
+        s.setdefault("ha", False)
+        ns = lab.node_state(st)
+        ns["up"] = True
+        ns["microk8s"] = "installer"
+        lab.save(st)
+    print("ELMA365 has been installed successfully: http://%s" % domain)
+    return 0
+
+
+# --------------------------------------------------------------------------
+# elma365ctl
+# --------------------------------------------------------------------------
+
+def require_installed(st):
+    if not st["installed"]:
+        raise Fail("elma365ctl: ELMA365 is not installed on this cluster")
+
+
+def require_member(lab, st):
+    require_installed(st)
+    if lab.node not in st["members"]:
+        raise Fail("elma365ctl: this node (%s) is not a member of the ELMA365 cluster" % lab.node)
+
+
+def ctl_add_node(lab, args):
+    if args:
+        raise Fail("elma365ctl add-node: unexpected arguments %s" % " ".join(args))
+    token = secrets.token_hex(16)
+    thash = secrets.token_hex(6)
+    with lab as st:
+        require_installed(st)
+        if st["main"]["name"] != lab.node:
+            raise Fail("elma365ctl add-node: must be run on the main node (%s), not on %s"
+                       % (st["main"]["name"], lab.node))
+        now = time.time()
+        ttl = lab.duration("token_ttl", 600)
+        # forget tokens that are long gone
+        st["tokens"] = {t: v for t, v in st["tokens"].items() if v.get("expires", 0) > now - 3600}
+        st["tokens"][token] = {"hash": thash, "created": now, "expires": now + ttl, "used": False}
+        main_addr = st["main"]["address"]
+        lab.save(st)
+    lab.sleep("add_node")
+    path = "%s/%s" % (token, thash)
+    print("From the node you wish to join to this cluster, run the following:")
+    print("microk8s join %s:25000/%s" % (UNREACHABLE_ADDRESS, path))
+    print("")
+    print("Use the '--worker' flag to join a node as a worker not running the control plane, eg:")
+    print("microk8s join %s:25000/%s --worker" % (UNREACHABLE_ADDRESS, path))
+    print("")
+    print("If the node you are adding is not reachable through the default interface you can use one of the following:")
+    print("microk8s join %s:25000/%s" % (UNREACHABLE_ADDRESS, path))
+    print("microk8s join %s:25000/%s" % (main_addr, path))
+    return 0
+
+
+def ctl_scale(lab, args):
+    if len(args) != 2:
+        raise Fail("usage: elma365ctl scale all|<service> <replicas>")
+    service, count = args
+    if service != "all" and not re.fullmatch(r"[a-z][a-z0-9-]*", service):
+        raise Fail("elma365ctl scale: invalid service name %r" % service)
+    if not re.fullmatch(r"\d+", count):
+        raise Fail("elma365ctl scale: invalid replica count %r (must be an integer >= 0)" % count)
+    with lab as st:
+        require_member(lab, st)
+        if st["settings"].get("autoscaling"):
+            raise Fail("elma365ctl scale: Manual scaling is not available while autoscaling is enabled")
+    lab.sleep("scale")
+    with lab as st:
+        if st["settings"].get("autoscaling"):
+            raise Fail("elma365ctl scale: Manual scaling is not available while autoscaling is enabled")
+        if service == "all":
+            st["replicas"] = {"all": int(count)}
+        else:
+            st["replicas"][service] = int(count)
+        lab.save(st)
+    print("Scaled %s to %s replicas" % (service, count))
+    return 0
+
+
+def ctl_reconfigure(lab, args):
+    if args:
+        raise Fail("elma365ctl reconfigure: unexpected arguments %s" % " ".join(args))
+    require_tty("elma365ctl reconfigure")
+    with lab as st:
+        require_member(lab, st)
+    external = ask_connection_strings()
+    settings = ask_autoscaling()
+    settings["external"] = external
+    if ask_yes_no("Enable high availability mode? [y/N]: ", False):
+        with lab as st:
+            n = len(st["members"])
+        if n < 3:
+            raise Fail("error: high availability mode requires at least 3 nodes in the cluster "
+                       "(the cluster has %d)" % n)
+        reps = ask_int("Number of replicas for system services (minimum 3): ")
+        if reps < 3:
+            raise Fail("error: the number of replicas for system services must be at least 3 (got %d)" % reps)
+        fo = ask_int("Time of moving application services from failed nodes, seconds (10-300): ")
+        if not 10 <= fo <= 300:
+            raise Fail("error: the time of moving application services must be between 10 and 300 seconds "
+                       "(got %d)" % fo)
+        settings.update(ha=True, haReplicas=reps, failoverSeconds=fo)
+    else:
+        settings.update(ha=False, haReplicas=None, failoverSeconds=None)
+    print("Reconfiguring ELMA365 ...")
+    sys.stdout.flush()
+    lab.sleep("reconfigure")
+    with lab as st:
+        require_member(lab, st)
+        if settings["ha"] and len(st["members"]) < 3:
+            raise Fail("error: high availability mode requires at least 3 nodes in the cluster")
+        old = st["settings"]
+        ha_changed = any(old.get(k) != settings.get(k) for k in ("ha", "haReplicas", "failoverSeconds"))
+        old.update(settings)
+        if ha_changed:
+            st["hamodeUpdated"] = []
+        st["reconfiguredOn"] = lab.node
+        lab.save(st)
+    print("ELMA365 has been reconfigured.")
+    if settings["ha"]:
+        print("Run 'elma365ctl update-hamode' on each node of the cluster, one node at a time.")
+    return 0
+
+
+def ctl_update_hamode(lab, args):
+    if args:
+        raise Fail("elma365ctl update-hamode: unexpected arguments %s" % " ".join(args))
+    with lab as st:
+        require_member(lab, st)
+        if not st["settings"].get("ha"):
+            raise Fail("elma365ctl update-hamode: high availability mode is not enabled "
+                       "(run elma365ctl reconfigure first)")
+        m = st["updatingHamode"]
+        if live_marker(m):
+            raise Fail("elma365ctl update-hamode: update-hamode is already running on %s" % m["node"])
+        st["updatingHamode"] = {"node": lab.node, "pid": os.getpid(), "since": time.time()}
+        lab.node_state(st)["up"] = False
+        lab.save(st)
+    ok = False
+    try:
+        print("Updating high availability settings on %s, the node will be restarted ..." % lab.node)
+        sys.stdout.flush()
+        lab.sleep("update_hamode")
+        ok = True
+    finally:
+        with lab as st:
+            m = st["updatingHamode"]
+            if m and m.get("pid") == os.getpid():
+                st["updatingHamode"] = None
+            lab.node_state(st)["up"] = True
+            if ok and lab.node not in st["hamodeUpdated"]:
+                st["hamodeUpdated"].append(lab.node)
+            lab.save(st)
+    print("High availability settings updated on %s." % lab.node)
+    return 0
+
+
+def ctl_restart(lab, args):
+    if args:
+        raise Fail("elma365ctl restart: unexpected arguments %s" % " ".join(args))
+    with lab as st:
+        require_member(lab, st)
+    print("Restarting ELMA365 services ...")
+    sys.stdout.flush()
+    lab.sleep("restart")
+    with lab as st:
+        st["restarts"] = int(st.get("restarts", 0)) + 1
+        st["lastRestart"] = {"node": lab.node, "time": time.time(), "hamodeUpdated": list(st["hamodeUpdated"])}
+        lab.save(st)
+    print("ELMA365 services restarted.")
+    return 0
+
+
+def ctl_status(lab, args):
+    with lab as st:
+        require_installed(st)
+    s = st["settings"]
+    print("edition: %s" % st.get("edition"))
+    print("domain: %s" % st.get("domain"))
+    print("main node: %s (%s)" % (st["main"]["name"], st["main"]["address"]))
+    print("nodes: %s" % ", ".join("%s(%s)" % (n, "up" if st["nodes"].get(n, {}).get("up") else "down")
+                                  for n in st["members"]))
+    print("external services: %s" % (", ".join(s.get("external") or []) or "none"))
+    print("autoscaling: %s" % ("enabled (min %s, max %s)" % (s.get("minReplicas"), s.get("maxReplicas"))
+                               if s.get("autoscaling") else "disabled"))
+    print("linkerd: %s" % ("enabled" if s.get("linkerd") else "disabled"))
+    print("high availability: %s" % ("enabled (replicas %s, failover %ss)" % (s.get("haReplicas"), s.get("failoverSeconds"))
+                                     if s.get("ha") else "disabled"))
+    print("hamode updated on: %s" % (", ".join(st["hamodeUpdated"]) or "none"))
+    print("replicas: %s" % (json.dumps(st["replicas"], sort_keys=True) if st["replicas"] else "default"))
+    print("restarts: %s" % st.get("restarts", 0))
+    return 0
+
+
+def elma365ctl(lab, args):
+    cmds = {"add-node": ctl_add_node, "scale": ctl_scale, "reconfigure": ctl_reconfigure,
+            "update-hamode": ctl_update_hamode, "restart": ctl_restart, "status": ctl_status}
+    if not args or args[0] not in cmds:
+        raise Fail("usage: elma365ctl %s" % "|".join(cmds))
+    return cmds[args[0]](lab, args[1:])
+
+
+# --------------------------------------------------------------------------
+# microk8s
+# --------------------------------------------------------------------------
+
+def mk_join(lab, args):
+    worker = "--worker" in args
+    rest = [a for a in args if a != "--worker"]
+    if len(rest) != 1:
+        raise Fail("usage: microk8s join <master>:<port>/<token>/<hash> [--worker]")
+    m = re.fullmatch(r"([0-9A-Za-z.\-]+):(\d+)/([0-9a-fA-F]+)/([0-9a-fA-F]+)", rest[0])
+    if not m:
+        raise Fail("Invalid connection string %r, expected <master>:<port>/<token>/<hash>" % rest[0])
+    addr, port, token, thash = m.groups()
+    with lab as st:
+        if lab.node in st["members"]:
+            raise Fail("Connection failed. This node is already part of a cluster (%s). "
+                       "Run 'microk8s leave' first." % lab.node)
+        main = st["main"]
+    if not st["installed"] or not main or addr != main["address"] or port != "25000":
+        time.sleep(lab.duration("unreachable_timeout", 2.0))
+        raise Fail("Contacting cluster at %s\nConnection failed. The joining node could not reach %s:%s: "
+                   "connection timed out (timed out)" % (addr, addr, port))
+    print("Contacting cluster at %s" % addr)
+    sys.stdout.flush()
+    with lab as st:
+        j = st["joining"]
+        if live_marker(j):
+            raise Fail("Connection failed. Another node (%s) is joining the cluster, try later (503)." % j["node"]
+                       if j["node"] != lab.node else
+                       "Connection failed. This node is already joining the cluster (503).")
+        t = st["tokens"].get(token)
+        if t is None or t.get("hash") != thash:
+            raise Fail("Connection failed. Invalid token (500)")
+        if t.get("used"):
+            raise Fail("Connection failed. Invalid token (500): the token has already been used")
+        if t.get("expires", 0) < time.time():
+            raise Fail("Connection failed. Invalid token (500): the token has expired")
+        t["used"] = True
+        t["usedBy"] = lab.node
+        faults = lab.faults()
+        if faults.get("join_fail_once") == lab.node:
+            faults.pop("join_fail_once")
+            lab.set_faults(faults)
+            lab.save(st)
+            raise Fail("Connection failed. Invalid token (500)")
+        st["joining"] = {"node": lab.node, "pid": os.getpid(), "since": time.time()}
+        lab.save(st)
+    ok = False
+    try:
+        print("Waiting for this node to finish joining the cluster. .. .. .. .")
+        sys.stdout.flush()
+        lab.sleep("join")
+        ok = True
+    finally:
+        with lab as st:
+            j = st["joining"]
+            if j and j.get("pid") == os.getpid():
+                st["joining"] = None
+            if ok:
+                if lab.node in st["left"]:
+                    st["left"].remove(lab.node)
+                if lab.node not in st["members"]:
+                    st["members"].append(lab.node)
+                if worker and lab.node not in st["workers"]:
+                    st["workers"].append(lab.node)
+                st["addresses"][lab.node] = lab.address
+                lab.node_state(st)["up"] = True
+            lab.save(st)
+    print("Successfully joined the cluster.")
+    return 0
+
+
+def node_ready(lab, st):
+    if lab.node not in st["members"]:
+        return True          # standalone MicroK8s is running
+    return bool(st["nodes"].get(lab.node, {}).get("up"))
+
+
+def mk_status(lab, args):
+    wait = "--wait-ready" in args
+    timeout = None
+    if "--timeout" in args:
+        i = args.index("--timeout")
+        try:
+            timeout = float(args[i + 1])
+        except (IndexError, ValueError):
+            raise Fail("microk8s status: --timeout requires a number")
+    deadline = None if timeout is None else time.time() + timeout
+    while True:
+        st = lab.load()
+        if node_ready(lab, st) or not wait:
+            break
+        if deadline is not None and time.time() >= deadline:
+            raise Fail("microk8s is not running. Timed out waiting for the node to become ready.")
+        time.sleep(0.2)
+    if not node_ready(lab, st):
+        print("microk8s is not running. Use microk8s inspect for a deeper inspection.")
+        return 1
+    if lab.node in st["members"]:
+        masters = [st["addresses"].get(n, "?") for n in st["members"] if n not in st["workers"]]
+    else:
+        masters = ["127.0.0.1"]
+    print("microk8s is running")
+    print("high-availability: %s" % ("yes" if len(masters) >= 3 else "no"))
+    print("  datastore master nodes: %s" % " ".join("%s:19001" % a for a in masters))
+    print("  datastore standby nodes: none")
+    print("addons:")
+    print("  enabled:")
+    print("    dns                  # (core) CoreDNS")
+    print("    ha-cluster           # (core) Configure high availability on the current node")
+    print("    helm                 # (core) Helm - the package manager for Kubernetes")
+    return 0
+
+
+def mk_leave(lab, args):
+    with lab as st:
+        if lab.node not in st["members"]:
+            raise Fail("This node is not part of a cluster.")
+        if st["main"] and st["main"]["name"] == lab.node:
+            raise Fail("microk8s leave: %s is the main node of the ELMA365 cluster; the lab does not "
+                       "support removing it" % lab.node)
+        st["members"].remove(lab.node)
+        if lab.node in st["workers"]:
+            st["workers"].remove(lab.node)
+        if lab.node not in st["left"]:
+            st["left"].append(lab.node)
+        if lab.node in st["hamodeUpdated"]:
+            st["hamodeUpdated"].remove(lab.node)
+        lab.node_state(st)["up"] = False
+        lab.save(st)
+    print("Generating new cluster certificates.\nWaiting for node to start.")
+    return 0
+
+
+def mk_remove_node(lab, args):
+    force = "--force" in args
+    rest = [a for a in args if a != "--force"]
+    if len(rest) != 1:
+        raise Fail("usage: microk8s remove-node <node> [--force]")
+    name = rest[0]
+    with lab as st:
+        if not st["main"] or st["main"]["name"] != lab.node:
+            raise Fail("microk8s remove-node: run this on the main node of the cluster")
+        if name == lab.node:
+            raise Fail("microk8s remove-node: cannot remove the node you are running on")
+        if name in st["members"]:
+            if not force:
+                raise Fail("Node %s is still part of the cluster, run 'microk8s leave' on it first "
+                           "(or use --force)" % name)
+            st["members"].remove(name)
+            if name in st["workers"]:
+                st["workers"].remove(name)
+            if name in st["hamodeUpdated"]:
+                st["hamodeUpdated"].remove(name)
+            st["nodes"].setdefault(name, {})["up"] = False
+        elif name in st["left"]:
+            st["left"].remove(name)
+        else:
+            raise Fail("Node %s does not exist in Kubernetes." % name)
+        lab.save(st)
+    print("Removed node %s" % name)
+    return 0
+
+
+def mk_kubectl(lab, args):
+    if len(args) >= 3 and args[0] == "get" and args[1] in ("node", "nodes", "no"):
+        names = [a for a in args[2:] if not a.startswith("-")]
+        st = lab.load()
+        if len(names) != 1:
+            raise Fail("lab: only 'microk8s kubectl get node <name>' is simulated")
+        name = names[0]
+        if name not in st["members"]:
+            raise Fail('Error from server (NotFound): nodes "%s" not found' % name)
+        ready = "Ready" if st["nodes"].get(name, {}).get("up") else "NotReady"
+        print("NAME%sSTATUS   ROLES    AGE   VERSION" % (" " * max(1, len(name) - 1)))
+        print("%s   %-8s <none>   1h    v1.28.15" % (name, ready))
+        return 0
+    if len(args) >= 2 and args[0] == "get" and args[1] in ("node", "nodes", "no"):
+        st = lab.load()
+        print("NAME         STATUS   ROLES    AGE   VERSION")
+        for n in st["members"]:
+            print("%-12s %-8s <none>   1h    v1.28.15" % (n, "Ready" if st["nodes"].get(n, {}).get("up") else "NotReady"))
+        return 0
+    raise Fail("lab: only 'microk8s kubectl get node[s] [<name>]' is simulated")
+
+
+def microk8s(lab, args):
+    cmds = {"join": mk_join, "status": mk_status, "leave": mk_leave,
+            "remove-node": mk_remove_node, "kubectl": mk_kubectl}
+    if not args or args[0] not in cmds:
+        raise Fail("usage: microk8s %s" % "|".join(cmds))
+    return cmds[args[0]](lab, args[1:])
+
+
+# --------------------------------------------------------------------------
+# snap
+# --------------------------------------------------------------------------
+
+def snap(lab, args):
+    if len(args) >= 2 and args[0] == "install":
+        names = [a for a in args[1:] if not a.startswith("-")]
+        opts = [a for a in args[1:] if a.startswith("-")]
+        channel = None
+        for i, a in enumerate(args):
+            if a.startswith("--channel="):
+                channel = a.split("=", 1)[1]
+            elif a == "--channel" and i + 1 < len(args):
+                channel = args[i + 1]
+                if channel in names:
+                    names.remove(channel)
+        if names != ["microk8s"]:
+            raise Fail('error: snap %s not found (the lab only simulates "microk8s")' % " ".join(names))
+        if "--classic" not in opts:
+            raise Fail('error: This revision of snap "microk8s" was published using classic confinement and '
+                       'thus may perform arbitrary system changes outside of the security sandbox that snaps '
+                       'are usually confined to, which may put your system at risk.\n\n'
+                       'If you understand and want to proceed repeat the command including --classic.')
+        dst = os.path.join(BIN_DIR, "microk8s")
+        if os.path.exists(dst):
+            print('snap "microk8s" is already installed, see \'snap help refresh\'')
+            return 0
+        lab.sleep("snap_install")
+        os.makedirs(BIN_DIR, exist_ok=True)
+        shutil.copy(SELF, dst)
+        os.chmod(dst, 0o755)
+        with lab as st:
+            lab.node_state(st)["microk8s"] = channel or "latest/stable"
+            lab.save(st)
+        print("microk8s (%s) v1.28.15 from Canonical** installed" % (channel or "latest/stable"))
+        return 0
+    if len(args) >= 1 and args[0] == "list":
+        installed = os.path.exists(os.path.join(BIN_DIR, "microk8s"))
+        want = args[1:]
+        if want and (want != ["microk8s"] or not installed):
+            raise Fail("error: no matching snaps installed")
+        print("Name      Version   Rev   Tracking       Publisher   Notes")
+        if installed:
+            st = lab.load()
+            ch = st["nodes"].get(lab.node, {}).get("microk8s") or "latest/stable"
+            print("microk8s  v1.28.15  7449  %-14s canonical** classic" % ch)
+        return 0
+    raise Fail("error: the lab only simulates 'snap install microk8s --classic --channel=...' and 'snap list'")
+
+
+# --------------------------------------------------------------------------
+
+def main(argv):
+    start = time.time()
+    prog = os.path.basename(argv[0])
+    args = argv[1:]
+    lab = None
+    rc = 1
+    try:
+        lab = Lab()
+        if prog == "elma365ctl":
+            rc = elma365ctl(lab, args)
+        elif prog == "microk8s":
+            rc = microk8s(lab, args)
+        elif prog == "snap":
+            rc = snap(lab, args)
+        else:
+            rc = installer(lab, args)
+    except Fail as e:
+        sys.stdout.flush()
+        sys.stderr.write(e.message.rstrip("\n") + "\n")
+        rc = e.rc
+    except KeyboardInterrupt:
+        rc = 130
+    finally:
+        if lab is not None:
+            try:
+                lab.journal({"start": start, "end": time.time(), "node": lab.node,
+                             "argv": [prog] + redact(args), "rc": rc})
+            except OSError as e:
+                sys.stderr.write("elma365 lab: cannot write journal: %s\n" % e)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

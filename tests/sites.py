@@ -1,0 +1,46 @@
+"""Site configs for the tests: the example stack, and ways to bend it."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import yaml
+
+from tests.mock_runtime import ROOT_DIR, Outputs
+
+TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEYMATERIALnotarealkey0123456789\n-----END OPENSSH PRIVATE KEY-----\n"
+PG_PASSWORD = "pg-Sup3r-Secret"
+PG_URL = f"postgres://elma365:{PG_PASSWORD}@db.example.com:5432/elma365"
+
+
+def stack_values(name: str) -> dict[str, Any]:
+    config = yaml.safe_load((ROOT_DIR / "stacks" / f"Pulumi.{name}.yaml").read_text())["config"]
+    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("elma365:")}
+
+
+def example(**changes: Any) -> dict[str, Any]:
+    """The example stack with its secrets set, as `pulumi config set --secret` would."""
+    values = copy.deepcopy(stack_values("example"))
+    values["ssh"]["privateKey"] = TEST_KEY
+    values.update(changes)
+    return values
+
+
+SECRET_KEYS = {"ssh", "install"}
+
+
+def add_node_output(main_address: str, token: str = "92b2db237428470dc4fcfc4ebbd9dc81") -> str:
+    """What `elma365ctl add-node` prints (MicroK8s' format): another interface first, --worker variants."""
+    return (
+        "From the node you wish to join to this cluster, run the following:\n"
+        f"microk8s join 10.0.2.15:25000/{token}/2c0cb3284b05\n\n"
+        "Use the '--worker' flag to join a node as a worker not running the control plane, eg:\n"
+        f"microk8s join 10.0.2.15:25000/{token}/2c0cb3284b05 --worker\n\n"
+        "If the node you are adding is not reachable through the default interface you can use one of the following:\n"
+        f"microk8s join 10.0.2.15:25000/{token}/2c0cb3284b05\n"
+        f"microk8s join {main_address}:25000/{token}/2c0cb3284b05\n"
+    )
+
+
+def cluster_outputs(main_address: str = "192.168.1.51") -> Outputs:
+    return Outputs(lambda args: add_node_output(main_address) if args.name.endswith("-add-node") else "")
