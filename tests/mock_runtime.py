@@ -15,7 +15,7 @@ import pulumi
 import pulumi.runtime
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.settings import ROOT
+from pulumi.runtime.settings import ROOT, SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -66,18 +66,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
-    def RegisterResource(self, request):
-        response = super().RegisterResource(request)
+    def describe(self, request) -> Registration:
         deps = set(request.dependencies)
         for prop in request.propertyDependencies.values():
             deps |= set(prop.urns)
-        raw = json_format.MessageToDict(request.object)
-        inputs, secrets = unwrap(raw)
-        self.registrations.append(Registration(
-            urn=response.urn, type=request.type, name=request.name, parent=request.parent,
-            depends_on=deps, inputs=inputs, secret_paths=secrets, custom=request.custom,
+        inputs, secrets = unwrap(json_format.MessageToDict(request.object))
+        return Registration(
+            urn=self.make_urn(request.parent, request.type, request.name), type=request.type, name=request.name,
+            parent=request.parent, depends_on=deps, inputs=inputs, secret_paths=secrets, custom=request.custom,
             options={"additionalSecretOutputs": list(request.additionalSecretOutputs),
-                     "replaceOnChanges": list(request.replaceOnChanges)}))
+                     "replaceOnChanges": list(request.replaceOnChanges)})
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        self.registrations.append(self.describe(request))
         return response
 
 
@@ -140,14 +142,18 @@ def config_strings(values: dict[str, Any]) -> dict[str, str]:
 
 def run_program(values: dict[str, Any], secret_keys: set[str] = frozenset(), *, stack: str = "test",
                 mocks: Optional[pulumi_mocks.Mocks] = None, preview: bool = False,
-                registered: Optional[list[Registration]] = None) -> Deployment:
+                registered: Optional[list[Registration]] = None,
+                monitor: Optional[RecordingMonitor] = None) -> Deployment:
     """Run __main__.py with the given `elma365:*` config; raises what the program raises.
 
     `registered`, when given, receives the registrations even when the program fails."""
-    monitor = RecordingMonitor(mocks or Outputs())
+    monitor = monitor or RecordingMonitor(mocks or Outputs())
     if registered is not None:
         monitor.registrations = registered
     ROOT.set(None)
+    # a previous run in this process may have left failed RPCs behind: start clean, as a new process would
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(config_strings(values), [f"elma365:{k}" for k in secret_keys])
     exports: dict[str, Any] = {}

@@ -54,13 +54,18 @@ elma365ctl add-node
 
 
 def remove_node_command(site: Site, node: Node) -> str:
-    """Runs when a node leaves the site config, after the node itself has left."""
+    """Runs when a node leaves the site config, after the node itself has left.
+
+    Only a node that has left the datastore is removed: when add-node is merely replaced (for a
+    fresh token) the node is still a datastore member and stays."""
     body = f"""
-if {_member_on_main(node)}; then
+if ! {_member_on_main(node)}; then
+  echo "{node.name} is not a member; nothing to remove"
+elif microk8s status 2>/dev/null | grep -qF {q(node.cluster_address + ':19001')}; then
+  echo "{node.name} has not left the cluster (still a datastore member); not removing it"
+else
   microk8s remove-node {q(node.name)}
   echo "{node.name} removed from the cluster"
-else
-  echo "{node.name} is not a member; nothing to remove"
 fi
 """
     return remote(body, sudo=site.ssh.needs_sudo)
