@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test plan lab system-packages clean
+.PHONY: test lab measure plan system-packages clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -12,15 +12,19 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 # expect (the answer driver), openssh-server and haproxy (the lab) come from the OS packages.
 system-packages:
-	bash scripts/system-packages.sh
+	@if [ "$$(id -u)" = 0 ]; then bash lab/setup.sh; else echo "not root: lab tests are skipped"; fi
 
 test: $(BIN)/.installed system-packages
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q tests lab/tests
+
+lab: $(BIN)/.installed system-packages
+	bash lab/main_job.sh
+
+measure: $(BIN)/.installed system-packages
+	$(BIN)/python -m lab.measure --out lab-measure.json
 
 plan: $(BIN)/.installed
 	$(BIN)/python -m tests.show_plan stacks/Pulumi.example.yaml
-
-lab: plan
 
 clean:
 	rm -rf $(VENV) .pytest_cache

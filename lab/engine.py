@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -113,7 +115,7 @@ class RunReport:
 
 class Engine:
     def __init__(self, state_path: Path, *, replace: Iterable[str] = (), hosts: dict[str, str] | None = None,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, multiplex: bool = True):
         self.state_path = Path(state_path)
         self.box = SecretBox(self.state_path.with_suffix(".key"))
         self.old = self._load()
@@ -125,6 +127,8 @@ class Engine:
         self.failed = False
         self.pending_deletes: list[Stored] = []
         self.report = RunReport(started=time.time())
+        # one SSH connection per host for the whole run (an engine detail, not the program's)
+        self.mux_dir = tempfile.mkdtemp(prefix="elma365-lab-mux.") if multiplex else None
 
     # ------------------------------------------------------------------ state file
     def _load(self) -> dict[str, Stored]:
@@ -188,7 +192,7 @@ class Engine:
         node = self._node(conn)
         started = time.time()
         try:
-            result = ssh_exec.run(conn, command, stdin)
+            result = ssh_exec.run(conn, command, stdin, mux_dir=self.mux_dir)
         except ssh_exec.DialError as exc:
             self._fail(urn, name, node, op, started, f"{node}: {exc}")
         if result.exit_code != 0:
@@ -233,6 +237,9 @@ class Engine:
             merged.update(self.new)
             self._save(merged)
         self.report.ended = time.time()
+        if self.mux_dir:
+            ssh_exec.close_all(self.mux_dir)
+            shutil.rmtree(self.mux_dir, ignore_errors=True)
         return self.report
 
     def _dependents_first(self, resources: list[Stored]) -> list[Stored]:

@@ -84,9 +84,9 @@ def hosts_of(values: dict[str, Any]) -> dict[str, str]:
 
 
 def up(values: dict[str, Any], state_path: Path, *, replace: Iterable[str] = (), stack: str = "lab",
-       log: Callable[[str], None] = print) -> RunReport:
+       log: Callable[[str], None] = print, multiplex: bool = True) -> RunReport:
     """One `pulumi up`. Returns what ran; a failed run has report.failures (and raises nothing)."""
-    engine = Engine(state_path, replace=replace, hosts=hosts_of(values), log=log)
+    engine = Engine(state_path, replace=replace, hosts=hosts_of(values), log=log, multiplex=multiplex)
     # The SDK registers through a thread pool; the engine's pool must not serialise independent steps.
     _ensure_event_loop().set_default_executor(ThreadPoolExecutor(max_workers=64))
     # steps skipped after a failure surface as unretrieved futures; the report says it better

@@ -5,11 +5,13 @@ user, privateKey, hostKey, proxy, dialErrorLimit, perDialTimeout), the command s
 the remote login shell as is, stdin piped in."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
@@ -30,18 +32,32 @@ class Result:
     seconds: float
 
 
+def _write_once(path: str, text: str) -> None:
+    """Commands run in parallel and share these files: a reader must never see a half-written one."""
+    try:
+        with open(path) as handle:
+            if handle.read() == text:
+                return
+    except FileNotFoundError:
+        pass
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}"
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
 def _ssh_options(conn: Mapping[str, Any], workdir: str, tag: str) -> list[str]:
-    key_file = os.path.join(workdir, f"key-{tag}")
-    with open(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-        key = conn["privateKey"]
-        handle.write(key if key.endswith("\n") else key + "\n")
+    key = conn["privateKey"]
+    key_file = os.path.join(workdir, f"key-{tag}-{hashlib.sha256(key.encode()).hexdigest()[:12]}")
+    _write_once(key_file, key if key.endswith("\n") else key + "\n")
     host, port = conn["host"], int(conn.get("port") or 22)
+    # curve25519, as pulumi-command's Go SSH client negotiates (OpenSSH would pick the far costlier sntrup761)
     options = ["-i", key_file, "-p", str(port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+               "-o", "KexAlgorithms=curve25519-sha256,curve25519-sha256@libssh.org",
                "-o", "LogLevel=ERROR", "-o", f"ConnectTimeout={int(conn.get('perDialTimeout') or 15)}"]
     if conn.get("hostKey"):
-        known = os.path.join(workdir, f"known-{tag}")
-        with open(known, "w") as handle:
-            handle.write(f"[{host}]:{port} {conn['hostKey']}\n" if port != 22 else f"{host} {conn['hostKey']}\n")
+        known = os.path.join(workdir, f"known-{tag}-{host}-{port}")
+        _write_once(known, f"[{host}]:{port} {conn['hostKey']}\n" if port != 22 else f"{host} {conn['hostKey']}\n")
         options += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known}"]
     else:
         # pulumi-command ignores the host key when none is given
@@ -49,14 +65,20 @@ def _ssh_options(conn: Mapping[str, Any], workdir: str, tag: str) -> list[str]:
     return options
 
 
-def run(conn: Mapping[str, Any], command: str, stdin: Optional[str] = None, timeout: float = 3600) -> Result:
+def run(conn: Mapping[str, Any], command: str, stdin: Optional[str] = None, timeout: float = 3600,
+        mux_dir: Optional[str] = None) -> Result:
+    """One command on one host. With `mux_dir`, connections to a host are shared (OpenSSH
+    ControlMaster), so a step costs a new session, not a new handshake; close_all() ends them."""
     if conn.get("privateKeyPassword"):
         raise DialError("the lab runner cannot use a private key with a passphrase")
     attempts = int(conn.get("dialErrorLimit") or 10)
     if attempts < 0:
         attempts = 10
-    with tempfile.TemporaryDirectory(prefix="elma365-lab-ssh.") as workdir:
+    with tempfile.TemporaryDirectory(prefix="elma365-lab-ssh.") as own_dir:
+        workdir = mux_dir or own_dir
         argv = ["ssh", *_ssh_options(conn, workdir, "target")]
+        if mux_dir:
+            argv += ["-o", "ControlMaster=auto", "-o", f"ControlPath={mux_dir}/cm-%C", "-o", "ControlPersist=yes"]
         proxy = conn.get("proxy")
         if proxy:
             jump = ["ssh", *_ssh_options(proxy, workdir, "proxy"), "-W", "%h:%p",
@@ -76,3 +98,11 @@ def run(conn: Mapping[str, Any], command: str, stdin: Optional[str] = None, time
             return Result(done.returncode, done.stdout, done.stderr, seconds)
         raise DialError(f"cannot connect to {conn['host']}:{conn.get('port') or 22} over SSH "
                         f"after {attempts} attempts: {last}")
+
+
+def close_all(mux_dir: str) -> None:
+    """End every shared connection opened under `mux_dir` (leave nothing running)."""
+    for name in os.listdir(mux_dir):
+        if name.startswith("cm-"):
+            subprocess.run(["ssh", "-o", f"ControlPath={os.path.join(mux_dir, name)}", "-O", "exit", "lab"],
+                           capture_output=True, timeout=10)

@@ -25,7 +25,7 @@ class FakeServers:
         self.failing: dict[str, int] = {}
         self.down: set[str] = set()
 
-    def run(self, conn, command, stdin=None, timeout=3600):
+    def run(self, conn, command, stdin=None, timeout=3600, mux_dir=None):
         host, script = conn["host"], shlex.split(command)[-1]
         if host in self.down:
             raise DialError(f"cannot connect to {host}:22 over SSH after 10 attempts: Connection refused")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 
 import pytest
 
@@ -90,7 +91,12 @@ def test_the_join_token_is_a_secret_and_never_logged(site):
 def test_a_failed_join_tells_how_to_get_a_fresh_token(site):
     script = shlex.split(site.command("elma365-3-join").inputs["create"])[-1]
     urn = site.command("elma365-3-add-node").urn
-    assert f"pulumi up --replace {shlex.quote(urn)}" in script
+    hint = "get a fresh one with: pulumi up --replace " + shlex.quote(urn)
+    assert f"fresh_token_hint={shlex.quote(hint)}" in script
+    # what the operator reads, as bash prints it:
+    printed = subprocess.run(["bash", "-c", f"fresh_token_hint={shlex.quote(hint)}; echo \"$fresh_token_hint\""],
+                             capture_output=True, text=True).stdout.strip()
+    assert printed == f"get a fresh one with: pulumi up --replace '{urn}'"
 
 
 def test_removing_a_node_leaves_first_then_the_main_node_forgets_it(site):

@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 
 from ..site import Node, Site
-from .shell import ensure_package, q, remote
+from .shell import STATE_DIR, ensure_package, q, remote
 
 ALREADY_MEMBER = "ELMA365_CLUSTER_NODE_ALREADY_MEMBER"
 JOIN_LINE = re.compile(r"^\s*microk8s join (?P<host>\S+?):(?P<port>\d+)/(?P<token>[A-Za-z0-9]+)/(?P<hash>[A-Za-z0-9]+)(?P<worker>\s+--worker)?\s*$")
-TARGET = re.compile(r"^[A-Za-z0-9.:\[\]-]+:[0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]+$")
+# "]" first in the bracket: the same text is a valid POSIX ERE (grep -E) and Python pattern.
+TARGET = re.compile(r"^[][A-Za-z0-9.:-]+:[0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]+$")
 
 
 class JoinLineError(ValueError):
@@ -108,8 +109,18 @@ if ! printf '%s' "$target" | grep -Eq {q(TARGET.pattern)}; then
   echo "ERROR: no usable join line for {node.name}" >&2
   exit 1
 fi
+# A token is presented at most once: a re-run never retries a spent one.
+spent={STATE_DIR}/spent-join-tokens
+mkdir -p {STATE_DIR}
+token_id=$(printf '%s' "$target" | sha256sum | cut -c1-16)
+fresh_token_hint={q("get a fresh one with: pulumi up --replace " + q(replace_hint))}
+if grep -qxF "$token_id" "$spent" 2>/dev/null; then
+  echo "ERROR: the join token for {node.name} was already used once; $fresh_token_hint" >&2
+  exit 1
+fi
+echo "$token_id" >> "$spent"
 if ! microk8s join "$target"; then
-  echo "ERROR: {node.name} could not join {main.cluster_address}. Its one-time token is spent or expired now; get a fresh one with: pulumi up --replace {q(replace_hint)}" >&2
+  echo "ERROR: {node.name} could not join {main.cluster_address}; its one-time token is spent now; $fresh_token_hint" >&2
   exit 1
 fi
 microk8s status --wait-ready --timeout 600 >/dev/null

@@ -35,9 +35,9 @@ DURATIONS = {"install": 0.2, "add_node": 0, "join": 0.5, "scale": 0, "reconfigur
              "update_hamode": 2.0, "restart": 0.1, "snap_install": 0.1, "unreachable_timeout": 0.5}
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    site = LabSite(str(tmp_path_factory.mktemp("elma365-lab")))
+@pytest.fixture
+def lab(tmp_path):
+    site = LabSite(str(tmp_path / "elma365-lab"))
     try:
         info = site.up(nodes=3, haproxy=True, durations=DURATIONS)
         yield site, info
@@ -145,7 +145,7 @@ def test_lab_end_to_end(lab):
     site, info = lab
     t0 = time.time()
     assert [n["address"] for n in info["nodes"]] == [N1, N2, N3]
-    assert info["haproxy"]["address"] == "127.0.0.20"
+    assert info["haproxy"]["address"] == "127.0.0.10"
     assert info["installerUrl"].startswith("http://127.0.0.1:")
 
     # --- each host sees its own /usr/local/bin (and /opt) -----------------
@@ -155,7 +155,7 @@ def test_lab_end_to_end(lab):
     assert "elma365ctl" in r.stdout and "snap" in r.stdout and "microk8s" not in r.stdout
     assert ssh(info, N1, "ls /usr/local/bin/only-on-1 /opt/only-on-1").returncode == 0
     assert not os.path.exists("/usr/local/bin/only-on-1")
-    r = ssh(info, "127.0.0.20", "ls /usr/local/bin; echo $ELMA365_LAB_NODE", check=True)
+    r = ssh(info, "127.0.0.10", "ls /usr/local/bin; echo $ELMA365_LAB_NODE", check=True)
     assert "lab-haproxy-reload" in r.stdout and "haproxy" in r.stdout and "elma365ctl" not in r.stdout
 
     # --- web endpoints refuse while ELMA365 is not installed -----------------
@@ -264,17 +264,17 @@ def test_lab_end_to_end(lab):
 
     # --- haproxy host: start + reload ---------------------------------------------
     cfg = ("global\n  daemon\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 5s\n"
-           "  timeout server 5s\nlisten elma365_web\n  bind 127.0.0.20:8088\n  balance leastconn\n"
+           "  timeout server 5s\nlisten elma365_web\n  bind 127.0.0.10:8088\n  balance leastconn\n"
            "  option httpchk HEAD /\n" +
            "".join("  server elma365-%d 127.0.0.1%d:8080 check inter 200ms\n" % (i, i) for i in (1, 2, 3)))
-    ssh(info, "127.0.0.20", "cat > /etc/haproxy/haproxy.cfg <<'EOF'\n%sEOF\nlab-haproxy-reload" % cfg, check=True)
+    ssh(info, "127.0.0.10", "cat > /etc/haproxy/haproxy.cfg <<'EOF'\n%sEOF\nlab-haproxy-reload" % cfg, check=True)
     assert not os.path.exists("/etc/haproxy/haproxy.cfg") or "elma365_web" not in open("/etc/haproxy/haproxy.cfg").read()
     deadline = time.time() + 5
-    while http_get("127.0.0.20", 8088)[0] != 0 and time.time() < deadline:
+    while http_get("127.0.0.10", 8088)[0] != 0 and time.time() < deadline:
         time.sleep(0.2)
-    assert http_get("127.0.0.20", 8088)[1].startswith("ELMA365 lab node")
-    ssh(info, "127.0.0.20", "lab-haproxy-reload", check=True)
-    r = ssh(info, "127.0.0.20", "echo 'bogus line' >> /etc/haproxy/haproxy.cfg; lab-haproxy-reload")
+    assert http_get("127.0.0.10", 8088)[1].startswith("ELMA365 lab node")
+    ssh(info, "127.0.0.10", "lab-haproxy-reload", check=True)
+    r = ssh(info, "127.0.0.10", "echo 'bogus line' >> /etc/haproxy/haproxy.cfg; lab-haproxy-reload")
     assert r.returncode != 0 and "bogus" in r.stderr
 
     # --- unreachable node -----------------------------------------------------------

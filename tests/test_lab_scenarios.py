@@ -1,0 +1,123 @@
+"""The lab: the program's real commands over real SSH against simulated ELMA365 nodes.
+
+Each `lab.up()` is one `pulumi up` of the unchanged program (lab/runner.py); the simulator's
+journal says exactly what ran on which node, when, and how it ended."""
+from __future__ import annotations
+
+import copy
+import urllib.request
+
+import pytest
+
+from tests.lab_support import Lab, needs_lab
+
+pytestmark = needs_lab
+
+FAST = {"install": 0.3, "join": 0.2, "update_hamode": 0.2, "token_ttl": 600}
+
+
+def actions(entries, node=None):
+    return [(e.node, e.action) for e in entries if node is None or e.node == node]
+
+
+def no_overlap(entries):
+    ordered = sorted(entries, key=lambda e: e.start)
+    return all(a.end <= b.start for a, b in zip(ordered, ordered[1:]))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    site = Lab(tmp_path_factory.mktemp("lab"), nodes=4, durations=FAST)
+    yield site
+    site.down()
+
+
+@pytest.fixture(scope="module")
+def fresh(lab):
+    return lab.up()
+
+
+def test_1_fresh_deploy_installs_joins_scales_and_rolls_out_ha_in_order(lab, fresh):
+    assert fresh.ok, fresh.failures
+    steps = lab.journal()
+    assert all(e.rc == 0 for e in steps), [(e.node, e.action, e.rc) for e in steps if e.rc]
+    assert actions(steps, "elma365-1").count(("elma365-1", "installer")) == 1
+    serial = [(e.node, e.action) for e in steps if e.action in ("add-node", "join")]
+    assert serial == [("elma365-1", "add-node"), ("elma365-2", "join"),
+                      ("elma365-1", "add-node"), ("elma365-3", "join")]
+    joins = [e for e in steps if e.action == "join"]
+    assert no_overlap(joins)
+    installer = next(e for e in steps if e.action == "installer")
+    assert all(e.start >= installer.end for e in steps if e.action in ("add-node", "join"))
+    last_join = max(e.end for e in joins)
+    scales = [e for e in steps if e.action.startswith("scale")]
+    assert [e.action for e in scales] == ["scale all 3", "scale main 2"]
+    assert all(e.start >= last_join for e in scales)
+    reconfigure = [e for e in steps if e.action == "reconfigure"]
+    assert len(reconfigure) == 1 and reconfigure[0].start >= max(e.end for e in scales)
+    updates = [e for e in steps if e.action == "update-hamode"]
+    assert [e.node for e in updates] == ["elma365-1", "elma365-2", "elma365-3"]
+    assert no_overlap(updates) and updates[0].start >= reconfigure[0].end
+    restarts = [e for e in steps if e.action == "restart"]
+    assert len(restarts) == 1 and restarts[0].start >= updates[-1].end
+    assert restarts[0].start >= max(e.end for e in steps if e.action != "restart")
+
+
+def test_1_haproxy_answers_through_to_the_nodes(lab, fresh):
+    seen = set()
+    for _ in range(12):
+        with urllib.request.urlopen("http://127.0.0.10:80/", timeout=5) as response:
+            assert response.status == 200
+            seen.add(response.read().decode().strip())
+    assert seen and all("elma365-" in body for body in seen)
+
+
+def test_2_a_second_up_with_no_change_runs_nothing_on_any_node(lab, fresh):
+    mark = lab.mark()
+    report = lab.up()
+    assert report.ok and report.steps == []
+    assert lab.journal(mark, with_checks=True) == []
+
+
+def test_3_changing_one_replica_count_runs_only_that_scale_command(lab, fresh):
+    values = copy.deepcopy(lab.values)
+    values["scaling"]["replicas"]["main"] = 3
+    mark = lab.mark()
+    report = lab.up(values)
+    assert report.ok
+    assert [(s.name, s.op) for s in report.steps] == [("scale-main", "update")]
+    assert actions(lab.journal(mark)) == [("elma365-1", "scale main 3")]
+    lab.values = values
+
+
+def test_4_adding_a_fourth_node_joins_it_alone(lab, fresh):
+    values = copy.deepcopy(lab.values)
+    values["nodes"] = lab.node_values(4)["nodes"]
+    mark = lab.mark()
+    report = lab.up(values)
+    assert report.ok, report.failures
+    assert sorted(s.name for s in report.steps) == ["elma365-4-add-node", "elma365-4-join", "elma365-4-prepare",
+                                                    "elma365-4-update-hamode", "haproxy-config"]
+    changes = lab.journal(mark)
+    assert sorted(actions(changes)) == sorted([("elma365-4", "snap install microk8s --classic --channel=1.28/stable"),
+                                               ("elma365-1", "add-node"), ("elma365-4", "join"),
+                                               ("elma365-4", "update-hamode")])
+    # preparing the node overlaps add-node; the join waits for both
+    join = next(e for e in changes if e.action == "join")
+    assert all(e.end <= join.start for e in changes if e.action in ("add-node", "snap install microk8s --classic --channel=1.28/stable"))
+    touched = {e.node for e in lab.journal(mark, with_checks=True)}
+    assert not touched & {"elma365-2", "elma365-3"}
+    lab.values = values
+
+
+def test_5_removing_the_fourth_node_leaves_and_is_removed(lab, fresh):
+    values = copy.deepcopy(lab.values)
+    values["nodes"] = values["nodes"][:3]
+    mark = lab.mark()
+    report = lab.up(values)
+    assert report.ok, report.failures
+    assert [(s.name, s.op) for s in report.steps] == [("haproxy-config", "update"), ("elma365-4-join", "delete"),
+                                                      ("elma365-4-add-node", "delete")]
+    assert actions(lab.journal(mark)) == [("elma365-4", "leave"), ("elma365-1", "remove-node elma365-4")]
+    assert "elma365-4" not in lab.site.state()["members"]
+    lab.values = values
