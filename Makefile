@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: test lab measure plan system-packages clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
