@@ -60,7 +60,8 @@ def stack_values(stack_file: Path) -> dict[str, Any]:
 
 
 def lab_values(stack_file: Path, lab_info: dict[str, Any], nodes: Optional[int] = None) -> dict[str, Any]:
-    """The stack's config plus what `pulumi config set` would add for this lab."""
+    """The stack's config plus what `pulumi config set` would add for this lab: its key (a secret),
+    the host keys to pin, the installer URL, and the lab's addresses (a lab may sit on 127.<n>.0.x)."""
     values = copy.deepcopy(stack_values(stack_file))
     values["ssh"]["privateKey"] = Path(lab_info["privateKeyPath"]).read_text()
     values["install"]["installerUrl"] = lab_info["installerUrl"]
@@ -70,8 +71,12 @@ def lab_values(stack_file: Path, lab_info: dict[str, Any], nodes: Optional[int] 
                            for n in lab_info["nodes"][:nodes]]
     for node in values["nodes"]:
         if node["name"] in lab_nodes:
+            node["address"] = lab_nodes[node["name"]]["address"]
             node["hostKey"] = lab_nodes[node["name"]]["hostKey"]
     if values.get("haproxy") and lab_info.get("haproxy"):
+        address = lab_info["haproxy"]["address"]
+        values["haproxy"]["host"] = address
+        values["haproxy"]["bind"] = f"{address}:{values['haproxy']['bind'].rsplit(':', 1)[1]}"
         values["haproxy"]["hostKey"] = lab_info["haproxy"]["hostKey"]
     return values
 

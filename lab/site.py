@@ -44,7 +44,9 @@ SSHD = "/usr/sbin/sshd"
 SSH_PORT = 2222
 WEB_PORT = 8080
 HAPROXY_NAME = "haproxy"
-HAPROXY_ADDRESS = "127.0.0.10"  # below the nodes (127.0.0.11 ...), so 12 nodes fit
+# ELMA365_LAB_NET=<n> moves a lab to 127.<n>.0.x, so that labs can run side by side.
+LAB_NET = int(os.environ.get("ELMA365_LAB_NET", "0"))
+HAPROXY_ADDRESS = "127.%d.0.10" % LAB_NET  # below the nodes (127.x.0.11 ...), so 12 nodes fit
 MAX_NODES = 12
 # /root too: each server has its own root home (and this machine's root shell profile, which
 # bash reads for every SSH command, would otherwise add ~0.25 s to each lab command).
@@ -77,7 +79,7 @@ def node_name(i):
 
 
 def node_address(i):
-    return "127.0.0.%d" % (10 + i)
+    return "127.%d.0.%d" % (LAB_NET, 10 + i)
 
 
 def _pid_alive(pid):

@@ -66,7 +66,7 @@ def test_1_fresh_deploy_installs_joins_scales_and_rolls_out_ha_in_order(lab, fre
 def test_1_haproxy_answers_through_to_the_nodes(lab, fresh):
     seen = set()
     for _ in range(12):
-        with urllib.request.urlopen("http://127.0.0.10:80/", timeout=5) as response:
+        with urllib.request.urlopen(f"http://{lab.info['haproxy']['address']}:80/", timeout=5) as response:
             assert response.status == 200
             seen.add(response.read().decode().strip())
     assert seen and all("elma365-" in body for body in seen)
