@@ -3,21 +3,29 @@ from __future__ import annotations
 import pulumi
 
 from .remote_step import connection, step
-from .render.haproxy import apply_command, haproxy_config
+from .render.haproxy import apply_command, stdin_bundle, version_command
 from .site import Site
 
 
 class HaproxyLoadBalancer(pulumi.ComponentResource):
     """HAProxy in front of every node. Independent of the cluster's steps: it runs at once, and its
-    health checks keep a node out of rotation until that node answers."""
+    health checks keep a node out of rotation until that node answers.
+
+    Two steps on the load balancer host: `haproxy-version` (installs HAProxy if missing, prints
+    `haproxy -v`), whose output picks the config's dialect; then `haproxy-config`, which gets the
+    config (and a TLS certificate, if any) on stdin, validates it and swaps it in."""
 
     def __init__(self, name: str, site: Site, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:HaproxyLoadBalancer", name, None, opts)
         haproxy = site.haproxy
         assert haproxy is not None
-        self.config = haproxy_config(haproxy, site.nodes)
         conn = connection(site, haproxy.host, port=haproxy.port, user=haproxy.user, host_key=haproxy.host_key)
-        self.apply = step("haproxy-config", conn, apply_command(site, haproxy), stdin=self.config, parent=self)
+        self.version = step("haproxy-version", conn, version_command(site, haproxy), parent=self)
+        # secret: it may hold the stats password and the TLS certificate's private key
+        self.config = pulumi.Output.secret(
+            self.version.stdout.apply(lambda out: stdin_bundle(haproxy, site.nodes, out)))
+        self.apply = step("haproxy-config", conn, apply_command(site, haproxy), stdin=self.config,
+                          parent=self, after=[self.version])
         port = haproxy.bind.rsplit(":", 1)[1]
         self.url = f"http://{haproxy.host}" + ("" if port == "80" else f":{port}") + "/"
         self.register_outputs({"url": self.url})

@@ -106,6 +106,52 @@ class Haproxy:
     backend_port: int = 80
     config_path: str = "/etc/haproxy/haproxy.cfg"
     reload_command: str = "systemctl reload haproxy"
+    timeouts: HaproxyTimeouts = field(default_factory=lambda: HaproxyTimeouts())
+    retries: int = 3
+    redispatch: bool = True
+    health_check: HealthCheck = field(default_factory=lambda: HealthCheck())
+    stats: Optional[HaproxyStats] = None
+    tls: Optional[HaproxyTls] = None
+
+
+@dataclass(frozen=True)
+class HaproxyTimeouts:
+    """HAProxy times (5s, 1m, 500ms; a bare number is milliseconds). Long client/server/tunnel
+    timeouts keep websockets and long requests alive; short ones bound idle and slow clients."""
+    connect: str = "5s"
+    client: str = "1m"
+    server: str = "10m"
+    tunnel: str = "1h"
+    client_fin: str = "30s"
+    http_request: str = "10s"
+    http_keep_alive: str = "10s"
+    queue: str = "30s"
+    check: str = "2s"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """`HEAD <path>` every `inter`; `fall` failures take a node out, `rise` successes bring it back."""
+    path: str = "/"
+    inter: str = "1s"
+    fall: int = 2
+    rise: int = 2
+
+
+@dataclass(frozen=True)
+class HaproxyStats:
+    bind: str
+    user: str
+    password: Secret
+    uri: str = "/"
+
+
+@dataclass(frozen=True)
+class HaproxyTls:
+    certificate: Secret  # PEM: certificate chain and private key
+    bind: str = "*:443"
+    certificate_path: str = "/etc/haproxy/elma365.pem"
+    redirect_http: bool = True
 
 
 @dataclass(frozen=True)
@@ -162,6 +208,27 @@ def _opt(mapping: Mapping[str, Any], key: str, default: Any) -> Any:
     return default if value is None else value
 
 
+def _haproxy_extras(p: Mapping[str, Any]) -> dict[str, Any]:
+    """The optional `elma365:haproxy` settings beyond the manual's; absent ones keep the defaults."""
+    t = p.get("timeouts") or {}
+    names = {"connect": "connect", "client": "client", "server": "server", "tunnel": "tunnel",
+             "clientFin": "client_fin", "httpRequest": "http_request", "httpKeepAlive": "http_keep_alive",
+             "queue": "queue", "check": "check"}
+    timeouts = HaproxyTimeouts(**{attr: str(t[key]) for key, attr in names.items() if t.get(key) is not None})
+    h = p.get("healthCheck") or {}
+    health = HealthCheck(**{k: (str(h[k]) if k == "inter" else h[k])
+                            for k in ("path", "inter", "fall", "rise") if h.get(k) is not None})
+    s = p.get("stats")
+    stats = HaproxyStats(bind=s["bind"], user=s["user"], password=Secret(s["password"]),
+                         uri=_opt(s, "uri", "/")) if s else None
+    t = p.get("tls")
+    tls = HaproxyTls(certificate=Secret(t["certificate"]), bind=_opt(t, "bind", "*:443"),
+                     certificate_path=_opt(t, "certificatePath", "/etc/haproxy/elma365.pem"),
+                     redirect_http=_opt(t, "redirectHttp", True)) if t else None
+    return {"timeouts": timeouts, "retries": _opt(p, "retries", 3), "redispatch": _opt(p, "redispatch", True),
+            "health_check": health, "stats": stats, "tls": tls}
+
+
 def _build(values: Mapping[str, Any]) -> Site:
     s = values["ssh"]
     bastion = s.get("bastion")
@@ -208,5 +275,6 @@ def _build(values: Mapping[str, Any]) -> Site:
         bind=_opt(p, "bind", "*:80"), backend_port=_opt(p, "backendPort", 80),
         config_path=_opt(p, "configPath", "/etc/haproxy/haproxy.cfg"),
         reload_command=_opt(p, "reloadCommand", "systemctl reload haproxy"),
+        **_haproxy_extras(p),
     ) if p else None
     return Site(ssh=ssh, nodes=nodes, install=install, scaling=scaling, ha=ha, haproxy=haproxy)

@@ -59,13 +59,13 @@ def scenario_counts(directory: Path) -> dict[str, dict[str, int]]:
     return results
 
 
-def fresh_deploy_ratio(directory: Path, nodes: int) -> dict[str, float]:
+def fresh_deploy_ratio(directory: Path, nodes: int, multiplex: bool = True) -> dict[str, float]:
     lab = Lab(directory, nodes=nodes, durations=FIXED)
     try:
         values = lab.node_values(nodes)
         values = {**copy.deepcopy(lab.values), "nodes": values["nodes"]}
         started = time.time()
-        report = lab.up(values)
+        report = lab.up(values, multiplex=multiplex)
         wall = time.time() - started
         assert report.ok, report.failures
         path = critical_path(lab.journal())
@@ -84,6 +84,7 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, action="append", help="fresh-deploy sizes (default 3 and 10)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--skip-counts", action="store_true")
+    parser.add_argument("--no-multiplex", action="store_true", help="a new SSH connection per command")
     args = parser.parse_args()
     out = {"durations": FIXED}
     if not args.skip_counts:
@@ -92,7 +93,7 @@ def main() -> int:
             print(f"{name:<20} {counts}")
     out["fresh deploy"] = []
     for nodes in args.nodes or [3, 10]:
-        result = fresh_deploy_ratio(Path(args.lab), nodes)
+        result = fresh_deploy_ratio(Path(args.lab), nodes, multiplex=not args.no_multiplex)
         out["fresh deploy"].append(result)
         print(f"fresh deploy {result}")
     if args.out:

@@ -220,6 +220,19 @@ class LabSite:
     def set_faults(self, faults):
         self._write_json(os.path.join(self.state_dir, "faults.json"), dict(faults or {}))
 
+    def set_web(self, name, up):
+        """Marks one node's ELMA365 up or down in the simulator state (no ssh): its web endpoint
+        (web.py) opens or closes <address>:8080 within ~0.1 s. Under the simulator's state lock."""
+        import fcntl
+        fd = os.open(os.path.join(self.state_dir, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            st = self.state()
+            st.setdefault("nodes", {}).setdefault(name, {})["up"] = bool(up)
+            self._write_json(os.path.join(self.state_dir, "cluster.json"), st)
+        finally:
+            os.close(fd)
+
     # ------------------------------------------------------------------
     # up
     # ------------------------------------------------------------------

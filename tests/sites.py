@@ -42,5 +42,12 @@ def add_node_output(main_address: str, token: str = "92b2db237428470dc4fcfc4ebbd
     )
 
 
-def cluster_outputs(main_address: str = "192.168.1.51") -> Outputs:
-    return Outputs(lambda args: add_node_output(main_address) if args.name.endswith("-add-node") else "")
+HAPROXY_VERSION = "HAProxy version 2.6.12-1+deb12u1 2023/12/16 - https://haproxy.org/"
+
+
+def cluster_outputs(main_address: str = "192.168.1.51", haproxy_version: str = HAPROXY_VERSION) -> Outputs:
+    def stdout(args) -> str:
+        if args.name.endswith("-add-node"):
+            return add_node_output(main_address)
+        return haproxy_version if args.name == "haproxy-version" else ""
+    return Outputs(stdout)

@@ -393,6 +393,8 @@ CASES: dict[str, Case] = {
     "bastion-password": Case(edited(_proxy_password, _bastion_sudo()), [
         (KEY, "scale-all", "connection.proxy.password is set: SSH must log in with a private key, never a password")]),
     "host-key-missing-when-required": Case(edited(lambda s: None, _hostkeys_but_haproxy()), [
+        (HOSTKEYS, "haproxy-version", "connection to 192.168.1.50 has no hostKey: pin the server's SSH host key "
+                                      "(nodes[i].hostKey / haproxy.hostKey) so a spoofed server is refused"),
         (HOSTKEYS, "haproxy-config", "connection to 192.168.1.50 has no hostKey: pin the server's SSH host key "
                                      "(nodes[i].hostKey / haproxy.hostKey) so a spoofed server is refused")],
         config={HOSTKEYS: {"requireHostKeys": True}}),

@@ -31,7 +31,7 @@ def test_each_server_gets_exactly_its_commands(site):
                                 "ha-reconfigure", "elma365-1-update-hamode", "restart"]),
         "192.168.1.52": sorted(["elma365-2-prepare", "elma365-2-join", "elma365-2-update-hamode"]),
         "192.168.1.53": sorted(["elma365-3-prepare", "elma365-3-join", "elma365-3-update-hamode"]),
-        "192.168.1.50": ["haproxy-config"],
+        "192.168.1.50": ["haproxy-config", "haproxy-version"],
     }
 
 
@@ -121,7 +121,7 @@ def test_ha_updates_one_node_at_a_time_then_restarts_once_last(site):
     restarts = [c for c in site.commands if "elma365ctl restart" in c.inputs["create"]]
     assert [c.name for c in restarts] == ["restart"]
     for c in site.commands:
-        if c.name not in ("restart", "haproxy-config"):
+        if c.name not in ("restart", "haproxy-config", "haproxy-version"):
             assert site.reaches("restart", on=c.name), c.name
     for node in NODES:
         update = site.command(f"{node}-update-hamode")
@@ -150,11 +150,16 @@ def test_haproxy_lists_every_node_and_validates_before_replacing(site):
     config = apply.inputs["stdin"]
     for i, node in enumerate(NODES, start=1):
         assert f"server {node} 192.168.1.5{i}:80 check" in config
-    assert "balance leastconn" in config and "option forwardfor" in config and "option httpchk HEAD /" in config
+    assert "balance leastconn" in config and "option forwardfor" in config and "option httpchk" in config
     assert "http-use-htx" not in config
     create = apply.inputs["create"]
-    assert create.index('haproxy -c -f "$new"') < create.index('mv -f "$new" "$cfg"') < create.index("systemctl reload haproxy")
-    assert apply.depends_on == set()  # independent work overlaps the serial chain
+    assert create.index('haproxy -c -f "$check"') < create.index('mv -f "$new" "$cfg"') < create.index("systemctl reload haproxy")
+    # rendered for the version the host reports (the mocks say 2.6): the 2.2+ health-check syntax
+    assert "http-check send meth HEAD uri /" in config and "# rendered for HAProxy 2.6" in config
+    version = site.command("haproxy-version")
+    assert "haproxy -v" in version.inputs["create"] and version.depends_on == set()
+    # independent work overlaps the serial chain: only the version query comes first
+    assert apply.depends_on == {version.urn}
 
 
 def test_secrets_reach_servers_only_as_secrets():

@@ -1,67 +1,187 @@
-"""The load balancer: its config (the manual's listen section, made loadable) and how it is applied."""
+"""The load balancer: its config (the manual's listen section, version-aware) and how it is applied.
+
+Pure functions. `haproxy_config` renders for the HAProxy version the host reports (`haproxy -v`,
+read by `version_command`), emitting only directives that version accepts:
+
+- 1.8, 2.1:  `option httpchk HEAD /`
+- 1.9, 2.0:  the same plus the manual's `no option http-use-htx` (the only versions that have it)
+- 2.2+, 3.x: `option httpchk` + `http-check send meth HEAD uri /` (the manual's form is legacy there)
+"""
 from __future__ import annotations
+
+import re
+from typing import Optional
 
 from ..site import Haproxy, Node, Site
 from .shell import ensure_package, q, remote
 
+OLDEST = (1, 8)
+VERSION = re.compile(r"HA-?Proxy version (\d+)\.(\d+)", re.IGNORECASE)
+# In the stdin bundle, the TLS certificate (if any) follows the config after this line.
+CERT_SEPARATOR = "#--- elma365-cluster: TLS certificate (PEM) follows; not part of the config ---"
 
-def haproxy_config(haproxy: Haproxy, nodes: tuple[Node, ...]) -> str:
-    """The manual's example, minus `no option http-use-htx` (HTX is mandatory since HAProxy 2.1)."""
-    servers = "\n".join(
-        f"    server {n.name} {_host(n.cluster_address)}:{haproxy.backend_port} check" for n in nodes)
-    return f"""# managed by elma365-cluster: changes here are overwritten on the next `pulumi up`
-global
-    maxconn 4096
 
-defaults
-    mode http
-    timeout connect 5s
-    timeout client 1h
-    timeout server 1h
+class UnsupportedHaproxy(ValueError):
+    pass
 
-listen elma365_web
-    bind {haproxy.bind}
-    mode http
-    balance leastconn
-    option forwardfor
-    option httpclose
-    option httpchk HEAD /
-{servers}
-"""
+
+def parse_version(text: str) -> tuple[int, int]:
+    """(major, minor) from `haproxy -v` output: `HAProxy version 2.6.12-1 ...` / `HA-Proxy version 1.8.19 ...`."""
+    match = VERSION.search(text or "")
+    if not match:
+        raise UnsupportedHaproxy(f"cannot tell the HAProxy version from `haproxy -v`: {text.strip()[:200]!r}")
+    version = (int(match.group(1)), int(match.group(2)))
+    if version < OLDEST:
+        raise UnsupportedHaproxy(f"HAProxy {version[0]}.{version[1]} is older than the oldest supported, "
+                                 f"{OLDEST[0]}.{OLDEST[1]}: upgrade it on the load balancer host")
+    return version
+
+
+def has_http_use_htx(version: tuple[int, int]) -> bool:
+    """`option http-use-htx` exists only in 1.9 and 2.0 (HTX is the only mode from 2.1 on)."""
+    return (1, 9) <= version <= (2, 0)
 
 
 def _host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
 
 
+def server_lines(haproxy: Haproxy, nodes: tuple[Node, ...]) -> list[str]:
+    return [f"    server {n.name} {_host(n.cluster_address)}:{haproxy.backend_port} check" for n in nodes]
+
+
+def _health_check(haproxy: Haproxy, version: tuple[int, int]) -> list[str]:
+    path = haproxy.health_check.path
+    if version >= (2, 2):
+        return ["    option httpchk", f"    http-check send meth HEAD uri {path}"]
+    return [f"    option httpchk HEAD {path}"]
+
+
+def haproxy_config(haproxy: Haproxy, nodes: tuple[Node, ...], version: tuple[int, int] = (2, 6)) -> str:
+    """The manual's `listen elma365_web` with what it leaves out: timeouts for long-lived connections,
+    retries with redispatch, fast health checks, optional stats page and TLS termination."""
+    t, hc, tls = haproxy.timeouts, haproxy.health_check, haproxy.tls
+    defaults = ["defaults", "    mode http"]
+    if has_http_use_htx(version):
+        defaults.append("    no option http-use-htx")
+    defaults += [
+        f"    timeout connect {t.connect}",
+        f"    timeout client {t.client}",
+        f"    timeout server {t.server}",
+        f"    timeout tunnel {t.tunnel}",
+        f"    timeout client-fin {t.client_fin}",
+        f"    timeout http-request {t.http_request}",
+        f"    timeout http-keep-alive {t.http_keep_alive}",
+        f"    timeout queue {t.queue}",
+        f"    timeout check {t.check}",
+        f"    retries {haproxy.retries}",
+    ]
+    if haproxy.redispatch:
+        # redispatch on every retry (not only the last): a refused connection goes to another node at once
+        defaults.append("    option redispatch 1")
+
+    web = ["listen elma365_web", f"    bind {haproxy.bind}"]
+    if tls:
+        alpn = " alpn h2,http/1.1" if version >= (2, 1) else ""
+        web.append(f"    bind {tls.bind} ssl crt {tls.certificate_path}{alpn}")
+    web += ["    mode http", "    balance leastconn", "    option forwardfor"]
+    if tls:
+        web += ["    http-request set-header X-Forwarded-Proto https if { ssl_fc }",
+                "    http-request set-header X-Forwarded-Proto http unless { ssl_fc }"]
+        if tls.redirect_http:
+            web.append("    http-request redirect scheme https code 301 unless { ssl_fc }")
+    web += _health_check(haproxy, version)
+    web.append(f"    default-server inter {hc.inter} fall {hc.fall} rise {hc.rise}")
+    web += server_lines(haproxy, nodes)
+
+    sections = [
+        "# managed by elma365-cluster: changes here are overwritten on the next `pulumi up`",
+        f"# rendered for HAProxy {version[0]}.{version[1]}",
+        "global\n    maxconn 4096",
+        "\n".join(defaults),
+        "\n".join(web),
+    ]
+    if haproxy.stats:
+        s = haproxy.stats
+        sections.append("\n".join([
+            "listen stats", f"    bind {s.bind}", "    mode http", "    stats enable", f"    stats uri {s.uri}",
+            "    stats refresh 10s", f"    stats auth {s.user}:{s.password}"]))
+    return "\n\n".join(sections) + "\n"
+
+
+def stdin_bundle(haproxy: Haproxy, nodes: tuple[Node, ...], version_text: str) -> str:
+    """What the apply command reads on stdin: the config and, with TLS, the certificate PEM after it.
+
+    It is the only way the stats password and the certificate's key reach the host (a secret stdin)."""
+    bundle = haproxy_config(haproxy, nodes, parse_version(version_text))
+    if haproxy.tls:
+        pem = str(haproxy.tls.certificate)
+        bundle += CERT_SEPARATOR + "\n" + pem + ("" if pem.endswith("\n") else "\n")
+    return bundle
+
+
+def version_command(site: Site, haproxy: Haproxy) -> str:
+    """Install HAProxy with the host's package manager if missing; print `haproxy -v`'s first line."""
+    body = f"""
+{ensure_package("haproxy", "haproxy")}
+v=$(haproxy -v 2>&1)
+printf '%s\\n' "${{v%%$'\\n'*}}"
+"""
+    return remote(body, sudo=site.ssh.needs_sudo)
+
+
 def apply_command(site: Site, haproxy: Haproxy) -> str:
     """Validate the new config beside the live one; only a valid config replaces it, atomically.
 
-    If the reload fails the previous config is put back, so the live file is never a broken one."""
-    cfg = q(haproxy.config_path)
+    The config (and, with TLS, the certificate) arrive on stdin and are written root-only (0600).
+    If the reload fails the previous files are put back, so the live config is never a broken one."""
+    tls = haproxy.tls
+    crt = q(tls.certificate_path) if tls else "''"
     body = f"""
 {ensure_package("haproxy", "haproxy")}
-cfg={cfg}
+umask 077
+cfg={q(haproxy.config_path)}
+crt={crt}
+sep={q(CERT_SEPARATOR)}
 mkdir -p "$(dirname "$cfg")"
+bundle=$(mktemp "$cfg.in.XXXXXX")
 new=$(mktemp "$cfg.new.XXXXXX")
-trap 'rm -f "$new"' EXIT
-cat > "$new"
-chmod 644 "$new"
-if [ -f "$cfg" ] && cmp -s "$new" "$cfg"; then
+check=$(mktemp "$cfg.check.XXXXXX")
+newcrt=/dev/null
+if [ -n "$crt" ]; then mkdir -p "$(dirname "$crt")"; newcrt=$(mktemp "$crt.new.XXXXXX"); fi
+trap 'rm -f "$bundle" "$new" "$check"; [ "$newcrt" = /dev/null ] || rm -f "$newcrt"' EXIT
+cat > "$bundle"
+awk -v sep="$sep" -v cfg="$new" -v crt="$newcrt" 'BEGIN {{ out = cfg }} $0 == sep {{ out = crt; next }} {{ print > out }}' "$bundle"
+chmod 600 "$new"
+if [ -f "$cfg" ] && cmp -s "$new" "$cfg" && {{ [ -z "$crt" ] || {{ [ -f "$crt" ] && cmp -s "$newcrt" "$crt"; }}; }}; then
+  chmod 600 "$cfg"
   echo "HAProxy config unchanged"
   exit 0
 fi
-if ! out=$(haproxy -c -f "$new" 2>&1); then
+# validate the new config against the new certificate, before anything live is touched
+if [ -n "$crt" ]; then
+  awk -v a="crt $crt" -v b="crt $newcrt" '{{ i = index($0, a); if (i) $0 = substr($0, 1, i - 1) b substr($0, i + length(a)); print }}' "$new" > "$check"
+else
+  cp "$new" "$check"
+fi
+if ! out=$(haproxy -c -f "$check" 2>&1); then
   echo "ERROR: HAProxy rejected the new config; the live one is unchanged:" >&2
-  echo "$out" >&2
+  printf '%s\\n' "$out" | sed "s|$check|$cfg (new)|g" >&2
   exit 1
 fi
-had_previous=0
-if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg.bak"; had_previous=1; fi
+had_cfg=0; had_crt=0
+if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg.bak"; chmod 600 "$cfg.bak"; had_cfg=1; fi
+if [ -n "$crt" ]; then
+  if [ -f "$crt" ]; then cp -p "$crt" "$crt.bak"; chmod 600 "$crt.bak"; had_crt=1; fi
+  chmod 600 "$newcrt"; mv -f "$newcrt" "$crt"; newcrt=/dev/null
+fi
 mv -f "$new" "$cfg"
 if ! bash -c {q(haproxy.reload_command)}; then
   echo "ERROR: reload failed: "{q(haproxy.reload_command)}"; the previous config is restored" >&2
-  if [ "$had_previous" = 1 ]; then mv -f "$cfg.bak" "$cfg"; else rm -f "$cfg"; fi
+  if [ "$had_cfg" = 1 ]; then mv -f "$cfg.bak" "$cfg"; else rm -f "$cfg"; fi
+  if [ -n "$crt" ]; then
+    if [ "$had_crt" = 1 ]; then mv -f "$crt.bak" "$crt"; else rm -f "$crt"; fi
+  fi
   exit 1
 fi
 echo "HAProxy config applied and reloaded"
