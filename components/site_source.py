@@ -13,7 +13,7 @@ from .site import Site, SiteConfigError, parse_site
 
 def _all_keys() -> dict[str, Any]:
     # Unknown keys are read too, so that a typo such as `elma365:hA` is reported, not ignored.
-    config = pulumi.runtime.config.CONFIG.get() if hasattr(pulumi.runtime.config, "CONFIG") else {}
+    config = pulumi.runtime.config.CONFIG.get()
     env = pulumi.runtime.config.get_config_env() or {}
     keys = {k for k in list(config) + list(env) if k.startswith(NAMESPACE + ":")}
     keys |= {f"{NAMESPACE}:{k}" for k in TOP_LEVEL_KEYS}
