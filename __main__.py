@@ -11,3 +11,5 @@ pulumi.export("nodeNames", cluster.node_names)
 pulumi.export("mainNode", cluster.main_node)
 pulumi.export("haproxyUrl", cluster.haproxy_url)
 pulumi.export("configured", cluster.configured)
+pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))  # for other stacks (a StackReference)
+pulumi.export("kubernetesNodes", cluster.kubernetes_nodes)  # {node: labels} when kubernetes.enabled

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Sequence
+
 import pulumi
 
 from .remote_step import node_connection, step
@@ -10,9 +12,10 @@ from .site import Site
 class Elma365Install(pulumi.ComponentResource):
     """The vendor installer on the main node, answered from the site config."""
 
-    def __init__(self, name: str, site: Site, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, site: Site, opts: pulumi.ResourceOptions | None = None,
+                 after: Sequence[pulumi.Resource] = ()):
         super().__init__("elma365:cluster:Elma365Install", name, None, opts)
         main = site.main
         self.done = step(f"{main.name}-install", node_connection(site, main), install_command(site),
-                         stdin=install_stdin(site), log="stderr", parent=self)
+                         stdin=install_stdin(site), log="stderr", after=after, parent=self)
         self.register_outputs({"node": main.name})

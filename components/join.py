@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Sequence
+
 import pulumi
 
 from .remote_step import node_connection, step
@@ -15,11 +17,11 @@ class NodeJoin(pulumi.ComponentResource):
     cluster (delete of the join) before the main node forgets it (delete of add-node)."""
 
     def __init__(self, name: str, site: Site, node: Node, after: pulumi.Resource,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, preflight: Sequence[pulumi.Resource] = ()):
         super().__init__("elma365:cluster:NodeJoin", name, None, opts)
         main = site.main
         self.prepare = step(f"{node.name}-prepare", node_connection(site, node),
-                            prepare_command(site, node), parent=self)
+                            prepare_command(site, node), after=preflight, parent=self)
         self.add_node = step(f"{node.name}-add-node", node_connection(site, main),
                              add_node_command(site, node), delete=remove_node_command(site, node),
                              secret_output=True, after=[after], parent=self)

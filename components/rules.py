@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 NAMESPACE = "elma365"
-TOP_LEVEL_KEYS = ("ssh", "nodes", "install", "scaling", "ha", "haproxy")
+TOP_LEVEL_KEYS = ("ssh", "nodes", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes")
 EXTERNAL_SERVICES = ("postgresql", "mongodb", "s3", "redis", "rabbitmq")
 MISSING = object()
 
@@ -155,7 +155,7 @@ def known_top_level_keys(raw: RawSite) -> Iterator[Violation]:
 
 @rule
 def sections_are_objects(raw: RawSite) -> Iterator[Violation]:
-    for key in ("ssh", "install", "scaling", "ha", "haproxy"):
+    for key in ("ssh", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes"):
         value = raw.get(key)
         if value is not MISSING and value is not None and not isinstance(value, Mapping):
             yield Violation(key, SECRET_SHOWN if key in raw.secret_keys else value, "must be an object")
@@ -203,7 +203,7 @@ def ssh_section(raw: RawSite) -> Iterator[Violation]:
 
 # ---------------------------------------------------------------- nodes
 
-NODE_KEYS = ("name", "address", "clusterAddress", "port", "hostKey")
+NODE_KEYS = ("name", "address", "clusterAddress", "port", "hostKey", "zone", "rack", "labels")
 
 
 @rule
@@ -528,6 +528,110 @@ def haproxy_section(raw: RawSite) -> Iterator[Violation]:
     if reload is not MISSING and (not isinstance(reload, str) or not reload.strip() or "\n" in reload or "\0" in reload):
         yield Violation("haproxy.reloadCommand", reload, "must be a one-line command")
     yield from _haproxy_extras(raw, haproxy)
+
+
+# ---------------------------------------------------------------- preflight
+
+PREFLIGHT_KEYS = ("enabled", "supportedOs", "minCpuCores", "minMemoryGiB", "minFreeDiskGiB", "diskPath",
+                  "maxClockOffsetMs", "portTimeoutSeconds")
+# "<ID>" or "<ID>:<VERSION_ID>" of /etc/os-release, e.g. "ubuntu:22.04", "debian:12", "astra"
+OS_ENTRY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}(:[0-9A-Za-z][0-9A-Za-z._-]{0,31})?$")
+
+
+def _number(key: str, value: Any, low: float, high: float, *, whole: bool = False) -> Iterator[Violation]:
+    if value is MISSING:
+        return
+    ok_type = is_int(value) if whole else (is_int(value) or isinstance(value, float))
+    if not ok_type or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        shown = [str(int(x)) if float(x).is_integer() else str(x) for x in (low, high)]
+        yield Violation(key, value, f"must be {kind} between {shown[0]} and {shown[1]}")
+
+
+@rule
+def preflight_section(raw: RawSite) -> Iterator[Violation]:
+    preflight = raw.get("preflight")
+    if not isinstance(preflight, Mapping):
+        return
+    yield from _unknown_keys("preflight", preflight, PREFLIGHT_KEYS)
+    yield from _bool("preflight.enabled", preflight.get("enabled", MISSING))
+    yield from _number("preflight.minCpuCores", preflight.get("minCpuCores", MISSING), 1, 1024, whole=True)
+    yield from _number("preflight.minMemoryGiB", preflight.get("minMemoryGiB", MISSING), 0.5, 65536)
+    yield from _number("preflight.minFreeDiskGiB", preflight.get("minFreeDiskGiB", MISSING), 0, 1048576)
+    yield from _number("preflight.maxClockOffsetMs", preflight.get("maxClockOffsetMs", MISSING), 1, 60000, whole=True)
+    yield from _number("preflight.portTimeoutSeconds", preflight.get("portTimeoutSeconds", MISSING), 1, 30, whole=True)
+    yield from _pattern("preflight.diskPath", preflight.get("diskPath", MISSING), ABSOLUTE_PATH,
+                        "an absolute path (where MicroK8s and ELMA365 keep their data, e.g. /var/snap)")
+    supported = preflight.get("supportedOs", MISSING)
+    if supported is MISSING:
+        return
+    if not isinstance(supported, list) or not supported:
+        yield Violation("preflight.supportedOs", supported,
+                        'must be a non-empty list such as ["ubuntu:22.04", "debian:12"] (ID[:VERSION_ID] of /etc/os-release)')
+        return
+    for i, entry in enumerate(supported):
+        yield from _pattern(f"preflight.supportedOs[{i}]", entry, OS_ENTRY,
+                            'ID or ID:VERSION_ID of /etc/os-release in lower case, e.g. "ubuntu:22.04"')
+
+
+# ---------------------------------------------------------------- kubernetes (node labels)
+
+KUBERNETES_KEYS = ("enabled", "labels")
+LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+LABEL_PREFIX = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+# set by the program from nodes[] (components/kubernetes.py): not settable through a labels map
+ROLE_LABEL = "elma365.com/role"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+RACK_LABEL = "elma365.com/rack"
+PROGRAM_LABELS = (ROLE_LABEL, ZONE_LABEL, RACK_LABEL)
+
+
+def label_key_ok(key: Any) -> bool:
+    if not isinstance(key, str):
+        return False
+    prefix, _, name = key.rpartition("/")
+    return bool(LABEL_NAME.match(name)) and (not _ or bool(LABEL_PREFIX.match(prefix)))
+
+
+def _labels(key: str, labels: Any) -> Iterator[Violation]:
+    if labels in (MISSING, None):
+        return
+    if not isinstance(labels, Mapping):
+        yield Violation(key, labels, 'must be an object of Kubernetes labels, e.g. {"elma365.com/pool": "web"}')
+        return
+    for name, value in labels.items():
+        if not label_key_ok(name):
+            yield Violation(f"{key}.{name}", value,
+                            "the label key must be [prefix/]name: name up to 63 of [A-Za-z0-9-_.], "
+                            "prefix a DNS subdomain")
+        elif name in PROGRAM_LABELS:
+            yield Violation(f"{key}.{name}", value,
+                            f"is set by the program (role from the node's position, zone and rack from "
+                            f"nodes[].zone / nodes[].rack); the labels map cannot set {', '.join(PROGRAM_LABELS)}")
+        if not isinstance(value, str) or not LABEL_VALUE.match(value):
+            yield Violation(f"{key}.{name}", value,
+                            "the label value must be a string of at most 63 of [A-Za-z0-9-_.], "
+                            "starting and ending alphanumeric (or empty)")
+
+
+@rule
+def kubernetes_section(raw: RawSite) -> Iterator[Violation]:
+    kubernetes = raw.get("kubernetes")
+    if isinstance(kubernetes, Mapping):
+        yield from _unknown_keys("kubernetes", kubernetes, KUBERNETES_KEYS)
+        yield from _bool("kubernetes.enabled", kubernetes.get("enabled", MISSING))
+        yield from _labels("kubernetes.labels", kubernetes.get("labels", MISSING))
+    for i, node in enumerate(_nodes(raw)):
+        for field_name in ("zone", "rack"):
+            value = node.get(field_name, MISSING)
+            if value in (MISSING, None):
+                continue
+            if not isinstance(value, str) or not value or not LABEL_VALUE.match(value):
+                yield Violation(f"nodes[{i}].{field_name}", value,
+                                "must be a Kubernetes label value: at most 63 of [A-Za-z0-9-_.], "
+                                "starting and ending alphanumeric")
+        yield from _labels(f"nodes[{i}].labels", node.get("labels", MISSING))
 
 
 # ---------------------------------------------------------------- shared with the policy pack (policies/)

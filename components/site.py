@@ -12,6 +12,9 @@ from .rules import EXTERNAL_SERVICES, RawSite, Violation, check
 
 DEFAULT_INSTALLER_URL = "https://dl.elma365.com/onPremise/master/latest/download"
 DEFAULT_MICROK8S_CHANNEL = "1.28/stable"
+# Placeholders, not sourced from the vendor (see docs/preflight-and-kubernetes.md): set your own.
+DEFAULT_SUPPORTED_OS = ("ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04", "debian:11", "debian:12",
+                        "astra:1.7", "redos:7.3")
 
 
 class SiteConfigError(ValueError):
@@ -56,6 +59,9 @@ class Node:
     cluster_address: str
     port: Optional[int] = None
     host_key: Optional[str] = None
+    zone: Optional[str] = None  # Kubernetes topology labels (components/kubernetes.py)
+    rack: Optional[str] = None
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,33 @@ class HaproxyTls:
 
 
 @dataclass(frozen=True)
+class Preflight:
+    """Checks every node before anything is installed (components/preflight.py)."""
+    enabled: bool = True
+    supported_os: tuple[str, ...] = DEFAULT_SUPPORTED_OS  # "<ID>" or "<ID>:<VERSION_ID prefix>"
+    min_cpu_cores: int = 8
+    min_memory_gib: float = 16
+    min_free_disk_gib: float = 100
+    disk_path: str = "/var/snap"
+    max_clock_offset_ms: int = 500
+    port_timeout_seconds: int = 2
+
+    def thresholds(self) -> dict[str, Any]:
+        """What the checks compare against, as in the config (the preflight's re-run trigger)."""
+        return {"supportedOs": list(self.supported_os), "minCpuCores": self.min_cpu_cores,
+                "minMemoryGiB": self.min_memory_gib, "minFreeDiskGiB": self.min_free_disk_gib,
+                "diskPath": self.disk_path, "maxClockOffsetMs": self.max_clock_offset_ms,
+                "portTimeoutSeconds": self.port_timeout_seconds}
+
+
+@dataclass(frozen=True)
+class Kubernetes:
+    """Node metadata managed through the Kubernetes API (components/kubernetes.py)."""
+    enabled: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False)  # on every node
+
+
+@dataclass(frozen=True)
 class Site:
     ssh: Ssh
     nodes: tuple[Node, ...]
@@ -162,6 +195,8 @@ class Site:
     scaling: Scaling = Scaling()
     ha: Ha = Ha()
     haproxy: Optional[Haproxy] = None
+    preflight: Preflight = Preflight()
+    kubernetes: Kubernetes = Kubernetes()
 
     @property
     def main(self) -> Node:
@@ -242,7 +277,8 @@ def _build(values: Mapping[str, Any]) -> Site:
     )
     nodes = tuple(
         Node(name=n["name"], address=n["address"], cluster_address=_opt(n, "clusterAddress", n["address"]),
-             port=n.get("port"), host_key=n.get("hostKey"))
+             port=n.get("port"), host_key=n.get("hostKey"), zone=n.get("zone"), rack=n.get("rack"),
+             labels=dict(n.get("labels") or {}))
         for n in values["nodes"]
     )
     i = values.get("install") or {}
@@ -277,4 +313,18 @@ def _build(values: Mapping[str, Any]) -> Site:
         reload_command=_opt(p, "reloadCommand", "systemctl reload haproxy"),
         **_haproxy_extras(p),
     ) if p else None
-    return Site(ssh=ssh, nodes=nodes, install=install, scaling=scaling, ha=ha, haproxy=haproxy)
+    f = values.get("preflight") or {}
+    preflight = Preflight(
+        enabled=_opt(f, "enabled", True),
+        supported_os=tuple(_opt(f, "supportedOs", DEFAULT_SUPPORTED_OS)),
+        min_cpu_cores=_opt(f, "minCpuCores", Preflight.min_cpu_cores),
+        min_memory_gib=_opt(f, "minMemoryGiB", Preflight.min_memory_gib),
+        min_free_disk_gib=_opt(f, "minFreeDiskGiB", Preflight.min_free_disk_gib),
+        disk_path=_opt(f, "diskPath", Preflight.disk_path),
+        max_clock_offset_ms=_opt(f, "maxClockOffsetMs", Preflight.max_clock_offset_ms),
+        port_timeout_seconds=_opt(f, "portTimeoutSeconds", Preflight.port_timeout_seconds),
+    )
+    k = values.get("kubernetes") or {}
+    kubernetes = Kubernetes(enabled=_opt(k, "enabled", False), labels=dict(k.get("labels") or {}))
+    return Site(ssh=ssh, nodes=nodes, install=install, scaling=scaling, ha=ha, haproxy=haproxy,
+                preflight=preflight, kubernetes=kubernetes)

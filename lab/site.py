@@ -440,13 +440,52 @@ class LabSite:
         for d in PRIVATE_DIRS:
             script.append("mkdir -p '%s' '%s%s'" % (d, root, d))
             script.append("mount --bind '%s%s' '%s'" % (root, d, d))
+        script += self._own_host_files(h, root)
         script.append("exec %s -D -f '%s' -E '%s'" % (SSHD, conf, log))
         subprocess.run([SSHD, "-t", "-f", conf], check=True)
         self._spawn("sshd-%s" % name,
-                    ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", "\n".join(script)],
+                    ["unshare", "--mount", "--uts", "--propagation", "private", "/bin/sh", "-c", "\n".join(script)],
                     log=log)
         if wait:
             self._wait_sshd(h, time.time() + 15)
+
+    def _own_host_files(self, h, root):
+        """What a real server has of its own (the preflight checks read it): its hostname (own UTS
+        namespace), an /etc/hosts that resolves the lab's hosts, the OS the lab stands for (Ubuntu
+        22.04, whatever this machine runs), and a fake /proc/meminfo once fake_meminfo() set one."""
+        etc = os.path.join(root, "lab-etc")
+        os.makedirs(etc, exist_ok=True)
+        try:
+            with open("/etc/hosts") as f:
+                hosts = f.read()
+        except OSError:
+            hosts = "127.0.0.1 localhost\n"
+        hosts += "".join("%s %s\n" % (x["address"], x["name"]) for x in self._layout_hosts())
+        with open(os.path.join(etc, "hosts"), "w") as f:
+            f.write(hosts)
+        with open(os.path.join(etc, "os-release"), "w") as f:
+            f.write('NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="22.04"\nPRETTY_NAME="Ubuntu 22.04 (elma365 lab)"\n')
+        script = ["hostname '%s'" % h["name"],
+                  "mount --bind '%s/hosts' /etc/hosts" % etc,
+                  "mount --bind '%s/os-release' /etc/os-release" % etc]
+        if os.path.exists(os.path.join(etc, "meminfo")):
+            script.append("mount --bind '%s/meminfo' /proc/meminfo" % etc)
+        return script
+
+    def fake_meminfo(self, name, mib):
+        """Lab fault: host `name` reports `mib` MiB of memory (a fake /proc/meminfo bind-mounted in its
+        namespace, now and after a restart of the host)."""
+        h = self._host(name)
+        etc = os.path.join(self.nodes_dir, name, "lab-etc")
+        os.makedirs(etc, exist_ok=True)
+        path = os.path.join(etc, "meminfo")
+        with open(path, "w") as f:
+            f.write("MemTotal:       %8d kB\nMemFree:        %8d kB\nMemAvailable:   %8d kB\n"
+                    % (mib * 1024, mib * 512, mib * 768))
+        pid = self._read_pid("sshd-%s" % h["name"])
+        if pid and _pid_alive(pid):
+            subprocess.run(["nsenter", "--mount", "--target", str(pid), "mount", "--bind", path, "/proc/meminfo"],
+                           check=True)
 
     def _wait_sshd(self, h, deadline):
         key = "sshd-%s" % h["name"]

@@ -13,7 +13,8 @@ from lab.runner import DEFAULT_STACK, lab_values, up
 from lab.site import LabSite
 
 # Read-only checks the program makes before acting; they change nothing on a node.
-CHECKS = {("microk8s", "status"), ("microk8s", "kubectl"), ("snap", "list"), ("elma365ctl", "status")}
+CHECKS = {("microk8s", "status"), ("microk8s", "kubectl"), ("snap", "list"), ("elma365ctl", "status"),
+          ("microk8s", "config")}
 
 
 def lab_available() -> Optional[str]:

@@ -9,7 +9,7 @@ import pytest
 from lab import engine as engine_module
 from lab.runner import up
 from lab.ssh_exec import DialError, Result
-from tests.sites import PG_PASSWORD, PG_URL, TEST_KEY, add_node_output, example
+from tests.sites import HAPROXY_VERSION, PG_PASSWORD, PG_URL, TEST_KEY, add_node_output, example
 
 TOKENS = iter(f"{i:032x}" for i in range(1, 1000))
 
@@ -35,6 +35,8 @@ class FakeServers:
                 return Result(code, "", f"simulated failure of {needle}", 0.0)
         if runs(script, "elma365ctl add-node"):
             return Result(0, add_node_output("192.168.1.51", next(TOKENS)), "", 0.0)
+        if runs(script, "v=$(haproxy -v"):
+            return Result(0, HAPROXY_VERSION, "", 0.0)
         return Result(0, "ok", "", 0.0)
 
     def ran(self, needle: str) -> list[str]:
@@ -62,10 +64,11 @@ def test_a_fresh_run_creates_every_step_once(servers, tmp_path):
     report = up(site(), tmp_path / "state.json", log=lambda _: None)
     assert report.ok
     assert sorted(names(report)) == sorted((n, "create") for n in [
-        "elma365-1-install", "elma365-2-prepare", "elma365-3-prepare", "haproxy-config",
+        "elma365-1-install", "elma365-2-prepare", "elma365-3-prepare", "haproxy-version", "haproxy-config",
         "elma365-2-add-node", "elma365-2-join", "elma365-3-add-node", "elma365-3-join",
         "scale-all", "scale-main", "ha-reconfigure", "elma365-1-update-hamode",
-        "elma365-2-update-hamode", "elma365-3-update-hamode", "restart"])
+        "elma365-2-update-hamode", "elma365-3-update-hamode", "restart",
+        "elma365-1-preflight", "elma365-2-preflight", "elma365-3-preflight", "elma365-1-kubeconfig"])
 
 
 def test_a_second_run_with_no_change_runs_nothing(servers, tmp_path):
@@ -129,8 +132,10 @@ def test_replace_asks_for_a_fresh_token_and_the_join_gets_it(servers, tmp_path):
     del servers.failing["microk8s join"]
     report = up(site(), tmp_path / "state.json", replace=["elma365-2-add-node"], log=lambda _: None)
     assert report.ok
-    assert names(report)[:2] == [("elma365-2-add-node", "replace"), ("elma365-2-join", "create")]
-    assert names(report)[-1] == ("elma365-2-add-node", "delete")  # the old one: only removes a node that left
+    node_2 = [n for n in names(report) if n[0] in ("elma365-2-add-node", "elma365-2-join")]
+    # the old add-node's delete comes last, and only removes a node that has left
+    assert node_2 == [("elma365-2-add-node", "replace"), ("elma365-2-join", "create"), ("elma365-2-add-node", "delete")]
+    assert names(report)[-1] == ("elma365-2-add-node", "delete")
 
 
 def test_the_state_file_holds_no_secret_in_plain_text(servers, tmp_path):

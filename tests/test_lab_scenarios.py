@@ -96,8 +96,8 @@ def test_4_adding_a_fourth_node_joins_it_alone(lab, fresh):
     mark = lab.mark()
     report = lab.up(values)
     assert report.ok, report.failures
-    assert sorted(s.name for s in report.steps) == ["elma365-4-add-node", "elma365-4-join", "elma365-4-prepare",
-                                                    "elma365-4-update-hamode", "haproxy-config"]
+    assert sorted(s.name for s in report.steps) == ["elma365-4-add-node", "elma365-4-join", "elma365-4-preflight",
+                                                    "elma365-4-prepare", "elma365-4-update-hamode", "haproxy-config"]
     changes = lab.journal(mark)
     assert sorted(actions(changes)) == sorted([("elma365-4", "snap install microk8s --classic --channel=1.28/stable"),
                                                ("elma365-1", "add-node"), ("elma365-4", "join"),

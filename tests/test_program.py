@@ -28,9 +28,12 @@ def test_each_server_gets_exactly_its_commands(site):
         per_host.setdefault(host_of(c), []).append(c.name)
     assert {h: sorted(v) for h, v in per_host.items()} == {
         "192.168.1.51": sorted(["elma365-1-install", "elma365-2-add-node", "elma365-3-add-node", "scale-all",
-                                "ha-reconfigure", "elma365-1-update-hamode", "restart"]),
-        "192.168.1.52": sorted(["elma365-2-prepare", "elma365-2-join", "elma365-2-update-hamode"]),
-        "192.168.1.53": sorted(["elma365-3-prepare", "elma365-3-join", "elma365-3-update-hamode"]),
+                                "ha-reconfigure", "elma365-1-update-hamode", "restart",
+                                "elma365-1-preflight", "elma365-1-kubeconfig"]),
+        "192.168.1.52": sorted(["elma365-2-prepare", "elma365-2-join", "elma365-2-update-hamode",
+                                "elma365-2-preflight"]),
+        "192.168.1.53": sorted(["elma365-3-prepare", "elma365-3-join", "elma365-3-update-hamode",
+                                "elma365-3-preflight"]),
         "192.168.1.50": ["haproxy-config", "haproxy-version"],
     }
 
@@ -60,7 +63,8 @@ def test_nothing_joins_before_the_install(site):
 
 def test_joining_nodes_are_prepared_in_parallel_with_the_install(site):
     for node in NODES[1:]:
-        assert site.command(f"{node}-prepare").depends_on == set()
+        # only the preflight checks come first (tests/test_preflight.py)
+        assert site.command(f"{node}-prepare").depends_on == {site.command(f"{n}-preflight").urn for n in NODES}
         assert "snap install microk8s --classic --channel=1.28/stable" in site.command(f"{node}-prepare").inputs["create"]
 
 
@@ -121,7 +125,8 @@ def test_ha_updates_one_node_at_a_time_then_restarts_once_last(site):
     restarts = [c for c in site.commands if "elma365ctl restart" in c.inputs["create"]]
     assert [c.name for c in restarts] == ["restart"]
     for c in site.commands:
-        if c.name not in ("restart", "haproxy-config", "haproxy-version"):
+        # the kubeconfig read (read-only) runs beside scaling and HA, right after the last join
+        if c.name not in ("restart", "haproxy-config", "haproxy-version", "elma365-1-kubeconfig"):
             assert site.reaches("restart", on=c.name), c.name
     for node in NODES:
         update = site.command(f"{node}-update-hamode")
@@ -187,6 +192,9 @@ def test_a_sudo_user_runs_every_command_through_sudo():
     values["ssh"].update(user="deploy", sudo=True)
     deployed = run_program(values, SECRET_KEYS, mocks=cluster_outputs())
     for c in deployed.commands:
+        if c.name.endswith("-preflight"):  # runs as the login user: it checks that `sudo -n` works
+            assert c.inputs["create"].startswith("bash -c ") and "sudo -n true" in c.inputs["create"], c.name
+            continue
         assert c.inputs["create"].startswith("sudo -n bash -c "), c.name
         assert c.inputs["connection"]["user"] == "deploy"
 
@@ -249,8 +257,8 @@ def test_adding_a_node_adds_its_steps_and_touches_no_other_node():
     grown = run_program(values, SECRET_KEYS, mocks=cluster_outputs())
     old = {c.name: c.inputs for c in base.commands}
     new = {c.name: c.inputs for c in grown.commands}
-    assert sorted(set(new) - set(old)) == ["elma365-4-add-node", "elma365-4-join", "elma365-4-prepare",
-                                           "elma365-4-update-hamode"]
+    assert sorted(set(new) - set(old)) == ["elma365-4-add-node", "elma365-4-join", "elma365-4-preflight",
+                                           "elma365-4-prepare", "elma365-4-update-hamode"]
     assert [n for n in old if old[n] != new[n]] == ["haproxy-config"]
     assert grown.depends("elma365-4-add-node", on="elma365-3-join")
     assert grown.depends("elma365-4-update-hamode", on="elma365-3-update-hamode")

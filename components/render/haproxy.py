@@ -90,13 +90,18 @@ def haproxy_config(haproxy: Haproxy, nodes: tuple[Node, ...], version: tuple[int
                 "    http-request set-header X-Forwarded-Proto http unless { ssl_fc }"]
         if tls.redirect_http:
             web.append("    http-request redirect scheme https code 301 unless { ssl_fc }")
+    if haproxy.retries and version >= (2, 1):
+        # a node that dies mid-connection (reset, nothing answered): retry GET/HEAD elsewhere;
+        # never replay other methods (HTX-only, hence not with 1.9/2.0's legacy mode)
+        web += ["    retry-on conn-failure empty-response",
+                "    http-request disable-l7-retry unless METH_GET"]
     web += _health_check(haproxy, version)
     web.append(f"    default-server inter {hc.inter} fall {hc.fall} rise {hc.rise}")
     web += server_lines(haproxy, nodes)
 
     sections = [
-        "# managed by elma365-cluster: changes here are overwritten on the next `pulumi up`",
-        f"# rendered for HAProxy {version[0]}.{version[1]}",
+        "# managed by elma365-cluster: changes here are overwritten on the next `pulumi up`\n"
+        f"# rendered for HAProxy {version[0]}.{version[1]} (as `haproxy -v` reported it)",
         "global\n    maxconn 4096",
         "\n".join(defaults),
         "\n".join(web),

@@ -723,9 +723,22 @@ def mk_kubectl(lab, args):
     raise Fail("lab: only 'microk8s kubectl get node[s] [<name>]' is simulated")
 
 
+def mk_config(lab, args):
+    """`microk8s config`: the admin kubeconfig, server on this node's address, a fake token."""
+    import base64
+    import hashlib
+    token = hashlib.sha256(("lab-admin-token:" + lab.state_dir).encode()).hexdigest()[:32]
+    ca = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nlab fake CA\n-----END CERTIFICATE-----\n").decode()
+    print("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: %s\n"
+          "    server: https://%s:16443\n  name: microk8s-cluster\ncontexts:\n- context:\n"
+          "    cluster: microk8s-cluster\n    user: admin\n  name: microk8s\ncurrent-context: microk8s\n"
+          "kind: Config\npreferences: {}\nusers:\n- name: admin\n  user:\n    token: %s" % (ca, lab.address, token))
+    return 0
+
+
 def microk8s(lab, args):
     cmds = {"join": mk_join, "status": mk_status, "leave": mk_leave,
-            "remove-node": mk_remove_node, "kubectl": mk_kubectl}
+            "remove-node": mk_remove_node, "kubectl": mk_kubectl, "config": mk_config}
     if not args or args[0] not in cmds:
         raise Fail("usage: microk8s %s" % "|".join(cmds))
     return cmds[args[0]](lab, args[1:])

@@ -18,7 +18,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from lab.site import LabSite  # noqa: E402
+from lab.site import LAB_NET, LabSite  # noqa: E402
 
 MISSING = [t for t in ("/usr/sbin/sshd", "ssh", "ssh-keygen", "expect", "unshare", "curl")
            if not shutil.which(t)]
@@ -28,7 +28,8 @@ pytestmark = [
     pytest.mark.skipif(bool(MISSING), reason="missing tools %s: run lab/setup.sh" % MISSING),
 ]
 
-N1, N2, N3 = "127.0.0.11", "127.0.0.12", "127.0.0.13"
+N1, N2, N3 = ("127.%d.0.%d" % (LAB_NET, i) for i in (11, 12, 13))
+HA = "127.%d.0.10" % LAB_NET
 SECRET = "postgres://elma:S3cr3tPassw0rd@db.example:5432/elma365"
 
 DURATIONS = {"install": 0.2, "add_node": 0, "join": 0.5, "scale": 0, "reconfigure": 0.1,
@@ -145,7 +146,7 @@ def test_lab_end_to_end(lab):
     site, info = lab
     t0 = time.time()
     assert [n["address"] for n in info["nodes"]] == [N1, N2, N3]
-    assert info["haproxy"]["address"] == "127.0.0.10"
+    assert info["haproxy"]["address"] == HA
     assert info["installerUrl"].startswith("http://127.0.0.1:")
 
     # --- each host sees its own /usr/local/bin (and /opt) -----------------
@@ -155,7 +156,7 @@ def test_lab_end_to_end(lab):
     assert "elma365ctl" in r.stdout and "snap" in r.stdout and "microk8s" not in r.stdout
     assert ssh(info, N1, "ls /usr/local/bin/only-on-1 /opt/only-on-1").returncode == 0
     assert not os.path.exists("/usr/local/bin/only-on-1")
-    r = ssh(info, "127.0.0.10", "ls /usr/local/bin; echo $ELMA365_LAB_NODE", check=True)
+    r = ssh(info, HA, "ls /usr/local/bin; echo $ELMA365_LAB_NODE", check=True)
     assert "lab-haproxy-reload" in r.stdout and "haproxy" in r.stdout and "elma365ctl" not in r.stdout
 
     # --- web endpoints refuse while ELMA365 is not installed -----------------
@@ -219,7 +220,7 @@ def test_lab_end_to_end(lab):
     ssh(info, N3, good, check=True)
     r = ssh(info, N1, "microk8s status")
     assert "high-availability: yes" in r.stdout
-    assert "datastore master nodes: 127.0.0.11:19001 127.0.0.12:19001 127.0.0.13:19001" in r.stdout
+    assert "datastore master nodes: %s:19001 %s:19001 %s:19001" % (N1, N2, N3) in r.stdout
     r = interactive(info, N1, "elma365ctl reconfigure", dict(reconf, **{
         "Time of moving application services from failed nodes, seconds (10-300): ": "301"}))
     assert r.returncode == 1 and "between 10 and 300" in r.stdout
@@ -264,17 +265,17 @@ def test_lab_end_to_end(lab):
 
     # --- haproxy host: start + reload ---------------------------------------------
     cfg = ("global\n  daemon\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 5s\n"
-           "  timeout server 5s\nlisten elma365_web\n  bind 127.0.0.10:8088\n  balance leastconn\n"
+           "  timeout server 5s\nlisten elma365_web\n  bind " + HA + ":8088\n  balance leastconn\n"
            "  option httpchk HEAD /\n" +
-           "".join("  server elma365-%d 127.0.0.1%d:8080 check inter 200ms\n" % (i, i) for i in (1, 2, 3)))
-    ssh(info, "127.0.0.10", "cat > /etc/haproxy/haproxy.cfg <<'EOF'\n%sEOF\nlab-haproxy-reload" % cfg, check=True)
+           "".join("  server elma365-%d %s:8080 check inter 200ms\n" % (i, a) for i, a in ((1, N1), (2, N2), (3, N3))))
+    ssh(info, HA, "cat > /etc/haproxy/haproxy.cfg <<'EOF'\n%sEOF\nlab-haproxy-reload" % cfg, check=True)
     assert not os.path.exists("/etc/haproxy/haproxy.cfg") or "elma365_web" not in open("/etc/haproxy/haproxy.cfg").read()
     deadline = time.time() + 5
-    while http_get("127.0.0.10", 8088)[0] != 0 and time.time() < deadline:
+    while http_get(HA, 8088)[0] != 0 and time.time() < deadline:
         time.sleep(0.2)
-    assert http_get("127.0.0.10", 8088)[1].startswith("ELMA365 lab node")
-    ssh(info, "127.0.0.10", "lab-haproxy-reload", check=True)
-    r = ssh(info, "127.0.0.10", "echo 'bogus line' >> /etc/haproxy/haproxy.cfg; lab-haproxy-reload")
+    assert http_get(HA, 8088)[1].startswith("ELMA365 lab node")
+    ssh(info, HA, "lab-haproxy-reload", check=True)
+    r = ssh(info, HA, "echo 'bogus line' >> /etc/haproxy/haproxy.cfg; lab-haproxy-reload")
     assert r.returncode != 0 and "bogus" in r.stderr
 
     # --- unreachable node -----------------------------------------------------------

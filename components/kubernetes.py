@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import pulumi
+
+from .remote_step import node_connection, step
+from .render.kubernetes import kubeconfig_command, node_labels, required, with_server
+from .site import Site
+
+
+class KubeconfigSource(pulumi.ComponentResource):
+    """`microk8s config` on the main node after the last join: a secret, with logging off, and its
+    API server set to the main node's SSH address (what the machine running Pulumi reaches)."""
+
+    def __init__(self, name: str, site: Site, after: Sequence[pulumi.Resource],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("elma365:cluster:Kubeconfig", name, None, opts)
+        main = site.main
+        self.command = step(f"{main.name}-kubeconfig", node_connection(site, main), kubeconfig_command(site),
+                            secret_output=True, after=after, parent=self)
+        address = main.address
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
+            self.command.stdout.apply(lambda text: with_server(text, address)))
+        self.register_outputs({})
+
+
+class KubernetesNodes(pulumi.ComponentResource):
+    """A Kubernetes provider from the kubeconfig, and one NodePatch per node with the labels the site
+    config declares: server-side apply of metadata.labels only, nothing else on the Node is touched."""
+
+    def __init__(self, name: str, site: Site, kubeconfig: pulumi.Output[str],
+                 after: Sequence[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None):
+        super().__init__("elma365:cluster:KubernetesNodes", name, None, opts)
+        import pulumi_kubernetes as k8s  # only when enabled: the package is large
+
+        self.provider = k8s.Provider("kubernetes", kubeconfig=pulumi.Output.secret(kubeconfig.apply(required)),
+                                     opts=pulumi.ResourceOptions(parent=self))
+        self.patches: dict[str, k8s.core.v1.NodePatch] = {}
+        self.labels: dict[str, pulumi.Output] = {}
+        for node in site.nodes:
+            labels = node_labels(site, node)
+            patch = k8s.core.v1.NodePatch(
+                f"{node.name}-labels",
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=node.name, labels=labels),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=list(after)))
+            self.patches[node.name] = patch
+            self.labels[node.name] = patch.metadata.apply(lambda m, declared=labels: _labels_of(m, declared))
+        self.register_outputs({"nodes": self.labels})
+
+
+def _labels_of(metadata: object, declared: dict[str, str]) -> dict[str, str]:
+    labels: Optional[dict] = None
+    if isinstance(metadata, dict):
+        labels = metadata.get("labels")
+    elif metadata is not None:
+        labels = getattr(metadata, "labels", None)
+    return dict(labels) if labels else dict(declared)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pulumi
+
+from .remote_step import node_connection, step
+from .render.preflight import node_facts, preflight_command
+from .site import Site
+
+
+class Preflight(pulumi.ComponentResource):
+    """One check command per node, all at once, before anything is installed.
+
+    Each node's command prints one `PREFLIGHT <node> <check> ok|warn|fail <detail>` line per check
+    and fails listing every failed check of that node; as the commands have no dependencies, they
+    all run and one `pulumi up` reports every failed check on every node. A failed check stores
+    nothing, so the next run checks again; a passed one re-runs only when its node's entry (name,
+    main node's cluster address, sudo) or the `elma365:preflight` thresholds change: exactly its
+    `triggers`, and the only things its command text is made of."""
+
+    def __init__(self, name: str, site: Site, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("elma365:cluster:Preflight", name, None, opts)
+        self.checks: dict[str, pulumi.Resource] = {}
+        thresholds = site.preflight.thresholds()
+        for node in site.nodes:
+            self.checks[node.name] = step(f"{node.name}-preflight", node_connection(site, node),
+                                          preflight_command(site, node),
+                                          triggers=[node_facts(site, node), thresholds], parent=self)
+        self.report = pulumi.Output.all(*[c.stdout for c in self.checks.values()]).apply(
+            lambda outs: "\n".join(o for o in outs if o))
+        self.register_outputs({"nodes": list(self.checks), "thresholds": thresholds})
+
+    @property
+    def done(self) -> list[pulumi.Resource]:
+        return list(self.checks.values())
