@@ -413,7 +413,7 @@ STATS_USER = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # printable ASCII without space, quotes, backslash, '#' and '$': safe as a bare HAProxy config word
 STATS_PASSWORD = re.compile(r"^[!%&(-\[\]-~]{8,128}$")
 PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----")
-PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+PEM_PRIVATE_KEY = re.compile(PRIVATE_KEY.pattern.lstrip("^"))  # anywhere in a PEM bundle
 
 
 def _haproxy_bind(key: str, value: Any) -> Iterator[Violation]:
@@ -672,6 +672,7 @@ def from_public_view(props: Mapping[str, Any]) -> RawSite:
     return RawSite(values)
 
 
+@rule  # the program refuses such a site too: the manual puts HAProxy in front of every cluster
 def haproxy_required(raw: RawSite) -> Iterator[Violation]:
     count = len(_nodes(raw))
     if count >= 2 and raw.get("haproxy") in (MISSING, None):

@@ -12,7 +12,8 @@ from .rules import EXTERNAL_SERVICES, RawSite, Violation, check
 
 DEFAULT_INSTALLER_URL = "https://dl.elma365.com/onPremise/master/latest/download"
 DEFAULT_MICROK8S_CHANNEL = "1.28/stable"
-# Placeholders, not sourced from the vendor (see docs/preflight-and-kubernetes.md): set your own.
+# The vendor recommends Ubuntu Server 22.04 or Debian 11; the rest are common choices, not vendor
+# figures (see docs/preflight-and-kubernetes.md): set your site's own list.
 DEFAULT_SUPPORTED_OS = ("ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04", "debian:11", "debian:12",
                         "astra:1.7", "redos:7.3")
 
@@ -165,7 +166,9 @@ class Preflight:
     """Checks every node before anything is installed (components/preflight.py)."""
     enabled: bool = True
     supported_os: tuple[str, ...] = DEFAULT_SUPPORTED_OS  # "<ID>" or "<ID>:<VERSION_ID prefix>"
-    min_cpu_cores: int = 8
+    # The vendor's minimum for one ELMA365 On-Premises Enterprise server (500 users): 10 vCPU,
+    # 16 GB RAM, 100 GB disk (elma365.com/en/help/elma365-enterprise-on-premises.html).
+    min_cpu_cores: int = 10
     min_memory_gib: float = 16
     min_free_disk_gib: float = 100
     disk_path: str = "/var/snap"

@@ -26,7 +26,9 @@ def main(path: str) -> int:
         after = sorted(names[u] for u in c.depends_on if u in names)
         print(f"{c.inputs['connection']['host']:>16}  "
               f"{c.name:<28} after: {', '.join(after) or '(nothing: starts at once)'}")
-    print("\noutputs:", deployed.exports)
+    import pulumi
+    shown = {k: "[secret]" if isinstance(v, pulumi.Output) else v for k, v in deployed.exports.items()}
+    print("\noutputs:", shown)
     return 0
 
 

@@ -346,11 +346,9 @@ def _hostkeys_but_haproxy() -> dict[str, Any]:
     return values
 
 
-def _two_nodes_no_haproxy() -> dict[str, Any]:
-    values = example(ha={"enabled": False})
-    values["nodes"] = values["nodes"][:2]
-    del values["haproxy"]
-    return values
+def _two_nodes_no_haproxy(props: dict[str, Any]) -> None:
+    props["nodes"].pop()
+    props["haproxy"] = None
 
 
 def _drop_node(props: dict[str, Any]) -> None:
@@ -378,7 +376,8 @@ CASES: dict[str, Case] = {
         (SHAPE, "elma365", "elma365:scaling.autoscaling.minReplicas = 5: must not exceed maxReplicas (2)")]),
     "haproxy-removed-from-props": Case(edited(cluster_props(lambda p: p.update(haproxy=None))), [
         (SHAPE, "elma365", SHAPE_NO_HAPROXY_3)]),
-    "two-nodes-without-haproxy": Case(edited(lambda s: None, _two_nodes_no_haproxy()), [
+    # the program refuses this site itself; the policy still catches it in what others register
+    "two-nodes-without-haproxy": Case(edited(cluster_props(_two_nodes_no_haproxy), example(ha={"enabled": False})), [
         (SHAPE, "elma365", "elma365:haproxy = (missing): is required when the site has 2 or more nodes (it has 2): "
                            "HAProxy in front of every node")]),
     "production-without-ha": Case(edited(lambda s: None, example(ha={"enabled": False}), stack="prod-eu"), [

@@ -101,6 +101,9 @@ BAD_CONFIGS = [
     ("installer URL with a quote", with_("install.installerUrl", "https://x/'; reboot"),
      "elma365:install.installerUrl = \"https://x/'; reboot\": must be an http(s) URL"),
     ("ssh user with a space", with_("ssh.user", "root -oProxyCommand=x"), "elma365:ssh.user = \"root -oProxyCommand=x\": must be a plain login name"),
+    ("two nodes without HAProxy", lambda: (example(nodes=example()["nodes"][:2], ha={"enabled": False},
+                                                    haproxy=None), set(SECRET_KEYS)),
+     "elma365:haproxy = (missing): is required when the site has 2 or more nodes (it has 2)"),
     ("HA flag not a bool", with_("ha.enabled", "yes"), "elma365:ha.enabled = \"yes\": is required: true or false"),
 ]
 
@@ -153,3 +156,5 @@ def test_the_example_site_is_valid_and_defaults_are_the_manuals():
     assert site.haproxy.config_path == "/etc/haproxy/haproxy.cfg"
     assert site.haproxy.reload_command == "systemctl reload haproxy"
     assert "TESTKEY" not in repr(site)
+    # the vendor's published minimum for one ELMA365 On-Premises Enterprise server
+    assert (site.preflight.min_cpu_cores, site.preflight.min_memory_gib, site.preflight.min_free_disk_gib) == (10, 16, 100)
