@@ -124,6 +124,8 @@ class Engine:
         self.hosts = hosts or {}
         self.log = log
         self.lock = threading.Lock()
+        self.idle = threading.Condition(self.lock)
+        self.running = 0  # commands under way: the run ends only when they have ended too
         self.failed = False
         self.pending_deletes: list[Stored] = []
         self.report = RunReport(started=time.time())
@@ -172,6 +174,16 @@ class Engine:
         with self.lock:
             if self.failed:
                 raise StepSkipped(f"{name}: not started, an earlier step failed")
+            self.running += 1
+        try:
+            return self._carry_out(urn, type_, name, parent, inputs, old, op, depends_on, secrets)
+        finally:
+            with self.lock:
+                self.running -= 1
+                self.idle.notify_all()
+
+    def _carry_out(self, urn: str, type_: str, name: str, parent: str, inputs: dict[str, Any],
+                   old: Optional[Stored], op: str, depends_on: set[str], secrets: list[str]) -> dict[str, Any]:
         command = inputs.get("update") if op == "update" and inputs.get("update") else inputs.get("create")
         outputs = dict(inputs)
         if command:
@@ -218,6 +230,10 @@ class Engine:
 
     # ------------------------------------------------------------------ end of the run
     def finish(self, program_ok: bool) -> RunReport:
+        # The program gives up at its first failed step; the engine lets the steps already under
+        # way run to their end (and keeps what they did) before it closes the run.
+        with self.lock:
+            self.idle.wait_for(lambda: self.running == 0)
         ok = program_ok and not self.failed
         if ok:
             gone = [r for urn, r in self.old.items() if urn not in self.new]

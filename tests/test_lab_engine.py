@@ -3,6 +3,7 @@ the lab tests run the same engine over real SSH)."""
 from __future__ import annotations
 
 import shlex
+import time
 
 import pytest
 
@@ -23,6 +24,7 @@ class FakeServers:
     def __init__(self):
         self.calls: list[tuple[str, str]] = []
         self.failing: dict[str, int] = {}
+        self.slow: dict[str, float] = {}
         self.down: set[str] = set()
 
     def run(self, conn, command, stdin=None, timeout=3600, mux_dir=None):
@@ -30,6 +32,9 @@ class FakeServers:
         if host in self.down:
             raise DialError(f"cannot connect to {host}:22 over SSH after 10 attempts: Connection refused")
         self.calls.append((host, script))
+        for needle, seconds in self.slow.items():
+            if runs(script, needle):
+                time.sleep(seconds)
         for needle, code in self.failing.items():
             if runs(script, needle):
                 return Result(code, "", f"simulated failure of {needle}", 0.0)
@@ -147,3 +152,16 @@ def test_the_state_file_holds_no_secret_in_plain_text(servers, tmp_path):
     assert "elma365.example.com" not in text  # answers travel in the (secret) stdin
     assert f"{1:032x}" not in text and "microk8s join 192.168.1.51" not in text  # the join token
     assert "ciphertext" in text
+
+
+def test_steps_under_way_when_another_fails_run_to_their_end_and_are_kept(servers, tmp_path):
+    servers.slow["expect -f"] = 0.5  # the install is still running ...
+    servers.failing["snap install microk8s"] = 1  # ... when a node's preparation fails
+    values = site(preflight={"enabled": False})
+    report = up(values, tmp_path / "state.json", log=lambda _: None)
+    assert not report.ok
+    assert ("elma365-1-install", "create") in [(s.name, s.op) for s in report.steps if s.ok]
+    del servers.failing["snap install microk8s"]
+    servers.calls.clear()
+    again = up(values, tmp_path / "state.json", log=lambda _: None)
+    assert again.ok and "elma365-1-install" not in [s.name for s in again.steps]
