@@ -155,13 +155,15 @@ def test_the_state_file_holds_no_secret_in_plain_text(servers, tmp_path):
 
 
 def test_steps_under_way_when_another_fails_run_to_their_end_and_are_kept(servers, tmp_path):
-    servers.slow["expect -f"] = 0.5  # the install is still running ...
+    servers.slow["expect -f"] = 1.0  # the install is still running ...
+    servers.slow["snap install microk8s"] = 0.3  # (both start at once, with nothing before them)
     servers.failing["snap install microk8s"] = 1  # ... when a node's preparation fails
     values = site(preflight={"enabled": False})
     report = up(values, tmp_path / "state.json", log=lambda _: None)
     assert not report.ok
     assert ("elma365-1-install", "create") in [(s.name, s.op) for s in report.steps if s.ok]
     del servers.failing["snap install microk8s"]
+    del servers.slow["expect -f"]
     servers.calls.clear()
     again = up(values, tmp_path / "state.json", log=lambda _: None)
     assert again.ok and "elma365-1-install" not in [s.name for s in again.steps]
