@@ -22,7 +22,9 @@ def _member_on_main(node: Node) -> str:
 
 def _member_here(main: Node) -> str:
     # A joined node lists the main node among its datastore nodes; a lone MicroK8s lists only itself.
-    return f"microk8s status 2>/dev/null | grep -qF {q(main.cluster_address + ':19001')}"
+    # grep without -q reads to the end: under pipefail, `grep -q` leaving early would make the
+    # writer die of SIGPIPE and turn a match into a failure.
+    return f"microk8s status 2>/dev/null | grep -F {q(main.cluster_address + ':19001')} >/dev/null"
 
 
 def prepare_command(site: Site, node: Node) -> str:
@@ -62,7 +64,7 @@ def remove_node_command(site: Site, node: Node) -> str:
     body = f"""
 if ! {_member_on_main(node)}; then
   echo "{node.name} is not a member; nothing to remove"
-elif microk8s status 2>/dev/null | grep -qF {q(node.cluster_address + ':19001')}; then
+elif microk8s status 2>/dev/null | grep -F {q(node.cluster_address + ':19001')} >/dev/null; then
   echo "{node.name} has not left the cluster (still a datastore member); not removing it"
 else
   microk8s remove-node {q(node.name)}
@@ -105,7 +107,8 @@ if [ "$target" = {ALREADY_MEMBER} ]; then
   echo "ERROR: the main node lists {node.name} as a member but {node.name} is not joined to {main.cluster_address}; remove it on the main node (microk8s remove-node {node.name}) and run again" >&2
   exit 1
 fi
-if ! printf '%s' "$target" | grep -Eq {q(TARGET.pattern)}; then
+target_pattern={q(TARGET.pattern)}
+if ! [[ "$target" =~ $target_pattern ]]; then
   echo "ERROR: no usable join line for {node.name}" >&2
   exit 1
 fi

@@ -172,7 +172,7 @@ for port in {ports}; do
     else
       rc=$?
       if [ "$rc" -eq 124 ]; then echo "fail {main_cluster_address}:$port timed out after {p.port_timeout_seconds}s (filtered?)"
-      elif printf '%s' "$out" | grep -q 'Connection refused'; then echo "ok {main_cluster_address}:$port reachable (refused: nothing listens yet)"
+      elif [[ "$out" == *"Connection refused"* ]]; then echo "ok {main_cluster_address}:$port reachable (refused: nothing listens yet)"
       else echo "fail {main_cluster_address}:$port: $(printf '%s' "$out" | tail -n 1 | sed 's/^.*: //')"
       fi
     fi > "$probe_dir/$port" ) &
