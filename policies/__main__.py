@@ -1,7 +1,7 @@
 """Serves the elma365-cluster policy pack to the Pulumi CLI: pulumi preview --policy-pack policies/
 
 The CLI runs this file from policies/; the project root goes on sys.path first so the pack uses
-the program's own rules (components/rules.py) and its policies (policies/elma365_pack.py)."""
+the program's own rules (components/rules/) and its policies (policies/elma365_pack.py)."""
 import sys
 from pathlib import Path
 

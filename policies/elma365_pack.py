@@ -3,7 +3,7 @@
 The policies are plain functions over the pulumi_policy argument objects, so tests call them
 directly (tests/test_policies.py); __main__.py only serves them to the Pulumi CLI.
 
-Cluster-shape messages come from components/rules.py, the same functions the program's own site
+Cluster-shape messages come from components/rules/, the same functions the program's own site
 check uses: one message per rule. Messages never quote a command's text (it may hold the very
 secret being reported).
 """

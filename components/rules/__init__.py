@@ -1,0 +1,17 @@
+"""The site config's rules, as pure functions over the raw `elma365:*` config values.
+
+One source of truth: the program runs them before any resource exists (site.parse_site), and
+the policy pack runs the same functions over the component's recorded inputs. Each rule yields
+Violations that name the config key, the bad value and the rule, so an operator can fix every
+problem of a site config in one pass.
+
+Modules: core (Violation, RawSite, the registry, value checks), then one module of rules per
+config section; importing them here registers their rules in this order, which is the order
+violations are reported in.
+"""
+from .core import *  # noqa: F401,F403
+from .site_rules import *  # noqa: F401,F403
+from .haproxy_rules import *  # noqa: F401,F403
+from .preflight_rules import *  # noqa: F401,F403
+from .kubernetes_rules import *  # noqa: F401,F403
+from .shape_rules import *  # noqa: F401,F403

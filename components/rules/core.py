@@ -1,0 +1,144 @@
+"""What every rule is made of: Violation, the raw site, the rule registry, and value checks."""
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+NAMESPACE = "elma365"
+TOP_LEVEL_KEYS = ("ssh", "nodes", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes")
+EXTERNAL_SERVICES = ("postgresql", "mongodb", "s3", "redis", "rabbitmq")
+MISSING = object()
+
+
+class Shown(str):
+    """A placeholder printed as is, in place of a value that must not be printed."""
+
+
+SECRET_SHOWN = Shown("[secret]")
+PLAINTEXT = Shown("(plaintext)")
+
+# Strict patterns: values that fail them are rejected outright, never quoted into a command.
+NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+SSH_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+EDITION = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=&?-]*)?$")
+HOST_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$")
+ABSOLUTE_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
+BIND = re.compile(r"^(\*|[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):([0-9]{1,5})$")
+PRIVATE_KEY = re.compile(r"^-----BEGIN [A-Z ]*PRIVATE KEY-----")
+MICROK8S_CHANNEL = re.compile(r"^[0-9a-z.]+(/[a-z]+)?$")
+
+
+@dataclass(frozen=True)
+class Violation:
+    key: str  # dotted path below the namespace, e.g. "ha.failoverSeconds"
+    value: Any
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{NAMESPACE}:{self.key} = {show(self.value)}: {self.rule}"
+
+
+def show(value: Any) -> str:
+    if value is MISSING:
+        return "(missing)"
+    if isinstance(value, Shown):
+        return str(value)
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass(frozen=True)
+class RawSite:
+    """The raw config values, as Pulumi hands them over, and which top-level keys are secret."""
+
+    values: Mapping[str, Any]
+    secret_keys: frozenset[str] = frozenset()
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key, MISSING)
+
+
+Rule = Callable[[RawSite], Iterator[Violation]]
+RULES: list[Rule] = []
+
+
+def rule(fn: Rule) -> Rule:
+    RULES.append(fn)
+    return fn
+
+
+def check(raw: RawSite) -> list[Violation]:
+    found: list[Violation] = []
+    for each in RULES:
+        found.extend(each(raw))
+    return found
+
+
+# ---------------------------------------------------------------- value helpers
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _mapping(raw: RawSite, key: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _nodes(raw: RawSite) -> list[Mapping[str, Any]]:
+    value = raw.get("nodes")
+    if not isinstance(value, list):
+        return []
+    return [n for n in value if isinstance(n, Mapping)]
+
+
+def _port(key: str, value: Any) -> Iterator[Violation]:
+    if value is MISSING or value is None:
+        return
+    if not is_int(value) or not 1 <= value <= 65535:
+        yield Violation(key, value, "must be a port number between 1 and 65535")
+
+
+def _bool(key: str, value: Any) -> Iterator[Violation]:
+    if value is not MISSING and value is not None and not isinstance(value, bool):
+        yield Violation(key, value, "must be true or false")
+
+
+def _address(key: str, value: Any) -> Iterator[Violation]:
+    if value is MISSING or value is None:
+        return
+    if isinstance(value, str):
+        try:
+            ipaddress.ip_address(value)
+            return
+        except ValueError:
+            if HOSTNAME.match(value) and not value.replace(".", "").isdigit():
+                return
+    yield Violation(key, value, "must be an IPv4/IPv6 address or a DNS host name")
+
+
+def _pattern(key: str, value: Any, pattern: re.Pattern[str], what: str) -> Iterator[Violation]:
+    if value is MISSING or value is None:
+        return
+    if not isinstance(value, str) or not pattern.match(value):
+        yield Violation(key, value, f"must be {what}")
+
+
+def _unknown_keys(key: str, value: Any, known: Iterable[str], *, secret: bool = False) -> Iterator[Violation]:
+    if isinstance(value, Mapping):
+        for name in value:
+            if name not in known:
+                yield Violation(f"{key}.{name}" if key else str(name), SECRET_SHOWN if secret else value[name],
+                                f"unknown key (known: {', '.join(known)})")
+
+
+# the helpers are shared by the rule modules of this package
+__all__ = ['ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_mapping', '_nodes', '_pattern', '_port', '_unknown_keys', 'check', 'is_int', 'rule', 'show']

@@ -1,0 +1,139 @@
+"""Rules of elma365:haproxy."""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Mapping
+
+from .core import *  # noqa: F401,F403  (the registry and the value checks)
+
+
+# ---------------------------------------------------------------- haproxy
+
+HAPROXY_KEYS = ("host", "port", "user", "hostKey", "bind", "backendPort", "configPath", "reloadCommand",
+                "timeouts", "retries", "redispatch", "healthCheck", "stats", "tls")
+HAPROXY_TIMEOUT_KEYS = ("connect", "client", "server", "tunnel", "clientFin", "httpRequest", "httpKeepAlive",
+                        "queue", "check")
+HAPROXY_HEALTH_KEYS = ("path", "inter", "fall", "rise")
+HAPROXY_STATS_KEYS = ("bind", "uri", "user", "password")
+HAPROXY_TLS_KEYS = ("bind", "certificate", "certificatePath", "redirectHttp")
+HAPROXY_TIME = re.compile(r"^[1-9][0-9]{0,8}(us|ms|s|m|h|d)?$")
+HAPROXY_URI = re.compile(r"^/[A-Za-z0-9._~/%-]{0,200}$")
+STATS_USER = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# printable ASCII without space, quotes, backslash, '#' and '$': safe as a bare HAProxy config word
+STATS_PASSWORD = re.compile(r"^[!%&(-\[\]-~]{8,128}$")
+PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----")
+PEM_PRIVATE_KEY = re.compile(PRIVATE_KEY.pattern.lstrip("^"))  # anywhere in a PEM bundle
+
+
+def _haproxy_bind(key: str, value: Any) -> Iterator[Violation]:
+    if value is MISSING:
+        return
+    match = BIND.match(value) if isinstance(value, str) else None
+    if not match or not 1 <= int(match.group(2)) <= 65535:
+        yield Violation(key, value, "must be <address>:<port> or *:<port>")
+
+
+def _haproxy_subsection(raw: RawSite, key: str, value: Any, known: tuple[str, ...]) -> Iterator[Violation]:
+    if value is MISSING or value is None:
+        return
+    if not isinstance(value, Mapping):
+        yield Violation(key, SECRET_SHOWN if "haproxy" in raw.secret_keys else value,
+                        f"must be an object with any of: {', '.join(known)}")
+        return
+    yield from _unknown_keys(key, value, known, secret="haproxy" in raw.secret_keys)
+
+
+def _haproxy_extras(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violation]:
+    timeouts = haproxy.get("timeouts", MISSING)
+    yield from _haproxy_subsection(raw, "haproxy.timeouts", timeouts, HAPROXY_TIMEOUT_KEYS)
+    if isinstance(timeouts, Mapping):
+        for name in HAPROXY_TIMEOUT_KEYS:
+            value = timeouts.get(name, MISSING)
+            if value is not MISSING and not (is_int(value) and value > 0 or isinstance(value, str) and HAPROXY_TIME.match(value)):
+                yield Violation(f"haproxy.timeouts.{name}", value,
+                                "must be an HAProxy time such as 500ms, 5s, 1m, 1h (a bare number is milliseconds)")
+    retries = haproxy.get("retries", MISSING)
+    if retries is not MISSING and (not is_int(retries) or not 0 <= retries <= 10):
+        yield Violation("haproxy.retries", retries, "must be a whole number between 0 and 10")
+    yield from _bool("haproxy.redispatch", haproxy.get("redispatch", MISSING))
+    health = haproxy.get("healthCheck", MISSING)
+    yield from _haproxy_subsection(raw, "haproxy.healthCheck", health, HAPROXY_HEALTH_KEYS)
+    if isinstance(health, Mapping):
+        yield from _pattern("haproxy.healthCheck.path", health.get("path", MISSING), HAPROXY_URI,
+                            "a URL path such as / (letters, digits, ._~/%-)")
+        inter = health.get("inter", MISSING)
+        if inter is not MISSING and not (is_int(inter) and inter > 0 or isinstance(inter, str) and HAPROXY_TIME.match(inter)):
+            yield Violation("haproxy.healthCheck.inter", inter, "must be an HAProxy time such as 1s or 500ms")
+        for name in ("fall", "rise"):
+            value = health.get(name, MISSING)
+            if value is not MISSING and (not is_int(value) or not 1 <= value <= 100):
+                yield Violation(f"haproxy.healthCheck.{name}", value, "must be a whole number between 1 and 100")
+    stats = haproxy.get("stats", MISSING)
+    yield from _haproxy_subsection(raw, "haproxy.stats", stats, HAPROXY_STATS_KEYS)
+    if isinstance(stats, Mapping):
+        if stats.get("bind") in (None, MISSING, ""):
+            yield Violation("haproxy.stats.bind", MISSING, "is required when haproxy.stats is set (e.g. 127.0.0.1:8404)")
+        else:
+            yield from _haproxy_bind("haproxy.stats.bind", stats["bind"])
+            if stats["bind"] == haproxy.get("bind", "*:80"):
+                yield Violation("haproxy.stats.bind", stats["bind"], "must differ from haproxy.bind (a separate listener)")
+        yield from _pattern("haproxy.stats.uri", stats.get("uri", MISSING), HAPROXY_URI, "a URL path such as /")
+        user, password = stats.get("user", MISSING), stats.get("password", MISSING)
+        if user in (MISSING, None, "") or password in (MISSING, None, ""):
+            yield Violation("haproxy.stats", "{user, password}",
+                            "needs both user and password (the stats page is never served without credentials)")
+        yield from _pattern("haproxy.stats.user", user, STATS_USER, "a plain user name ([A-Za-z0-9._-], at most 64)")
+        if password not in (MISSING, None, ""):
+            if not isinstance(password, str) or not STATS_PASSWORD.match(password):
+                yield Violation("haproxy.stats.password", SECRET_SHOWN,
+                                "must be 8 to 128 printable characters without spaces, quotes, backslash, '#' or '$'")
+            if "haproxy" not in raw.secret_keys:
+                yield Violation("haproxy.stats.password", PLAINTEXT,
+                                "must be a secret: pulumi config set --secret --path elma365:haproxy.stats.password")
+    tls = haproxy.get("tls", MISSING)
+    yield from _haproxy_subsection(raw, "haproxy.tls", tls, HAPROXY_TLS_KEYS)
+    if isinstance(tls, Mapping):
+        yield from _haproxy_bind("haproxy.tls.bind", tls.get("bind", MISSING))
+        yield from _pattern("haproxy.tls.certificatePath", tls.get("certificatePath", MISSING), ABSOLUTE_PATH,
+                            "an absolute path")
+        if tls.get("certificatePath") == haproxy.get("configPath", "/etc/haproxy/haproxy.cfg"):
+            yield Violation("haproxy.tls.certificatePath", tls["certificatePath"], "must differ from haproxy.configPath")
+        yield from _bool("haproxy.tls.redirectHttp", tls.get("redirectHttp", MISSING))
+        pem = tls.get("certificate", MISSING)
+        if pem in (MISSING, None, ""):
+            yield Violation("haproxy.tls.certificate", MISSING,
+                            "is required when haproxy.tls is set: the PEM with certificate chain and private key, as a secret "
+                            "(pulumi config set --secret --path elma365:haproxy.tls.certificate < site.pem)")
+        else:
+            if not isinstance(pem, str) or not PEM_CERTIFICATE.search(pem) or not PEM_PRIVATE_KEY.search(pem):
+                yield Violation("haproxy.tls.certificate", SECRET_SHOWN,
+                                "must be a PEM holding the certificate (-----BEGIN CERTIFICATE-----) and its private key")
+            if "haproxy" not in raw.secret_keys:
+                yield Violation("haproxy.tls.certificate", PLAINTEXT,
+                                "must be a secret (it holds the private key): pulumi config set --secret --path "
+                                "elma365:haproxy.tls.certificate < site.pem")
+
+
+@rule
+def haproxy_section(raw: RawSite) -> Iterator[Violation]:
+    haproxy = raw.get("haproxy")
+    if not isinstance(haproxy, Mapping):
+        return
+    yield from _unknown_keys("haproxy", haproxy, HAPROXY_KEYS, secret="haproxy" in raw.secret_keys)
+    if haproxy.get("host") in (None, ""):
+        yield Violation("haproxy.host", MISSING, "is required when haproxy is set (the load balancer's SSH address)")
+    yield from _address("haproxy.host", haproxy.get("host", MISSING))
+    yield from _port("haproxy.port", haproxy.get("port", MISSING))
+    yield from _pattern("haproxy.user", haproxy.get("user", MISSING), SSH_USER, "a plain login name")
+    yield from _pattern("haproxy.hostKey", haproxy.get("hostKey", MISSING), HOST_KEY, "an SSH public host key line")
+    bind = haproxy.get("bind", MISSING)
+    if bind is not MISSING:
+        match = BIND.match(bind) if isinstance(bind, str) else None
+        if not match or not 1 <= int(match.group(2)) <= 65535:
+            yield Violation("haproxy.bind", bind, "must be <address>:<port> or *:<port>")
+    yield from _port("haproxy.backendPort", haproxy.get("backendPort", MISSING))
+    yield from _pattern("haproxy.configPath", haproxy.get("configPath", MISSING), ABSOLUTE_PATH, "an absolute path")
+    reload = haproxy.get("reloadCommand", MISSING)
+    if reload is not MISSING and (not isinstance(reload, str) or not reload.strip() or "\n" in reload or "\0" in reload):
+        yield Violation("haproxy.reloadCommand", reload, "must be a one-line command")
+    yield from _haproxy_extras(raw, haproxy)

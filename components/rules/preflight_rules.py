@@ -1,0 +1,51 @@
+"""Rules of elma365:preflight."""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Mapping
+
+from .core import *  # noqa: F401,F403  (the registry and the value checks)
+
+
+# ---------------------------------------------------------------- preflight
+
+PREFLIGHT_KEYS = ("enabled", "supportedOs", "minCpuCores", "minMemoryGiB", "minFreeDiskGiB", "diskPath",
+                  "maxClockOffsetMs", "portTimeoutSeconds")
+# "<ID>" or "<ID>:<VERSION_ID>" of /etc/os-release, e.g. "ubuntu:22.04", "debian:12", "astra"
+OS_ENTRY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}(:[0-9A-Za-z][0-9A-Za-z._-]{0,31})?$")
+
+
+def _number(key: str, value: Any, low: float, high: float, *, whole: bool = False) -> Iterator[Violation]:
+    if value is MISSING:
+        return
+    ok_type = is_int(value) if whole else (is_int(value) or isinstance(value, float))
+    if not ok_type or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        shown = [str(int(x)) if float(x).is_integer() else str(x) for x in (low, high)]
+        yield Violation(key, value, f"must be {kind} between {shown[0]} and {shown[1]}")
+
+
+@rule
+def preflight_section(raw: RawSite) -> Iterator[Violation]:
+    preflight = raw.get("preflight")
+    if not isinstance(preflight, Mapping):
+        return
+    yield from _unknown_keys("preflight", preflight, PREFLIGHT_KEYS)
+    yield from _bool("preflight.enabled", preflight.get("enabled", MISSING))
+    yield from _number("preflight.minCpuCores", preflight.get("minCpuCores", MISSING), 1, 1024, whole=True)
+    yield from _number("preflight.minMemoryGiB", preflight.get("minMemoryGiB", MISSING), 0.5, 65536)
+    yield from _number("preflight.minFreeDiskGiB", preflight.get("minFreeDiskGiB", MISSING), 0, 1048576)
+    yield from _number("preflight.maxClockOffsetMs", preflight.get("maxClockOffsetMs", MISSING), 1, 60000, whole=True)
+    yield from _number("preflight.portTimeoutSeconds", preflight.get("portTimeoutSeconds", MISSING), 1, 30, whole=True)
+    yield from _pattern("preflight.diskPath", preflight.get("diskPath", MISSING), ABSOLUTE_PATH,
+                        "an absolute path (where MicroK8s and ELMA365 keep their data, e.g. /var/snap)")
+    supported = preflight.get("supportedOs", MISSING)
+    if supported is MISSING:
+        return
+    if not isinstance(supported, list) or not supported:
+        yield Violation("preflight.supportedOs", supported,
+                        'must be a non-empty list such as ["ubuntu:22.04", "debian:12"] (ID[:VERSION_ID] of /etc/os-release)')
+        return
+    for i, entry in enumerate(supported):
+        yield from _pattern(f"preflight.supportedOs[{i}]", entry, OS_ENTRY,
+                            'ID or ID:VERSION_ID of /etc/os-release in lower case, e.g. "ubuntu:22.04"')

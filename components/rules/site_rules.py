@@ -1,0 +1,259 @@
+"""Rules of the core sections: top level, ssh, nodes, install, scaling, ha."""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Mapping
+
+from .core import *  # noqa: F401,F403  (the registry and the value checks)
+
+
+# ---------------------------------------------------------------- top level
+
+@rule
+def known_top_level_keys(raw: RawSite) -> Iterator[Violation]:
+    yield from _unknown_keys("", raw.values, TOP_LEVEL_KEYS)
+
+
+@rule
+def sections_are_objects(raw: RawSite) -> Iterator[Violation]:
+    for key in ("ssh", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes"):
+        value = raw.get(key)
+        if value is not MISSING and value is not None and not isinstance(value, Mapping):
+            yield Violation(key, SECRET_SHOWN if key in raw.secret_keys else value, "must be an object")
+
+
+# ---------------------------------------------------------------- ssh
+
+SSH_KEYS = ("user", "port", "privateKey", "privateKeyPassword", "sudo", "bastion")
+
+
+@rule
+def ssh_section(raw: RawSite) -> Iterator[Violation]:
+    ssh = raw.get("ssh")
+    if ssh is MISSING or ssh is None:
+        yield Violation("ssh", MISSING, "is required: at least ssh.privateKey (set it with `pulumi config set --secret --path elma365:ssh.privateKey`)")
+        return
+    if not isinstance(ssh, Mapping):
+        return
+    yield from _unknown_keys("ssh", ssh, SSH_KEYS, secret=True)
+    yield from _pattern("ssh.user", ssh.get("user", MISSING), SSH_USER, "a plain login name ([a-z_][a-z0-9_.-]*)")
+    yield from _port("ssh.port", ssh.get("port", MISSING))
+    yield from _bool("ssh.sudo", ssh.get("sudo", MISSING))
+    key = ssh.get("privateKey", MISSING)
+    if key is MISSING or key in (None, ""):
+        yield Violation("ssh.privateKey", MISSING, "is required (the SSH private key, as a secret)")
+    elif not isinstance(key, str) or not PRIVATE_KEY.match(key.strip()):
+        yield Violation("ssh.privateKey", SECRET_SHOWN, "must be a PEM/OpenSSH private key (-----BEGIN ... PRIVATE KEY-----)")
+    if key not in (MISSING, None, "") and "ssh" not in raw.secret_keys:
+        yield Violation("ssh.privateKey", PLAINTEXT, "must be a secret: pulumi config set --secret --path elma365:ssh.privateKey < key")
+    password = ssh.get("privateKeyPassword", MISSING)
+    if password not in (MISSING, None) and "ssh" not in raw.secret_keys:
+        yield Violation("ssh.privateKeyPassword", PLAINTEXT, "must be a secret: pulumi config set --secret --path elma365:ssh.privateKeyPassword")
+    bastion = ssh.get("bastion", MISSING)
+    if bastion not in (MISSING, None):
+        if not isinstance(bastion, Mapping):
+            yield Violation("ssh.bastion", bastion, "must be an object with host, port, user")
+        else:
+            yield from _unknown_keys("ssh.bastion", bastion, ("host", "port", "user"))
+            if bastion.get("host") in (None, ""):
+                yield Violation("ssh.bastion.host", MISSING, "is required when ssh.bastion is set")
+            yield from _address("ssh.bastion.host", bastion.get("host", MISSING))
+            yield from _port("ssh.bastion.port", bastion.get("port", MISSING))
+            yield from _pattern("ssh.bastion.user", bastion.get("user", MISSING), SSH_USER, "a plain login name")
+
+
+# ---------------------------------------------------------------- nodes
+
+NODE_KEYS = ("name", "address", "clusterAddress", "port", "hostKey", "zone", "rack", "labels")
+
+
+@rule
+def nodes_list(raw: RawSite) -> Iterator[Violation]:
+    nodes = raw.get("nodes")
+    if nodes is MISSING or nodes is None:
+        yield Violation("nodes", MISSING, "is required: a list of {name, address}; the first node is the main node")
+        return
+    if not isinstance(nodes, list) or not nodes:
+        yield Violation("nodes", nodes, "must be a non-empty list of {name, address}")
+        return
+    for i, node in enumerate(nodes):
+        key = f"nodes[{i}]"
+        if not isinstance(node, Mapping):
+            yield Violation(key, node, "must be an object with name and address")
+            continue
+        yield from _unknown_keys(key, node, NODE_KEYS)
+        if node.get("name") in (None, ""):
+            yield Violation(f"{key}.name", MISSING, "is required")
+        else:
+            yield from _pattern(f"{key}.name", node["name"], NODE_NAME,
+                                "a host name label: lower-case letters, digits and '-', at most 63")
+        if node.get("address") in (None, ""):
+            yield Violation(f"{key}.address", MISSING, "is required (what SSH connects to)")
+        else:
+            yield from _address(f"{key}.address", node["address"])
+        yield from _address(f"{key}.clusterAddress", node.get("clusterAddress", MISSING))
+        yield from _port(f"{key}.port", node.get("port", MISSING))
+        yield from _pattern(f"{key}.hostKey", node.get("hostKey", MISSING), HOST_KEY,
+                            "an SSH public host key line, e.g. 'ssh-ed25519 AAAA...'")
+
+
+def _duplicates(values: list[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    seen: dict[Any, int] = {}
+    for i, value in values:
+        if value in seen:
+            yield i, value
+        else:
+            seen[value] = i
+
+
+@rule
+def nodes_unique(raw: RawSite) -> Iterator[Violation]:
+    nodes = raw.get("nodes")
+    if not isinstance(nodes, list):
+        return
+    indexed = [(i, n) for i, n in enumerate(nodes) if isinstance(n, Mapping)]
+    for field, what in (("name", "node names"), ("address", "node addresses")):
+        values = [(i, n.get(field)) for i, n in indexed if isinstance(n.get(field), str)]
+        for i, value in _duplicates(values):
+            yield Violation(f"nodes[{i}].{field}", value, f"duplicate: {what} must be unique")
+    cluster = [(i, n.get("clusterAddress", n.get("address"))) for i, n in indexed
+               if isinstance(n.get("clusterAddress", n.get("address")), str)]
+    reported = {(i, v) for i, v in _duplicates([(i, n.get("address")) for i, n in indexed if isinstance(n.get("address"), str)])}
+    for i, value in _duplicates(cluster):
+        if (i, value) not in reported:
+            yield Violation(f"nodes[{i}].clusterAddress", value, "duplicate: cluster addresses must be unique")
+
+
+# ---------------------------------------------------------------- install
+
+INSTALL_KEYS = ("edition", "installerUrl", "microk8sChannel", "externalServices", "answers",
+                "questionTimeoutSeconds", "timeoutMinutes")
+
+
+@rule
+def install_section(raw: RawSite) -> Iterator[Violation]:
+    install = raw.get("install")
+    if not isinstance(install, Mapping):
+        return
+    yield from _unknown_keys("install", install, INSTALL_KEYS)
+    yield from _pattern("install.edition", install.get("edition", MISSING), EDITION, "an edition name such as enterprise")
+    yield from _pattern("install.installerUrl", install.get("installerUrl", MISSING), URL, "an http(s) URL")
+    yield from _pattern("install.microk8sChannel", install.get("microk8sChannel", MISSING), MICROK8S_CHANNEL,
+                        "a snap channel such as 1.28/stable")
+    for key, low, high in (("questionTimeoutSeconds", 1, 3600), ("timeoutMinutes", 1, 24 * 60)):
+        value = install.get(key, MISSING)
+        if value is not MISSING and (not is_int(value) or not low <= value <= high):
+            yield Violation(f"install.{key}", value, f"must be a whole number between {low} and {high}")
+    services = install.get("externalServices", MISSING)
+    if services not in (MISSING, None):
+        if not isinstance(services, Mapping):
+            yield Violation("install.externalServices", SECRET_SHOWN, "must be an object of connection strings")
+        else:
+            yield from _unknown_keys("install.externalServices", services, EXTERNAL_SERVICES, secret=True)
+            for name, value in services.items():
+                if name in EXTERNAL_SERVICES and (not isinstance(value, str) or not value or "\n" in value):
+                    yield Violation(f"install.externalServices.{name}", SECRET_SHOWN, "must be a one-line connection string")
+            if services and "install" not in raw.secret_keys:
+                yield Violation("install.externalServices", PLAINTEXT,
+                                "connection strings must be secrets: pulumi config set --secret --path elma365:install.externalServices.<service>")
+    answers = install.get("answers", MISSING)
+    if answers in (MISSING, None):
+        return
+    if not isinstance(answers, list):
+        yield Violation("install.answers", answers, "must be a list of {prompt, answer}")
+        return
+    for i, item in enumerate(answers):
+        key = f"install.answers[{i}]"
+        if not isinstance(item, Mapping):
+            yield Violation(key, item, "must be an object {prompt, answer}")
+            continue
+        yield from _unknown_keys(key, item, ("prompt", "answer"), secret=True)
+        prompt = item.get("prompt", MISSING)
+        if not isinstance(prompt, str) or not prompt:
+            yield Violation(f"{key}.prompt", prompt, "is required: a regular expression matched against the installer's question")
+        else:
+            try:
+                re.compile(prompt)
+            except re.error as exc:
+                yield Violation(f"{key}.prompt", prompt, f"is not a valid regular expression ({exc})")
+        answer = item.get("answer", MISSING)
+        if not isinstance(answer, (str, int)) or isinstance(answer, bool) or "\n" in str(answer):
+            yield Violation(f"{key}.answer", SECRET_SHOWN if "install" in raw.secret_keys else answer,
+                            "is required: one line of text typed at the prompt")
+
+
+# ---------------------------------------------------------------- scaling
+
+SCALING_KEYS = ("autoscaling", "replicas", "linkerd")
+
+
+@rule
+def scaling_section(raw: RawSite) -> Iterator[Violation]:
+    scaling = raw.get("scaling")
+    if not isinstance(scaling, Mapping):
+        return
+    yield from _unknown_keys("scaling", scaling, SCALING_KEYS)
+    yield from _bool("scaling.linkerd", scaling.get("linkerd", MISSING))
+    auto = scaling.get("autoscaling", MISSING)
+    replicas = scaling.get("replicas", MISSING)
+    auto_on = False
+    if auto not in (MISSING, None):
+        if not isinstance(auto, Mapping):
+            yield Violation("scaling.autoscaling", auto, "must be an object {enabled, minReplicas, maxReplicas}")
+        else:
+            yield from _unknown_keys("scaling.autoscaling", auto, ("enabled", "minReplicas", "maxReplicas"))
+            enabled = auto.get("enabled", MISSING)
+            if not isinstance(enabled, bool):
+                yield Violation("scaling.autoscaling.enabled", enabled, "is required: true or false")
+            auto_on = enabled is True
+            low, high = auto.get("minReplicas", MISSING), auto.get("maxReplicas", MISSING)
+            for key, value in (("minReplicas", low), ("maxReplicas", high)):
+                if auto_on and value is MISSING:
+                    yield Violation(f"scaling.autoscaling.{key}", MISSING, "is required when autoscaling is enabled")
+                elif value is not MISSING and (not is_int(value) or value < 1):
+                    yield Violation(f"scaling.autoscaling.{key}", value, "must be a whole number >= 1")
+            if is_int(low) and is_int(high) and low > high:
+                yield Violation("scaling.autoscaling.minReplicas", low, f"must not exceed maxReplicas ({high})")
+            if enabled is False and scaling.get("linkerd", True) is False:
+                yield Violation("scaling.linkerd", False,
+                                "Linkerd must stay enabled when autoscaling is disabled (the manual requires it for fault tolerance)")
+    if replicas in (MISSING, None):
+        return
+    if not isinstance(replicas, Mapping) or not replicas:
+        yield Violation("scaling.replicas", replicas, "must be an object such as {all: 3} or {main: 2}")
+        return
+    if auto_on:
+        yield Violation("scaling.replicas", replicas,
+                        "manual scaling is not available while autoscaling is enabled (set scaling.autoscaling.enabled: false)")
+    for service, count in replicas.items():
+        key = f"scaling.replicas.{service}"
+        if not isinstance(service, str) or not SERVICE_NAME.match(service):
+            yield Violation(key, service, "service names must match [a-z][a-z0-9-]* (e.g. all, main)")
+        if not is_int(count) or not 0 <= count <= 100:
+            yield Violation(key, count, "must be a whole number of replicas between 0 and 100")
+
+
+# ---------------------------------------------------------------- high availability
+
+@rule
+def ha_section(raw: RawSite) -> Iterator[Violation]:
+    ha = raw.get("ha")
+    if not isinstance(ha, Mapping):
+        return
+    yield from _unknown_keys("ha", ha, ("enabled", "replicas", "failoverSeconds"))
+    enabled = ha.get("enabled", MISSING)
+    if not isinstance(enabled, bool):
+        yield Violation("ha.enabled", enabled, "is required: true or false")
+    replicas = ha.get("replicas", MISSING)
+    failover = ha.get("failoverSeconds", MISSING)
+    if enabled is True and replicas is MISSING:
+        yield Violation("ha.replicas", MISSING, "is required when HA is enabled (system-service replicas, at least 3)")
+    elif replicas is not MISSING and (not is_int(replicas) or replicas < 3):
+        yield Violation("ha.replicas", replicas, "must be a whole number >= 3")
+    if enabled is True and failover is MISSING:
+        yield Violation("ha.failoverSeconds", MISSING, "is required when HA is enabled (between 10 and 300)")
+    elif failover is not MISSING and (not is_int(failover) or not 10 <= failover <= 300):
+        yield Violation("ha.failoverSeconds", failover, "must be between 10 and 300")
+    count = len(_nodes(raw))
+    if enabled is True and count < 3:
+        yield Violation("ha.enabled", True, f"HA mode needs at least 3 nodes, the site has {count}")
