@@ -4,10 +4,8 @@ The 2.6 rendering is checked with the real `haproxy -c` installed here; so is th
 which HAProxy 2.1+ refuses (the reason the generator exists)."""
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
-import os
 import shutil
 import stat
 import subprocess

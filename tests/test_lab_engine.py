@@ -10,7 +10,7 @@ import pytest
 from lab import engine as engine_module
 from lab.runner import up
 from lab.ssh_exec import DialError, Result
-from tests.sites import HAPROXY_VERSION, PG_PASSWORD, PG_URL, TEST_KEY, add_node_output, example
+from tests.sites import HAPROXY_VERSION, PG_PASSWORD, PG_URL, add_node_output, example
 
 TOKENS = iter(f"{i:032x}" for i in range(1, 1000))
 

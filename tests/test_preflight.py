@@ -5,7 +5,6 @@ by bash on this machine, and in the lab, where a node with too little memory and
 the main node fail one run that names every node and check."""
 from __future__ import annotations
 
-import copy
 import os
 import socket
 import stat

@@ -1,7 +1,6 @@
 """A bad site config stops before any server is touched, with one clear message per problem."""
 from __future__ import annotations
 
-import copy
 
 import pulumi
 import pytest

@@ -10,7 +10,6 @@ read by `version_command`), emitting only directives that version accepts:
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from ..site import Haproxy, Node, Site
 from .shell import ensure_package, q, remote
