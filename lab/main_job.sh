@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 lab=${LAB:-/tmp/elma365-lab}
 py=.venv/bin/python
 if [ "${KEEP:-0}" != 1 ]; then trap '$py -m lab.site down "$lab" >/dev/null' EXIT; fi
+# a new lab is a new, empty cluster: its stack starts without state too
+rm -f "$lab/pulumi-state.json" "$lab/pulumi-state.key"
 $py -m lab.site up "$lab" --nodes 3 --durations '{"install": 3, "join": 1, "update_hamode": 1}' >/dev/null
 echo "== lab site up in $lab: elma365-1..3 at 127.0.0.11-13, HAProxy at 127.0.0.10"
 echo "== pulumi up (fresh deploy)"
