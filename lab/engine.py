@@ -115,7 +115,7 @@ class RunReport:
 
 class Engine:
     def __init__(self, state_path: Path, *, replace: Iterable[str] = (), hosts: dict[str, str] | None = None,
-                 log: Callable[[str], None] = print, multiplex: bool = True):
+                 log: Callable[[str], None] = print, multiplex: bool = True, dry_run: bool = False):
         self.state_path = Path(state_path)
         self.box = SecretBox(self.state_path.with_suffix(".key"))
         self.old = self._load()
@@ -129,6 +129,7 @@ class Engine:
         self.failed = False
         self.pending_deletes: list[Stored] = []
         self.report = RunReport(started=time.time())
+        self.dry_run = dry_run  # `pulumi preview`: say what would run, run nothing, store nothing
         # one SSH connection per host for the whole run (an engine detail, not the program's)
         self.mux_dir = tempfile.mkdtemp(prefix="elma365-lab-mux.") if multiplex else None
 
@@ -171,6 +172,16 @@ class Engine:
             with self.lock:
                 self.new[urn] = Stored(urn, type_, name, parent, inputs, old.outputs, sorted(depends_on), secrets)
             return old.outputs
+        if self.dry_run:
+            node = self._node(inputs.get("connection") or {})
+            self._record(Step(urn, name, node, f"{op}?", True, time.time(), time.time()))
+            # outputs not yet known stay unknown, as in a preview
+            outputs = {k: v for k, v in inputs.items() if k not in ("stdout", "stderr")}
+            with self.lock:
+                self.new[urn] = Stored(urn, type_, name, parent, inputs, outputs, sorted(depends_on), secrets)
+                if op == "replace" and old is not None:
+                    self.pending_deletes.append(old)
+            return outputs
         with self.lock:
             if self.failed:
                 raise StepSkipped(f"{name}: not started, an earlier step failed")
@@ -235,6 +246,14 @@ class Engine:
         with self.lock:
             self.idle.wait_for(lambda: self.running == 0)
         ok = program_ok and not self.failed
+        if self.dry_run:
+            gone = [r for u, r in self.old.items() if u not in self.new]
+            for stored in self._dependents_first(gone + self.pending_deletes):
+                if stored.type == COMMAND and stored.inputs.get("delete"):
+                    node = self._node(stored.inputs.get("connection") or {})
+                    self._record(Step(stored.urn, stored.name, node, "delete?", True, time.time(), time.time()))
+            self.report.ended = time.time()
+            return self.report
         if ok:
             gone = [r for urn, r in self.old.items() if urn not in self.new]
             for stored in self._dependents_first(gone + self.pending_deletes):

@@ -5,7 +5,7 @@ Runs the unchanged __main__.py with a stack config under Pulumi's mock runtime; 
 pulumi-command's create/update/delete semantics and a JSON state file kept between runs.
 
     python -m lab.runner up   [--lab DIR] [--stack stacks/Pulumi.lab.yaml] [--state FILE] [--replace NAME|URN]
-    python -m lab.runner plan [--lab DIR] [--stack ...]      # what `up` would run, nothing executed
+    python -m lab.runner preview [--lab DIR] [--stack ...] [--replace ...]   # what `up` would run; runs nothing
 
 The lab's own facts (its SSH key, host keys, installer URL) are set on top of the stack file the
 way an operator would with `pulumi config set` (the key as a secret).
@@ -89,16 +89,19 @@ def hosts_of(values: dict[str, Any]) -> dict[str, str]:
 
 
 def up(values: dict[str, Any], state_path: Path, *, replace: Iterable[str] = (), stack: str = "lab",
-       log: Callable[[str], None] = print, multiplex: bool = True) -> RunReport:
-    """One `pulumi up`. Returns what ran; a failed run has report.failures (and raises nothing)."""
-    engine = Engine(state_path, replace=replace, hosts=hosts_of(values), log=log, multiplex=multiplex)
+       log: Callable[[str], None] = print, multiplex: bool = True, preview: bool = False) -> RunReport:
+    """One `pulumi up` (or, with preview, `pulumi preview`: each step that would run is listed with
+    `?` after its operation, nothing runs, nothing is stored). Returns what ran; a failed run has
+    report.failures (and raises nothing)."""
+    engine = Engine(state_path, replace=replace, hosts=hosts_of(values), log=log, multiplex=multiplex and not preview,
+                    dry_run=preview)
     # The SDK registers through a thread pool; the engine's pool must not serialise independent steps.
     _ensure_event_loop().set_default_executor(ThreadPoolExecutor(max_workers=64))
     # steps skipped after a failure surface as unretrieved futures; the report says it better
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     program_ok = True
     try:
-        run_program(values, SECRET_KEYS, stack=stack, monitor=EngineMonitor(engine))
+        run_program(values, SECRET_KEYS, stack=stack, monitor=EngineMonitor(engine), preview=preview)
     except Exception as exc:  # the program fails when a step fails; the engine has the details
         program_ok = False
         if not engine.report.failures:
@@ -106,14 +109,15 @@ def up(values: dict[str, Any], state_path: Path, *, replace: Iterable[str] = (),
     report = engine.finish(program_ok)
     for failure in report.failures:
         log(f"error: {failure}")
-    log(f"{'done' if report.ok else 'FAILED'}: {len(report.steps)} command(s) in {report.seconds:.2f}s")
+    verb = "would run" if preview else "ran"
+    log(f"{'done' if report.ok else 'FAILED'}: {verb} {len(report.steps)} command(s) in {report.seconds:.2f}s")
     return report
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.runner", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up"])
+    parser.add_argument("command", choices=["up", "preview"])
     parser.add_argument("--lab", default="/tmp/elma365-lab", help="the lab directory (python -m lab.site up)")
     parser.add_argument("--stack", default=str(DEFAULT_STACK))
     parser.add_argument("--state", default=None, help="state file (default: <lab>/pulumi-state.json)")
@@ -123,7 +127,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     lab_info = json.loads((Path(args.lab) / "site.json").read_text())
     values = lab_values(Path(args.stack), lab_info, args.nodes)
     state = Path(args.state) if args.state else Path(args.lab) / "pulumi-state.json"
-    report = up(values, state, replace=args.replace)
+    report = up(values, state, replace=args.replace, preview=args.command == "preview")
     return 0 if report.ok else 1
 
 

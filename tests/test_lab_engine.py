@@ -167,3 +167,31 @@ def test_steps_under_way_when_another_fails_run_to_their_end_and_are_kept(server
     servers.calls.clear()
     again = up(values, tmp_path / "state.json", log=lambda _: None)
     assert again.ok and "elma365-1-install" not in [s.name for s in again.steps]
+
+
+def test_a_preview_lists_what_would_run_and_runs_nothing(servers, tmp_path):
+    up(site(), tmp_path / "state.json", log=lambda _: None)
+    before = (tmp_path / "state.json").read_text()
+    servers.calls.clear()
+    grown = site()
+    grown["nodes"].append({"name": "elma365-4", "address": "192.168.1.54"})
+    report = up(grown, tmp_path / "state.json", preview=True, log=lambda _: None)
+    assert report.ok and servers.calls == []
+    assert sorted(names(report)) == sorted([
+        ("elma365-4-preflight", "create?"), ("elma365-4-prepare", "create?"), ("elma365-4-add-node", "create?"),
+        ("elma365-4-join", "create?"), ("elma365-4-update-hamode", "create?"), ("haproxy-config", "update?")])
+    assert (tmp_path / "state.json").read_text() == before
+    shrunk = site()
+    shrunk["nodes"] = shrunk["nodes"][:2]
+    shrunk["ha"]["enabled"] = False
+    report = up(shrunk, tmp_path / "state.json", preview=True, log=lambda _: None)
+    assert ("elma365-3-join", "delete?") in names(report) and servers.calls == []
+
+
+def test_a_preview_of_a_replace_lists_the_old_ones_delete_only(servers, tmp_path):
+    up(site(), tmp_path / "state.json", log=lambda _: None)
+    servers.calls.clear()
+    report = up(site(), tmp_path / "state.json", replace=["elma365-2-add-node"], preview=True, log=lambda _: None)
+    assert names(report) == [("elma365-2-add-node", "replace?"), ("elma365-2-join", "update?"),
+                             ("elma365-2-add-node", "delete?")]
+    assert servers.calls == []
