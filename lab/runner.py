@@ -21,17 +21,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from lab.engine import Engine, RunReport
-from tests.mock_runtime import Outputs, RecordingMonitor, run_program
+from tests.mock_runtime import Outputs, RecordingMonitor, run_program, stack_values
+from tests.sites import SECRET_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STACK = ROOT / "stacks" / "Pulumi.lab.yaml"
-SECRET_KEYS = {"ssh", "install"}
 
 
 class EngineMonitor(RecordingMonitor):
@@ -52,11 +51,6 @@ class EngineMonitor(RecordingMonitor):
             registration.secret_paths, registration.depends_on, request.additionalSecretOutputs)
         obj = _sync_await(rpc.serialize_properties(outputs, {}))
         return resource_pb2.RegisterResourceResponse(urn=registration.urn, id=f"{request.name}-id", object=obj)
-
-
-def stack_values(stack_file: Path) -> dict[str, Any]:
-    config = yaml.safe_load(Path(stack_file).read_text())["config"]
-    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("elma365:")}
 
 
 def lab_values(stack_file: Path, lab_info: dict[str, Any], nodes: Optional[int] = None) -> dict[str, Any]:

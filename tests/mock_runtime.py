@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 
 import pulumi
 import pulumi.runtime
+import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import ROOT, SETTINGS
@@ -134,6 +135,12 @@ class Deployment:
                     seen.add(dep)
                     todo.append(dep)
         return False
+
+
+def stack_values(stack_file: Path) -> dict[str, Any]:
+    """The `elma365:*` values of a stack file (stacks/Pulumi.<site>.yaml), keys without the namespace."""
+    config = yaml.safe_load(Path(stack_file).read_text())["config"]
+    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("elma365:")}
 
 
 def config_strings(values: dict[str, Any]) -> dict[str, str]:

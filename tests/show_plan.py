@@ -7,15 +7,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import yaml
-
-from tests.mock_runtime import run_program
+from tests.mock_runtime import run_program, stack_values
 from tests.sites import SECRET_KEYS, TEST_KEY, cluster_outputs
 
 
 def main(path: str) -> int:
-    config = yaml.safe_load(Path(path).read_text())["config"]
-    values = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("elma365:")}
+    values = stack_values(Path(path))
     values.setdefault("ssh", {}).setdefault("privateKey", TEST_KEY)
     main_address = values["nodes"][0].get("clusterAddress", values["nodes"][0]["address"])
     deployed = run_program(values, SECRET_KEYS, stack=Path(path).stem.split(".", 1)[-1],

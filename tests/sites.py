@@ -4,9 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import yaml
-
-from tests.mock_runtime import ROOT_DIR, Outputs
+from tests.mock_runtime import ROOT_DIR, Outputs, stack_values
 
 # Not a key: a placeholder with a key's frame, built here so no key-shaped text sits in the repository.
 _FRAME = "-----{} OPENSSH PRIVATE KEY-----"
@@ -15,14 +13,9 @@ PG_PASSWORD = "pg-Sup3r-Secret"
 PG_URL = f"postgres://elma365:{PG_PASSWORD}@db.example.com:5432/elma365"
 
 
-def stack_values(name: str) -> dict[str, Any]:
-    config = yaml.safe_load((ROOT_DIR / "stacks" / f"Pulumi.{name}.yaml").read_text())["config"]
-    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("elma365:")}
-
-
 def example(**changes: Any) -> dict[str, Any]:
     """The example stack with its secrets set, as `pulumi config set --secret` would."""
-    values = copy.deepcopy(stack_values("example"))
+    values = copy.deepcopy(stack_values(ROOT_DIR / "stacks" / "Pulumi.example.yaml"))
     values["ssh"]["privateKey"] = TEST_KEY
     values.update(changes)
     return values

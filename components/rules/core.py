@@ -140,5 +140,15 @@ def _unknown_keys(key: str, value: Any, known: Iterable[str], *, secret: bool = 
                                 f"unknown key (known: {', '.join(known)})")
 
 
+def _number(key: str, value: Any, low: float, high: float, *, whole: bool = False) -> Iterator[Violation]:
+    if value is MISSING:
+        return
+    ok_type = is_int(value) if whole else (is_int(value) or isinstance(value, float))
+    if not ok_type or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        shown = [str(int(x)) if float(x).is_integer() else str(x) for x in (low, high)]
+        yield Violation(key, value, f"must be {kind} between {shown[0]} and {shown[1]}")
+
+
 # the helpers are shared by the rule modules of this package
-__all__ = ['ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_mapping', '_nodes', '_pattern', '_port', '_unknown_keys', 'check', 'is_int', 'rule', 'show']
+__all__ = ['ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_mapping', '_nodes', '_number', '_pattern', '_port', '_unknown_keys', 'check', 'is_int', 'rule', 'show']

@@ -25,6 +25,11 @@ PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----")
 PEM_PRIVATE_KEY = re.compile(PRIVATE_KEY.pattern.lstrip("^"))  # anywhere in a PEM bundle
 
 
+def _haproxy_time(key: str, value: Any, examples: str) -> Iterator[Violation]:
+    if value is not MISSING and not (is_int(value) and value > 0 or isinstance(value, str) and HAPROXY_TIME.match(value)):
+        yield Violation(key, value, f"must be an HAProxy time such as {examples}")
+
+
 def _haproxy_bind(key: str, value: Any) -> Iterator[Violation]:
     if value is MISSING:
         return
@@ -48,26 +53,18 @@ def _haproxy_extras(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violat
     yield from _haproxy_subsection(raw, "haproxy.timeouts", timeouts, HAPROXY_TIMEOUT_KEYS)
     if isinstance(timeouts, Mapping):
         for name in HAPROXY_TIMEOUT_KEYS:
-            value = timeouts.get(name, MISSING)
-            if value is not MISSING and not (is_int(value) and value > 0 or isinstance(value, str) and HAPROXY_TIME.match(value)):
-                yield Violation(f"haproxy.timeouts.{name}", value,
-                                "must be an HAProxy time such as 500ms, 5s, 1m, 1h (a bare number is milliseconds)")
-    retries = haproxy.get("retries", MISSING)
-    if retries is not MISSING and (not is_int(retries) or not 0 <= retries <= 10):
-        yield Violation("haproxy.retries", retries, "must be a whole number between 0 and 10")
+            yield from _haproxy_time(f"haproxy.timeouts.{name}", timeouts.get(name, MISSING),
+                                     "500ms, 5s, 1m, 1h (a bare number is milliseconds)")
+    yield from _number("haproxy.retries", haproxy.get("retries", MISSING), 0, 10, whole=True)
     yield from _bool("haproxy.redispatch", haproxy.get("redispatch", MISSING))
     health = haproxy.get("healthCheck", MISSING)
     yield from _haproxy_subsection(raw, "haproxy.healthCheck", health, HAPROXY_HEALTH_KEYS)
     if isinstance(health, Mapping):
         yield from _pattern("haproxy.healthCheck.path", health.get("path", MISSING), HAPROXY_URI,
                             "a URL path such as / (letters, digits, ._~/%-)")
-        inter = health.get("inter", MISSING)
-        if inter is not MISSING and not (is_int(inter) and inter > 0 or isinstance(inter, str) and HAPROXY_TIME.match(inter)):
-            yield Violation("haproxy.healthCheck.inter", inter, "must be an HAProxy time such as 1s or 500ms")
+        yield from _haproxy_time("haproxy.healthCheck.inter", health.get("inter", MISSING), "1s or 500ms")
         for name in ("fall", "rise"):
-            value = health.get(name, MISSING)
-            if value is not MISSING and (not is_int(value) or not 1 <= value <= 100):
-                yield Violation(f"haproxy.healthCheck.{name}", value, "must be a whole number between 1 and 100")
+            yield from _number(f"haproxy.healthCheck.{name}", health.get(name, MISSING), 1, 100, whole=True)
     stats = haproxy.get("stats", MISSING)
     yield from _haproxy_subsection(raw, "haproxy.stats", stats, HAPROXY_STATS_KEYS)
     if isinstance(stats, Mapping):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
+from typing import Iterator, Mapping
 
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
@@ -13,16 +13,6 @@ PREFLIGHT_KEYS = ("enabled", "supportedOs", "minCpuCores", "minMemoryGiB", "minF
                   "maxClockOffsetMs", "portTimeoutSeconds")
 # "<ID>" or "<ID>:<VERSION_ID>" of /etc/os-release, e.g. "ubuntu:22.04", "debian:12", "astra"
 OS_ENTRY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}(:[0-9A-Za-z][0-9A-Za-z._-]{0,31})?$")
-
-
-def _number(key: str, value: Any, low: float, high: float, *, whole: bool = False) -> Iterator[Violation]:
-    if value is MISSING:
-        return
-    ok_type = is_int(value) if whole else (is_int(value) or isinstance(value, float))
-    if not ok_type or not low <= value <= high:
-        kind = "a whole number" if whole else "a number"
-        shown = [str(int(x)) if float(x).is_integer() else str(x) for x in (low, high)]
-        yield Violation(key, value, f"must be {kind} between {shown[0]} and {shown[1]}")
 
 
 @rule

@@ -141,9 +141,7 @@ def install_section(raw: RawSite) -> Iterator[Violation]:
     yield from _pattern("install.microk8sChannel", install.get("microk8sChannel", MISSING), MICROK8S_CHANNEL,
                         "a snap channel such as 1.28/stable")
     for key, low, high in (("questionTimeoutSeconds", 1, 3600), ("timeoutMinutes", 1, 24 * 60)):
-        value = install.get(key, MISSING)
-        if value is not MISSING and (not is_int(value) or not low <= value <= high):
-            yield Violation(f"install.{key}", value, f"must be a whole number between {low} and {high}")
+        yield from _number(f"install.{key}", install.get(key, MISSING), low, high, whole=True)
     services = install.get("externalServices", MISSING)
     if services not in (MISSING, None):
         if not isinstance(services, Mapping):
