@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -85,3 +87,28 @@ class Lab:
 
     def down(self) -> None:
         self.site.down()
+
+
+def node_answering(url: str, timeout: float = 1.5) -> Optional[str]:
+    """The node that answered one GET through the load balancer, or None (refused, 5xx, timeout)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.headers.get("X-Elma365-Node") if response.status == 200 else None
+    except Exception:
+        return None
+
+
+def wait_all_in_rotation(url: str, names: set[str], deadline: float = 20.0) -> float:
+    """Seconds until every node in `names` has answered through `url`; fails after `deadline`.
+    HAProxy takes a node in only after `rise` good checks, so right after a fresh `up` the
+    load balancer may still be counting."""
+    start = time.monotonic()
+    seen: set[str] = set()
+    while time.monotonic() - start < deadline:
+        node = node_answering(url)
+        if node:
+            seen.add(node)
+            if seen >= names:
+                return time.monotonic() - start
+        time.sleep(0.05)
+    raise AssertionError(f"not every node is in rotation after {deadline} s: saw {sorted(seen)}")

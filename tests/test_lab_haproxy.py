@@ -23,7 +23,7 @@ from components.site import parse_site
 from lab import ssh_exec
 from lab.runner import SECRET_KEYS
 from tests.haproxy_support import manual_config
-from tests.lab_support import Lab, needs_lab
+from tests.lab_support import Lab, needs_lab, wait_all_in_rotation
 
 pytestmark = needs_lab
 
@@ -72,19 +72,6 @@ def steady_load(lab: Lab, url: str) -> list[Sent]:
     for _, up in events:
         lab.site.set_web(VICTIM, up)
     return results
-
-
-def wait_all_in_rotation(url: str, names: set[str], deadline: float = 20.0) -> None:
-    end = time.monotonic() + deadline
-    seen: set[str] = set()
-    while time.monotonic() < end:
-        sent = one(url, 0.0)
-        if sent.ok and sent.node:
-            seen.add(sent.node)
-            if seen >= names:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"not every node is in rotation: saw {sorted(seen)}")
 
 
 def apply_over_ssh(lab: Lab, config: str) -> ssh_exec.Result:
