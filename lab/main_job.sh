@@ -16,5 +16,6 @@ $py -m lab.runner up --lab "$lab"
 echo "== pulumi up (no change: nothing may run)"
 $py -m lab.runner up --lab "$lab"
 echo "== GET http://127.0.0.10/ through HAProxy"
-curl -fsS http://127.0.0.10/
+# HAProxy takes a node in after `rise` good checks, so give it a few seconds after the roll-out
+curl -fsS --retry 10 --retry-all-errors --retry-delay 1 http://127.0.0.10/
 echo
