@@ -89,13 +89,25 @@ class Lab:
         self.site.down()
 
 
-def node_answering(url: str, timeout: float = 1.5) -> Optional[str]:
-    """The node that answered one GET through the load balancer, or None (refused, 5xx, timeout)."""
+@dataclass
+class Sent:
+    """One GET through the load balancer."""
+    at: float                 # when it was sent, in the caller's clock (e.g. seconds into a load)
+    ok: bool                  # answered 200
+    node: Optional[str]       # the node that answered (X-Elma365-Node)
+    error: str = ""
+    seconds: float = 0.0
+
+
+def one(url: str, at: float = 0.0, timeout: float = 1.5) -> Sent:
+    started = time.monotonic()
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.headers.get("X-Elma365-Node") if response.status == 200 else None
-    except Exception:
-        return None
+            response.read()
+            return Sent(at, response.status == 200, response.headers.get("X-Elma365-Node"),
+                        seconds=time.monotonic() - started)
+    except Exception as exc:  # refused, 5xx, timeout: a failed request
+        return Sent(at, False, None, f"{type(exc).__name__}: {exc}", time.monotonic() - started)
 
 
 def wait_all_in_rotation(url: str, names: set[str], deadline: float = 20.0) -> float:
@@ -105,9 +117,9 @@ def wait_all_in_rotation(url: str, names: set[str], deadline: float = 20.0) -> f
     start = time.monotonic()
     seen: set[str] = set()
     while time.monotonic() - start < deadline:
-        node = node_answering(url)
-        if node:
-            seen.add(node)
+        sent = one(url)
+        if sent.ok and sent.node:
+            seen.add(sent.node)
             if seen >= names:
                 return time.monotonic() - start
         time.sleep(0.05)

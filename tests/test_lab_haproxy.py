@@ -9,11 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
@@ -23,7 +20,7 @@ from components.site import parse_site
 from lab import ssh_exec
 from lab.runner import SECRET_KEYS
 from tests.haproxy_support import manual_config
-from tests.lab_support import Lab, needs_lab, wait_all_in_rotation
+from tests.lab_support import Lab, Sent, needs_lab, one, wait_all_in_rotation
 
 pytestmark = needs_lab
 
@@ -31,26 +28,6 @@ FAST = {"install": 0.2, "join": 0.1, "update_hamode": 0.1, "token_ttl": 600}
 RATE, SECONDS, TIMEOUT = 20, 12.0, 1.5         # 240 requests, each with a 1.5 s timeout
 DOWN_AT, UP_AT = 2.0, 8.0                       # the victim's ELMA365 is down for 6 s
 VICTIM = "elma365-2"
-
-
-@dataclass
-class Sent:
-    at: float                 # seconds since the load started
-    ok: bool
-    node: Optional[str]
-    error: str = ""
-    seconds: float = 0.0
-
-
-def one(url: str, at: float) -> Sent:
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
-            response.read()
-            return Sent(at, response.status == 200, response.headers.get("X-Elma365-Node"),
-                        seconds=time.monotonic() - started)
-    except Exception as exc:  # refused, 5xx, timeout: a failed request
-        return Sent(at, False, None, f"{type(exc).__name__}: {exc}", time.monotonic() - started)
 
 
 def steady_load(lab: Lab, url: str) -> list[Sent]:
@@ -67,7 +44,7 @@ def steady_load(lab: Lab, url: str) -> list[Sent]:
             delay = start + at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            futures.append(pool.submit(one, url, at))
+            futures.append(pool.submit(one, url, at, TIMEOUT))
         results = [f.result() for f in futures]
     for _, up in events:
         lab.site.set_web(VICTIM, up)

@@ -68,7 +68,7 @@ def test_1_haproxy_answers_through_to_the_nodes(lab, fresh):
     every node is in rotation within a few seconds of the end of `up`; then every request succeeds."""
     url = f"http://{lab.info['haproxy']['address']}:80/"
     names = {f"elma365-{i}" for i in (1, 2, 3)}
-    assert wait_all_in_rotation(url, names, deadline=10.0) < 10.0
+    wait_all_in_rotation(url, names, deadline=10.0)
     for _ in range(12):
         with urllib.request.urlopen(url, timeout=5) as response:
             assert response.status == 200
