@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lab measure plan system-packages clean
+.PHONY: test lab measure plan system-packages pulumi clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PY) -m venv $(VENV)
@@ -14,13 +14,18 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt policies/requirements.t
 system-packages:
 	@if [ "$$(id -u)" = 0 ]; then bash lab/setup.sh; else echo "not root: lab tests are skipped"; fi
 
-test: $(BIN)/.installed system-packages
+# The real Pulumi CLI and Python language host, built from the Go module proxy into
+# ~/.cache/elma365-cluster (a pulumi already on PATH is used instead); see tools/build-pulumi.sh.
+pulumi:
+	bash tools/build-pulumi.sh
+
+test: $(BIN)/.installed system-packages pulumi
 	$(BIN)/python -m pytest -q tests lab/tests
 
-lab: $(BIN)/.installed system-packages
+lab: $(BIN)/.installed system-packages pulumi
 	bash lab/main_job.sh
 
-measure: $(BIN)/.installed system-packages
+measure: $(BIN)/.installed system-packages pulumi
 	$(BIN)/python -m lab.measure --out lab-measure.json
 
 plan: $(BIN)/.installed

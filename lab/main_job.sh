@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# `make lab`: the program's real commands over real SSH against a fresh 3-node lab site,
-# through the lab's engine stand-in: a fresh `pulumi up`, then one with no change, then a request
-# through HAProxy. The lab is taken down at the end (KEEP=1 leaves it running).
+# `make lab`: the real Pulumi CLI runs the program against a fresh 3-node lab site over real SSH:
+# a preview, a fresh `pulumi up`, one with no change, then a request through HAProxy.
+# The lab is taken down at the end (KEEP=1 leaves it running).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lab=${LAB:-/tmp/elma365-lab}
 py=.venv/bin/python
 if [ "${KEEP:-0}" != 1 ]; then trap '$py -m lab.site down "$lab" >/dev/null' EXIT; fi
 # a new lab is a new, empty cluster: its stack starts without state too
-rm -f "$lab/pulumi-state.json" "$lab/pulumi-state.key"
+rm -rf "$lab/stack"
 $py -m lab.site up "$lab" --nodes 3 --durations '{"install": 3, "join": 1, "update_hamode": 1}' >/dev/null
 echo "== lab site up in $lab: elma365-1..3 at 127.0.0.11-13, HAProxy at 127.0.0.10"
+echo "== pulumi preview (what will run where; nothing runs)"
+$py -m lab.runner preview --lab "$lab"
 echo "== pulumi up (fresh deploy)"
 $py -m lab.runner up --lab "$lab"
 echo "== pulumi up (no change: nothing may run)"

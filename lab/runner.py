@@ -1,61 +1,40 @@
-"""`pulumi up` for the lab, without the Pulumi CLI: NOT part of the program.
+"""`pulumi up` / `preview` / `destroy` for the lab, with the real Pulumi CLI: NOT part of the program.
 
-Runs the unchanged __main__.py with a stack config under Pulumi's mock runtime; every
-`command:remote:Command` it registers is carried out over real SSH by lab.engine, with
-pulumi-command's create/update/delete semantics and a JSON state file kept between runs.
+    python -m lab.runner up      [--lab DIR] [--stack stacks/Pulumi.lab.yaml] [--nodes N] [--replace NAME|URN]
+    python -m lab.runner preview [--lab DIR] ...
+    python -m lab.runner destroy [--lab DIR] ...
 
-    python -m lab.runner up   [--lab DIR] [--stack stacks/Pulumi.lab.yaml] [--state FILE] [--replace NAME|URN]
-    python -m lab.runner preview [--lab DIR] [--stack ...] [--replace ...]   # what `up` would run; runs nothing
-
-The lab's own facts (its SSH key, host keys, installer URL) are set on top of the stack file the
-way an operator would with `pulumi config set` (the key as a secret).
+The lab's stack lives in <lab>/stack (project links, its own stacks/ folder, a file backend and
+PULUMI_HOME; see lab/stack.py). The lab's own facts (its SSH key, host keys, installer URL,
+addresses) are set on top of the stack file the way an operator would: plain values in the stack
+file, the key with `pulumi config set --secret --path 'elma365:ssh.privateKey'`.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import json
-import logging
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Optional
 
-from pulumi.runtime import rpc
-from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+import yaml
 
-from lab.engine import Engine, RunReport
-from tests.mock_runtime import Outputs, RecordingMonitor, run_program, stack_values
-from tests.sites import SECRET_KEYS
+from lab.stack import PulumiStack, Report
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STACK = ROOT / "stacks" / "Pulumi.lab.yaml"
 
 
-class EngineMonitor(RecordingMonitor):
-    """The mock monitor, with every registration handed to the engine to carry out."""
-
-    def __init__(self, engine: Engine):
-        super().__init__(Outputs())
-        self.engine = engine
-
-    def RegisterResource(self, request):
-        registration = self.describe(request)
-        if request.type == "pulumi:pulumi:Stack":
-            return resource_pb2.RegisterResourceResponse(urn=registration.urn)
-        _ensure_event_loop()
-        self.registrations.append(registration)
-        outputs = self.engine.register(
-            registration.urn, request.type, request.name, request.parent, registration.inputs,
-            registration.secret_paths, registration.depends_on, request.additionalSecretOutputs)
-        obj = _sync_await(rpc.serialize_properties(outputs, {}))
-        return resource_pb2.RegisterResourceResponse(urn=registration.urn, id=f"{request.name}-id", object=obj)
+def stack_values(stack_file: Path) -> dict[str, Any]:
+    """The `elma365:*` values of a stack file (stacks/Pulumi.<site>.yaml), keys without the namespace."""
+    config = yaml.safe_load(Path(stack_file).read_text())["config"]
+    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("elma365:")}
 
 
 def lab_values(stack_file: Path, lab_info: dict[str, Any], nodes: Optional[int] = None) -> dict[str, Any]:
-    """The stack's config plus what `pulumi config set` would add for this lab: its key (a secret),
-    the host keys to pin, the installer URL, and the lab's addresses (a lab may sit on 127.<n>.0.x)."""
+    """The stack's config plus what an operator would set for this lab: its key, the host keys to
+    pin, the installer URL, and the lab's addresses (a lab may sit on 127.<n>.0.x)."""
     values = copy.deepcopy(stack_values(stack_file))
     values["ssh"]["privateKey"] = Path(lab_info["privateKeyPath"]).read_text()
     values["install"]["installerUrl"] = lab_info["installerUrl"]
@@ -75,53 +54,43 @@ def lab_values(stack_file: Path, lab_info: dict[str, Any], nodes: Optional[int] 
     return values
 
 
-def hosts_of(values: dict[str, Any]) -> dict[str, str]:
-    hosts = {n["address"]: n["name"] for n in values.get("nodes", [])}
-    if values.get("haproxy"):
-        hosts[values["haproxy"]["host"]] = "haproxy"
-    return hosts
+def lab_stack(lab_dir: Path, stack: str = "lab") -> PulumiStack:
+    pulumi_stack = PulumiStack(Path(lab_dir) / "stack", stack)
+    pulumi_stack.init()
+    return pulumi_stack
 
 
-def up(values: dict[str, Any], state_path: Path, *, replace: Iterable[str] = (), stack: str = "lab",
-       log: Callable[[str], None] = print, multiplex: bool = True, preview: bool = False) -> RunReport:
-    """One `pulumi up` (or, with preview, `pulumi preview`: each step that would run is listed with
-    `?` after its operation, nothing runs, nothing is stored). Returns what ran; a failed run has
-    report.failures (and raises nothing)."""
-    engine = Engine(state_path, replace=replace, hosts=hosts_of(values), log=log, multiplex=multiplex and not preview,
-                    dry_run=preview)
-    # The SDK registers through a thread pool; the engine's pool must not serialise independent steps.
-    _ensure_event_loop().set_default_executor(ThreadPoolExecutor(max_workers=64))
-    # steps skipped after a failure surface as unretrieved futures; the report says it better
-    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    program_ok = True
-    try:
-        run_program(values, SECRET_KEYS, stack=stack, monitor=EngineMonitor(engine), preview=preview)
-    except Exception as exc:  # the program fails when a step fails; the engine has the details
-        program_ok = False
-        if not engine.report.failures:
-            engine.report.failures.append(f"the program failed: {exc}")
-    report = engine.finish(program_ok)
+def print_report(report: Report, verb: str) -> None:
+    for step in report.steps:
+        status = "planned" if verb == "would run" else ("ok" if step.ok else "FAILED")
+        print(f"  {step.name:<32} {step.op:<18} {status}")
     for failure in report.failures:
-        log(f"error: {failure}")
-    verb = "would run" if preview else "ran"
-    log(f"{'done' if report.ok else 'FAILED'}: {verb} {len(report.steps)} command(s) in {report.seconds:.2f}s")
-    return report
+        print(f"error: {failure}")
+    print(f"{'done' if report.ok else 'FAILED'}: {verb} {len(report.steps)} command(s) in {report.seconds:.2f}s")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.runner", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "preview"])
+    parser.add_argument("command", choices=["up", "preview", "destroy"])
     parser.add_argument("--lab", default="/tmp/elma365-lab", help="the lab directory (python -m lab.site up)")
     parser.add_argument("--stack", default=str(DEFAULT_STACK))
-    parser.add_argument("--state", default=None, help="state file (default: <lab>/pulumi-state.json)")
     parser.add_argument("--nodes", type=int, default=None, help="use the lab's first N nodes")
     parser.add_argument("--replace", action="append", default=[], help="resource name or URN to replace")
+    parser.add_argument("--verbose", action="store_true", help="print the CLI's own output too")
     args = parser.parse_args(argv)
     lab_info = json.loads((Path(args.lab) / "site.json").read_text())
-    values = lab_values(Path(args.stack), lab_info, args.nodes)
-    state = Path(args.state) if args.state else Path(args.lab) / "pulumi-state.json"
-    report = up(values, state, replace=args.replace, preview=args.command == "preview")
+    pulumi_stack = lab_stack(Path(args.lab))
+    pulumi_stack.configure(lab_values(Path(args.stack), lab_info, args.nodes))
+    if args.command == "up":
+        report, verb = pulumi_stack.up(replace=args.replace), "ran"
+    elif args.command == "preview":
+        report, verb = pulumi_stack.preview(), "would run"
+    else:
+        report, verb = pulumi_stack.destroy(), "ran"
+    if args.verbose or not report.ok:
+        print(report.output)
+    print_report(report, verb)
     return 0 if report.ok else 1
 
 

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 DIAL_FAILURE = re.compile(r"ssh: connect to host|Connection refused|Connection timed out|No route to host|"
                           r"kex_exchange_identification|Connection closed by .* port|Connection reset")
@@ -30,6 +30,7 @@ class Result:
     stdout: str
     stderr: str
     seconds: float
+    combined: str = ""  # stdout and stderr interleaved as they came
 
 
 def _write_once(path: str, text: str) -> None:
@@ -66,9 +67,10 @@ def _ssh_options(conn: Mapping[str, Any], workdir: str, tag: str) -> list[str]:
 
 
 def run(conn: Mapping[str, Any], command: str, stdin: Optional[str] = None, timeout: float = 3600,
-        mux_dir: Optional[str] = None) -> Result:
+        mux_dir: Optional[str] = None, on_line: Optional[Callable[[str, str], None]] = None) -> Result:
     """One command on one host. With `mux_dir`, connections to a host are shared (OpenSSH
-    ControlMaster), so a step costs a new session, not a new handshake; close_all() ends them."""
+    ControlMaster), so a step costs a new session, not a new handshake; close_all() ends them.
+    `on_line(stream, line)` sees each line of output as it comes ("stdout" or "stderr")."""
     if conn.get("privateKeyPassword"):
         raise DialError("the lab runner cannot use a private key with a passphrase")
     attempts = int(conn.get("dialErrorLimit") or 10)
@@ -87,17 +89,51 @@ def run(conn: Mapping[str, Any], command: str, stdin: Optional[str] = None, time
         argv += [f"{conn.get('user') or 'root'}@{conn['host']}", command]
         last = ""
         for attempt in range(attempts):
-            started = time.monotonic()
-            done = subprocess.run(argv, input=stdin if stdin is not None else "", capture_output=True,
-                                  text=True, timeout=timeout)
-            seconds = time.monotonic() - started
-            if done.returncode == 255 and DIAL_FAILURE.search(done.stderr):
-                last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "connection failed"
+            result = _once(argv, stdin, timeout, on_line)
+            if result.exit_code == 255 and DIAL_FAILURE.search(result.stderr):
+                last = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "connection failed"
                 time.sleep(0.3)
                 continue
-            return Result(done.returncode, done.stdout, done.stderr, seconds)
-        raise DialError(f"cannot connect to {conn['host']}:{conn.get('port') or 22} over SSH "
+            return result
+        raise DialError(f"cannot connect to {conn['host']}:{int(conn.get('port') or 22)} over SSH "
                         f"after {attempts} attempts: {last}")
+
+
+def _once(argv: list[str], stdin: Optional[str], timeout: float,
+          on_line: Optional[Callable[[str, str], None]]) -> Result:
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out: list[str] = []
+    err: list[str] = []
+    both: list[str] = []
+    lock = threading.Lock()
+
+    def pump(stream, own: list[str], name: str) -> None:
+        for raw in iter(stream.readline, b""):
+            text = raw.decode(errors="replace")
+            with lock:
+                own.append(text)
+                both.append(text)
+            if on_line is not None:
+                on_line(name, text)
+
+    readers = [threading.Thread(target=pump, args=(proc.stdout, out, "stdout"), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, err, "stderr"), daemon=True)]
+    for reader in readers:
+        reader.start()
+    try:
+        proc.stdin.write((stdin or "").encode())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    for reader in readers:
+        reader.join()
+    return Result(proc.returncode, "".join(out), "".join(err), time.monotonic() - started, "".join(both))
 
 
 def close_all(mux_dir: str) -> None:

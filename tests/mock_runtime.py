@@ -2,7 +2,7 @@
 
 For every resource: type, name, parent, the URNs it depends on (what the engine would order by),
 its inputs as plain values, and which input properties are secret. `new_resource` may be
-overridden to give resources outputs (the lab runner executes the commands there)."""
+overridden to give resources outputs."""
 from __future__ import annotations
 
 import json

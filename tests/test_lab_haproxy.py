@@ -18,9 +18,10 @@ from components import rules
 from components.render.haproxy import apply_command
 from components.site import parse_site
 from lab import ssh_exec
-from lab.runner import SECRET_KEYS
 from tests.haproxy_support import manual_config
-from tests.lab_support import Lab, Sent, needs_lab, one, wait_all_in_rotation
+from tests.sites import SECRET_KEYS
+from lab.harness import Lab
+from tests.lab_support import Sent, needs_lab, one, wait_all_in_rotation
 
 pytestmark = needs_lab
 

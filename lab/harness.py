@@ -1,0 +1,79 @@
+"""A lab site plus one stack of the program on it, and the simulator's journal read as actions.
+
+Used by the lab tests and by `make measure`; nothing here is part of the program."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from lab.runner import DEFAULT_STACK, lab_values
+from lab.site import LabSite
+from lab.stack import PulumiStack, Report
+
+# Read-only checks the program makes before acting; they change nothing on a node.
+CHECKS = {("microk8s", "status"), ("microk8s", "kubectl"), ("snap", "list"), ("elma365ctl", "status"),
+          ("microk8s", "config")}
+
+
+@dataclass
+class Entry:
+    node: str
+    action: str  # e.g. "installer", "add-node", "join", "scale main 3", "update-hamode"
+    start: float
+    end: float
+    rc: int
+
+
+def action_of(argv: list[str]) -> str:
+    tool = os.path.basename(argv[0])
+    if tool.startswith("elma365-installer"):
+        return "installer"
+    args = [a for a in argv[1:] if not a.startswith("<")]
+    if tool == "microk8s" and args[:1] == ["join"]:
+        return "join"
+    # the vendor's own verbs (elma365ctl, microk8s) stand alone; other tools keep their name
+    return " ".join(args) if tool in ("elma365ctl", "microk8s") else f"{tool} {' '.join(args)}".strip()
+
+
+class Lab:
+    """One lab site plus one stack of the program on it: `up()` is one `pulumi up` of the real CLI."""
+
+    def __init__(self, directory: Path, nodes: int = 3, durations: Optional[dict] = None,
+                 faults: Optional[dict] = None):
+        self.dir = Path(directory)
+        self.site = LabSite(str(self.dir))
+        self.info = self.site.up(nodes=nodes, haproxy=True, durations=durations or {}, faults=faults or {})
+        shutil.rmtree(self.dir / "stack", ignore_errors=True)  # a new lab starts with an empty stack
+        self.stack = PulumiStack(self.dir / "stack")
+        self.stack.init()
+        self.values = lab_values(DEFAULT_STACK, self.info)
+
+    def up(self, values: Optional[dict[str, Any]] = None, replace=(), **kwargs: Any) -> Report:
+        self.stack.configure(values or self.values)
+        return self.stack.up(replace=replace, **kwargs)
+
+    def preview(self, values: Optional[dict[str, Any]] = None, **kwargs: Any) -> Report:
+        self.stack.configure(values or self.values)
+        return self.stack.preview(**kwargs)
+
+    def journal(self, since: int = 0, with_checks: bool = False) -> list[Entry]:
+        entries = []
+        for raw in self.site.journal()[since:]:
+            argv = raw["argv"]
+            key = (os.path.basename(argv[0]), argv[1] if len(argv) > 1 else "")
+            if not with_checks and key in CHECKS:
+                continue
+            entries.append(Entry(raw["node"], action_of(argv), raw["start"], raw["end"], raw["rc"]))
+        return sorted(entries, key=lambda e: e.start)
+
+    def mark(self) -> int:
+        return len(self.site.journal())
+
+    def node_values(self, count: int) -> dict[str, Any]:
+        return lab_values(DEFAULT_STACK, self.info, nodes=count)
+
+    def down(self) -> None:
+        self.site.down()
