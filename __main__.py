@@ -2,10 +2,10 @@
 import pulumi
 
 from components.cluster import Elma365Cluster
-from components.site_source import load_site
+from components.site_source import load_previous, load_site
 
 site = load_site()
-cluster = Elma365Cluster("elma365", site)
+cluster = Elma365Cluster("elma365", site, previous=load_previous(site))
 
 pulumi.export("nodeNames", cluster.node_names)
 pulumi.export("mainNode", cluster.main_node)
@@ -13,3 +13,4 @@ pulumi.export("haproxyUrl", cluster.haproxy_url)
 pulumi.export("configured", cluster.configured)
 pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))  # for other stacks (a StackReference)
 pulumi.export("kubernetesNodes", cluster.kubernetes_nodes)  # {node: labels} when kubernetes.enabled
+pulumi.export("site", cluster.record)  # what the next run compares the config with (components/record.py)

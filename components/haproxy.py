@@ -23,7 +23,7 @@ class HaproxyLoadBalancer(pulumi.ComponentResource):
         self.version = step("haproxy-version", conn, version_command(site, haproxy), parent=self)
         # secret: it may hold the stats password and the TLS certificate's private key
         self.config = pulumi.Output.secret(
-            self.version.stdout.apply(lambda out: stdin_bundle(haproxy, site.nodes, out)))
+            self.version.stdout.apply(lambda out: stdin_bundle(haproxy, site.active, out)))
         self.apply = step("haproxy-config", conn, apply_command(site, haproxy), stdin=self.config,
                           parent=self, after=[self.version])
         port = haproxy.bind.rsplit(":", 1)[1]

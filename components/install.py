@@ -5,7 +5,7 @@ from typing import Sequence
 import pulumi
 
 from .remote_step import node_connection, step
-from .render.install import install_command, install_stdin
+from .render.install import install_command, install_stdin, installed_settings
 from .site import Site
 
 
@@ -17,5 +17,6 @@ class Elma365Install(pulumi.ComponentResource):
         super().__init__("elma365:cluster:Elma365Install", name, None, opts)
         main = site.main
         self.done = step(f"{main.name}-install", node_connection(site, main), install_command(site),
-                         stdin=install_stdin(site), log="stderr", after=after, parent=self)
+                         stdin=install_stdin(site), applies=installed_settings(site), log="stderr", after=after,
+                         parent=self)
         self.register_outputs({"node": main.name})

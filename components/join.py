@@ -5,16 +5,15 @@ from typing import Sequence
 import pulumi
 
 from .remote_step import node_connection, step
-from .render.join import (add_node_command, join_command, leave_command, prepare_command,
-                          remove_node_command, select_join_target)
+from .render.join import add_node_command, join_command, prepare_command, select_join_target
 from .site import Node, Site
 
 
 class NodeJoin(pulumi.ComponentResource):
     """One additional node: prepared at once, joined only after `after` (the previous join).
 
-    add-node's output is a one-time token: a secret, never logged. A removed node leaves the
-    cluster (delete of the join) before the main node forgets it (delete of add-node)."""
+    add-node's output is a one-time token: a secret, never logged. Nothing here undoes a join:
+    a node leaves only through NodeDeparture (components/departure.py)."""
 
     def __init__(self, name: str, site: Site, node: Node, after: pulumi.Resource,
                  opts: pulumi.ResourceOptions | None = None, preflight: Sequence[pulumi.Resource] = ()):
@@ -23,11 +22,9 @@ class NodeJoin(pulumi.ComponentResource):
         self.prepare = step(f"{node.name}-prepare", node_connection(site, node),
                             prepare_command(site, node), after=preflight, parent=self)
         self.add_node = step(f"{node.name}-add-node", node_connection(site, main),
-                             add_node_command(site, node), delete=remove_node_command(site, node),
-                             secret_output=True, after=[after], parent=self)
+                             add_node_command(site, node), secret_output=True, after=[after], parent=self)
         target = self.add_node.stdout.apply(lambda out: select_join_target(out, main))
         self.done = step(f"{node.name}-join", node_connection(site, node),
                          self.add_node.urn.apply(lambda urn: join_command(site, node, urn)),
-                         stdin=target, delete=leave_command(site, node),
-                         after=[self.add_node, self.prepare], parent=self)
+                         stdin=target, after=[self.add_node, self.prepare], parent=self)
         self.register_outputs({"node": node.name})

@@ -38,7 +38,7 @@ class KubernetesNodes(pulumi.ComponentResource):
                                      opts=pulumi.ResourceOptions(parent=self))
         self.patches: dict[str, k8s.core.v1.NodePatch] = {}
         self.labels: dict[str, pulumi.Output] = {}
-        for node in site.nodes:
+        for node in site.active:
             labels = node_labels(site, node)
             patch = k8s.core.v1.NodePatch(
                 f"{node.name}-labels",

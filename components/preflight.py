@@ -21,7 +21,7 @@ class Preflight(pulumi.ComponentResource):
         super().__init__("elma365:cluster:Preflight", name, None, opts)
         self.checks: dict[str, pulumi.Resource] = {}
         thresholds = site.preflight.thresholds()
-        for node in site.nodes:
+        for node in site.active:
             self.checks[node.name] = step(f"{node.name}-preflight", node_connection(site, node),
                                           preflight_command(site, node),
                                           triggers=[node_facts(site, node), thresholds], parent=self)

@@ -6,6 +6,7 @@ from typing import Any, Optional, Sequence
 import pulumi
 from pulumi_command import remote
 
+from .render.shell import digest
 from .site import Node, Site
 
 
@@ -28,22 +29,39 @@ def node_connection(site: Site, node: Node) -> remote.ConnectionArgs:
     return connection(site, node.address, port=node.port, host_key=node.host_key)
 
 
+# A step that ran once and must never run again (a departure) ignores every later change of its
+# inputs: a new key or a new script text must not make a decommissioned node's leave run again.
+EVERY_INPUT = ["connection", "create", "update", "stdin", "logging", "triggers", "environment",
+               "addPreviousOutputInEnv"]
+
+
 def step(name: str, conn: remote.ConnectionArgs, create: pulumi.Input[str], *, parent: pulumi.Resource,
-         after: Sequence[pulumi.Resource] = (), delete: Optional[str] = None,
-         stdin: Optional[pulumi.Input[str]] = None, secret_output: bool = False,
-         log: str = "stdoutAndStderr", triggers: Optional[Sequence[Any]] = None) -> remote.Command:
+         after: Sequence[pulumi.Resource] = (), update: Optional[pulumi.Input[str]] = None,
+         stdin: Optional[pulumi.Input[str]] = None, applies: Any = None, secret_output: bool = False,
+         log: str = "stdoutAndStderr", triggers: Optional[Sequence[Any]] = None, once: bool = False,
+         aliases: Optional[Sequence[pulumi.Alias]] = None) -> remote.Command:
     """A remote command. Whatever comes on stdin is a secret; so is the output when it carries one
-    (a join token), and then nothing of it is logged."""
+    (a join token), and then nothing of it is logged.
+
+    No step has a `delete`: pulumi-command would run the stored one on a replace, a rename or a
+    partial destroy too, on a server that may be dead. `applies`: the settings the step applies;
+    their digest goes first on stdin for the script's applied_guard. `update`: what runs when the
+    step's inputs change (default: `create` again)."""
     secret_outputs = ["stdout", "stderr"] if secret_output else []
+    if applies is not None:
+        fingerprint = digest(applies)
+        stdin = pulumi.Output.from_input(stdin if stdin is not None else "").apply(
+            lambda rest: f"{fingerprint}\n{rest}")
     return remote.Command(
         name,
         connection=conn,
         create=create,
-        delete=delete,
+        update=update,
         stdin=pulumi.Output.secret(stdin) if stdin is not None else None,
         logging="none" if secret_output else log,
         triggers=list(triggers) if triggers is not None else None,
         add_previous_output_in_env=False,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after),
-                                    additional_secret_outputs=secret_outputs or None),
+                                    additional_secret_outputs=secret_outputs or None,
+                                    ignore_changes=EVERY_INPUT if once else None, aliases=aliases),
     )

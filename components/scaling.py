@@ -5,36 +5,51 @@ from typing import Sequence
 import pulumi
 
 from .remote_step import node_connection, step
-from .render.install import reconfigure_command, reconfigure_stdin
-from .render.operations import scale_command
+from .render.install import reconfigure_command, reconfigure_stdin, settings
+from .render.operations import scale_command, scale_settings
 from .site import Site
 
 
-class Scaling(pulumi.ComponentResource):
-    """Autoscaling settings (through reconfigure) and/or manual replica counts, after all joins.
+class Settings(pulumi.ComponentResource):
+    """`elma365ctl reconfigure` on the main node after all joins: autoscaling, Linkerd, HA mode, the
+    external services. It runs whenever one of them differs from what the node last applied (or
+    was installed with), whichever way: switching autoscaling or HA off is a change like any other."""
 
-    Manual scaling is refused while autoscaling is on, so when the site sets autoscaling (on or
-    off) the reconfigure runs first and the scale commands after it."""
+    def __init__(self, name: str, site: Site, after: Sequence[pulumi.Resource],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("elma365:cluster:Settings", name, None, opts)
+        conn = node_connection(site, site.main)
+        # the step that was `ha-reconfigure` (HA only) before it took every setting
+        old = pulumi.Alias(name="ha-reconfigure", parent=_old_parent("elma365:cluster:HighAvailability", "ha"))
+        self.reconfigure = step("reconfigure", conn, reconfigure_command(site),
+                                update=reconfigure_command(site, adopt=True), stdin=reconfigure_stdin(site),
+                                applies=settings(site), log="stderr", after=after, parent=self, aliases=[old])
+        self.register_outputs({})
+
+
+class Scaling(pulumi.ComponentResource):
+    """Manual replica counts, after the settings (manual scaling is refused while autoscaling is on,
+    so switching autoscaling off comes first). `scale all` first: a per-service count beside it wins."""
 
     def __init__(self, name: str, site: Site, after: Sequence[pulumi.Resource],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:Scaling", name, None, opts)
         main = node_connection(site, site.main)
-        self.settings = None
-        if site.scaling.autoscaling is not None:
-            self.settings = step("autoscaling-reconfigure", main,
-                                 reconfigure_command(site, "autoscaling settings"),
-                                 stdin=reconfigure_stdin(site), log="stderr", after=after, parent=self)
-        first = [self.settings] if self.settings else list(after)
         self.commands = []
         scale_all = None
         for service, replicas in site.scaling.replicas.items():
-            # `scale all` first: a per-service count beside it must win.
-            deps = [scale_all] if scale_all is not None else first
+            deps = [scale_all] if scale_all is not None else list(after)
             command = step(f"scale-{service}", main, scale_command(site, service, replicas),
-                           after=deps, parent=self)
+                           update=scale_command(site, service, replicas, adopt=True),
+                           applies=scale_settings(site, service, replicas), after=deps, parent=self)
             if service == "all":
                 scale_all = command
             self.commands.append(command)
-        self.done: list[pulumi.Resource] = self.commands or ([self.settings] if self.settings else [])
+        self.done: list[pulumi.Resource] = list(self.commands)
         self.register_outputs({"replicas": dict(site.scaling.replicas)})
+
+
+def _old_parent(type_: str, name: str) -> str:
+    """The URN a component of the cluster had (for aliases of steps that moved out of it)."""
+    stack, project = pulumi.get_stack(), pulumi.get_project()
+    return f"urn:pulumi:{stack}::{project}::elma365:cluster:Elma365Cluster${type_}::{name}"

@@ -63,6 +63,13 @@ class Node:
     zone: Optional[str] = None  # Kubernetes topology labels (components/kubernetes.py)
     rack: Optional[str] = None
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # None: a member (or to become one); "drain": a live node on its way out (drain, leave,
+    # remove-node); "force": a dead node, removed on the main node with nothing run on it
+    decommission: Optional[str] = None
+
+    @property
+    def active(self) -> bool:
+        return self.decommission is None
 
 
 @dataclass(frozen=True)
@@ -206,8 +213,17 @@ class Site:
         return self.nodes[0]
 
     @property
+    def active(self) -> tuple[Node, ...]:
+        """The cluster's members, and the nodes about to join it: the main node first."""
+        return tuple(n for n in self.nodes if n.active)
+
+    @property
     def joining(self) -> tuple[Node, ...]:
-        return self.nodes[1:]
+        return self.active[1:]
+
+    @property
+    def decommissioned(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if not n.active)
 
     def public_view(self) -> dict[str, Any]:
         """The site as plain data with every secret left out: safe for state, outputs and policies."""
@@ -215,7 +231,7 @@ class Site:
             "ssh": {"user": self.ssh.user, "port": self.ssh.port, "sudo": self.ssh.sudo,
                     "bastion": None if not self.ssh.bastion else vars(self.ssh.bastion).copy()},
             "nodes": [{"name": n.name, "address": n.address, "clusterAddress": n.cluster_address,
-                       "port": n.port, "hostKey": n.host_key} for n in self.nodes],
+                       "port": n.port, "hostKey": n.host_key, "decommission": n.decommission} for n in self.nodes],
             "install": {"edition": self.install.edition, "installerUrl": self.install.installer_url,
                         "microk8sChannel": self.install.microk8s_channel,
                         "externalServices": sorted(self.install.external_services),
@@ -281,7 +297,8 @@ def _build(values: Mapping[str, Any]) -> Site:
     nodes = tuple(
         Node(name=n["name"], address=n["address"], cluster_address=_opt(n, "clusterAddress", n["address"]),
              port=n.get("port"), host_key=n.get("hostKey"), zone=n.get("zone"), rack=n.get("rack"),
-             labels=dict(n.get("labels") or {}))
+             labels=dict(n.get("labels") or {}),
+             decommission={True: "drain", "force": "force"}.get(n.get("decommission")))
         for n in values["nodes"]
     )
     i = values.get("install") or {}

@@ -1,12 +1,16 @@
-"""Reads the `elma365:*` stack config from Pulumi and parses it into a Site (the only Pulumi-aware part)."""
+"""Reads the `elma365:*` stack config and the previous deployment's record from Pulumi (the only
+Pulumi-aware part of reading a site)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 import pulumi.runtime
 
+from pulumi.runtime.sync_await import _sync_await
+
+from .record import RECORD_OUTPUT, from_outputs, transition_problems
 from .rules import NAMESPACE, TOP_LEVEL_KEYS
 from .site import Site, SiteConfigError, parse_site
 
@@ -36,3 +40,22 @@ def load_site() -> Site:
         return parse_site(values, secret)
     except SiteConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
+
+
+def load_previous(site: Site) -> Optional[dict[str, Any]]:
+    """The record the last successful `pulumi up` of this stack exported, read back through a
+    StackReference to this very stack; a change it does not allow (another main node, more than one
+    node out at once) stops the program here, before any step exists, so nothing runs anywhere."""
+    me = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    reference = pulumi.StackReference("previous-deployment", stack_name=me)
+    outputs = {}
+    for name in (RECORD_OUTPUT, "mainNode", "nodeNames"):
+        # the program decides which steps exist from it, so it is needed now, not as an Output
+        details = _sync_await(reference.get_output_details(name))
+        outputs[name] = details.value if details.value is not None else details.secret_value
+    previous = from_outputs(outputs)
+    problems = transition_problems(previous, site)
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise pulumi.RunError(f"this change is refused; nothing was changed on any server:\n{lines}")
+    return previous

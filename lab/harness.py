@@ -27,6 +27,14 @@ class Entry:
     rc: int
 
 
+def is_check(argv: list[str]) -> bool:
+    """A read-only call: it changes nothing on a node (`kubectl drain` is not one)."""
+    tool, args = os.path.basename(argv[0]), argv[1:]
+    if tool == "microk8s" and args[:1] == ["kubectl"]:
+        return args[1:2] == ["get"]
+    return (tool, args[0] if args else "") in CHECKS
+
+
 def action_of(argv: list[str]) -> str:
     tool = os.path.basename(argv[0])
     if tool.startswith("elma365-installer"):
@@ -63,8 +71,7 @@ class Lab:
         entries = []
         for raw in self.site.journal()[since:]:
             argv = raw["argv"]
-            key = (os.path.basename(argv[0]), argv[1] if len(argv) > 1 else "")
-            if not with_checks and key in CHECKS:
+            if not with_checks and is_check(argv):
                 continue
             entries.append(Entry(raw["node"], action_of(argv), raw["start"], raw["end"], raw["rc"]))
         return sorted(entries, key=lambda e: e.start)

@@ -67,6 +67,19 @@ def _deps(resource: PolicyResource) -> set[str]:
     return urns
 
 
+def _reaches(resource: PolicyResource, target: str, by_urn: dict[str, PolicyResource]) -> bool:
+    """`resource` cannot start before `target` has finished (a chain of dependencies leads there)."""
+    seen, todo = set(), [resource]
+    while todo:
+        for urn in _deps(todo.pop()):
+            if urn == target:
+                return True
+            if urn not in seen and urn in by_urn:
+                seen.add(urn)
+                todo.append(by_urn[urn])
+    return False
+
+
 def _dep_names(resource: PolicyResource, by_urn: Mapping[str, PolicyResource]) -> str:
     names = sorted(by_urn[u].name if u in by_urn else u for u in _deps(resource))
     return ", ".join(names) or "nothing"
@@ -76,8 +89,8 @@ def _node_names(cluster: PolicyResource) -> list[str]:
     """The site's nodes in order, main node first: the component's nodeNames output (what a stack
     policy sees), or its nodes input (what a resource policy sees)."""
     names = _get(cluster.props, "nodeNames")
-    if names is None:
-        names = [_get(n, "name") for n in (_get(cluster.props, "nodes") or [])]
+    if names is None:  # nodes being decommissioned are no longer part of the roll-outs
+        names = [_get(n, "name") for n in (_get(cluster.props, "nodes") or []) if not _get(n, "decommission")]
     return [str(n) for n in names]
 
 
@@ -229,15 +242,19 @@ def validate_serial_ha_updates(args: StackValidationArgs, report: ReportViolatio
     if not any(u for _, u in updates):
         return  # HA is off: nothing rolls out
     by_urn = {r.urn: r for r in args.resources}
-    previous: Optional[PolicyResource] = commands.get("ha-reconfigure")
+    settings = commands.get("reconfigure")
+    previous: Optional[PolicyResource] = None
     for node, update in updates:
         if update is None:
             report(f"node {node} has no {node}-update-hamode command: HA mode is rolled out to every node",
                    cluster.urn)
             continue
+        if previous is None and settings is not None and not _reaches(update, settings.urn, by_urn):
+            report(f"{update.name} must come after reconfigure (HA mode is set there first); it depends on: "
+                   f"{_dep_names(update, by_urn)}", update.urn)
         if previous is not None and previous.urn not in _deps(update):
             report(f"{update.name} must depend on {previous.name} (HA updates restart nodes: one at a time, "
-                   f"the first after ha-reconfigure); it depends on: {_dep_names(update, by_urn)}", update.urn)
+                   f"the first after reconfigure); it depends on: {_dep_names(update, by_urn)}", update.urn)
         previous = update
 
 
@@ -334,7 +351,7 @@ POLICIES = [
     StackValidationPolicy(
         name="serial-ha-updates",
         description="HA mode rolls out one node at a time: each <node>-update-hamode depends on the previous "
-                    "one, the first on ha-reconfigure.",
+                    "one, the first comes after reconfigure.",
         validate=validate_serial_ha_updates,
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,

@@ -85,12 +85,18 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 class Outputs(pulumi_mocks.Mocks):
-    """Default mock outputs: a Command's outputs are its inputs plus stdout/stderr."""
+    """Default mock outputs: a Command's outputs are its inputs plus stdout/stderr; the stack's own
+    previous outputs (read back through a StackReference) are `previous` (none: a new stack)."""
 
-    def __init__(self, stdout: Optional[Callable[[pulumi_mocks.MockResourceArgs], str]] = None):
+    def __init__(self, stdout: Optional[Callable[[pulumi_mocks.MockResourceArgs], str]] = None,
+                 previous: Optional[dict[str, Any]] = None):
         self.stdout = stdout
+        self.previous = previous or {}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        if args.typ == "pulumi:pulumi:StackReference":
+            return f"{args.name}-id", {"name": args.inputs.get("name"), "outputs": dict(self.previous),
+                                       "secretOutputNames": []}
         outputs = dict(args.inputs)
         if args.typ == "command:remote:Command":
             outputs["stdout"] = self.stdout(args) if self.stdout else ""

@@ -51,14 +51,15 @@ def test_1_fresh_deploy_installs_joins_scales_and_rolls_out_ha_in_order(lab, fre
     installer = next(e for e in steps if e.action == "installer")
     assert all(e.start >= installer.end for e in steps if e.action in ("add-node", "join"))
     last_join = max(e.end for e in joins)
+    # the settings (HA on) after the last join, then the manual counts, then HA node by node
+    reconfigure = [e for e in steps if e.action == "reconfigure"]
+    assert len(reconfigure) == 1 and reconfigure[0].start >= last_join
     scales = [e for e in steps if e.action.startswith("scale")]
     assert [e.action for e in scales] == ["scale all 3", "scale main 2"]
-    assert all(e.start >= last_join for e in scales)
-    reconfigure = [e for e in steps if e.action == "reconfigure"]
-    assert len(reconfigure) == 1 and reconfigure[0].start >= max(e.end for e in scales)
+    assert all(e.start >= reconfigure[0].end for e in scales)
     updates = [e for e in steps if e.action == "update-hamode"]
     assert [e.node for e in updates] == ["elma365-1", "elma365-2", "elma365-3"]
-    assert no_overlap(updates) and updates[0].start >= reconfigure[0].end
+    assert no_overlap(updates) and updates[0].start >= max(e.end for e in scales)
     restarts = [e for e in steps if e.action == "restart"]
     assert len(restarts) == 1 and restarts[0].start >= updates[-1].end
     assert restarts[0].start >= max(e.end for e in steps if e.action != "restart")
@@ -115,18 +116,29 @@ def test_4_adding_a_fourth_node_joins_it_alone(lab, fresh):
     lab.values = values
 
 
-def test_5_removing_the_fourth_node_leaves_and_is_removed(lab, fresh):
+def test_5_deleting_the_fourth_nodes_entry_drains_it_it_leaves_and_is_removed(lab, fresh):
     values = copy.deepcopy(lab.values)
     values["nodes"] = values["nodes"][:3]
     mark = lab.mark()
     report = lab.up(values)
     assert report.ok, report.failures
-    assert sorted(report.ran()) == sorted([("haproxy-config", "update"), ("elma365-4-join", "delete"),
-                                           ("elma365-4-add-node", "delete"), ("elma365-4-prepare", "delete"),
-                                           ("elma365-4-preflight", "delete"), ("elma365-4-update-hamode", "delete")])
-    # the node leaves (the join's delete) before the main node forgets it (add-node's delete)
-    order = [s.name for s in report.steps]
-    assert order.index("elma365-4-join") < order.index("elma365-4-add-node")
-    assert actions(lab.journal(mark)) == [("elma365-4", "leave"), ("elma365-1", "remove-node elma365-4")]
+    # the previous deployment's record says elma365-4 was a member: it departs, one step after another
+    assert [name for name, op in report.ran() if op == "create"] == [
+        "elma365-4-drain", "elma365-4-leave", "elma365-4-remove-node"]
+    # its own steps are forgotten without running anything (no step has a delete)
+    assert sorted(name for name, op in report.ran() if op == "delete") == sorted(
+        f"elma365-4-{step}" for step in ("preflight", "prepare", "add-node", "join", "update-hamode"))
+    assert ("haproxy-config", "update") in report.ran()  # HAProxy stops sending it traffic first
+    assert [a[1].split(" --")[0] for a in actions(lab.journal(mark))] == [
+        "kubectl drain elma365-4", "leave", "remove-node elma365-4"]
+    assert [a[0] for a in actions(lab.journal(mark))] == ["elma365-1", "elma365-4", "elma365-1"]
     assert "elma365-4" not in lab.site.state()["members"]
     lab.values = values
+
+
+def test_5_the_run_after_a_departure_runs_nothing(lab, fresh):
+    mark = lab.mark()
+    report = lab.up()
+    assert report.ok, report.failures
+    assert [op for _, op in report.ran()] == ["delete"] * 3  # the departure's steps, forgotten
+    assert lab.journal(mark, with_checks=True) == []

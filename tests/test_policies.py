@@ -359,7 +359,7 @@ SHAPE_NO_HAPROXY_3 = "elma365:haproxy = (missing): is required when the site has
 CASES: dict[str, Case] = {
     # 1. cluster shape: the component's inputs edited past the program's own check, or a config the program allows
     "ha-with-two-nodes": Case(edited(cluster_props(_drop_node)), [
-        (SHAPE, "elma365", "elma365:ha.enabled = true: HA mode needs at least 3 nodes, the site has 2")]),
+        (SHAPE, "elma365", "elma365:ha.enabled = true: HA mode needs at least 3 active nodes, the site has 2 (not counting decommissioned ones): add the replacement node first, then decommission the old one in a later run")]),
     "ha-replicas-2": Case(edited(cluster_props(lambda p: p["ha"].update(replicas=2.0))), [
         (SHAPE, "elma365", "elma365:ha.replicas = 2: must be a whole number >= 3")]),
     "failover-5s": Case(edited(cluster_props(lambda p: p["ha"].update(failoverSeconds=5.0))), [
@@ -403,8 +403,8 @@ CASES: dict[str, Case] = {
     "join-token-in-create": Case(edited(lambda s: s.set_prop("elma365-2-join", "create", s["elma365-2-join"].inputs["create"].replace(
         'microk8s join "$target"', "microk8s join 192.168.1.51:25000/92b2db237428470dc4fcfc4ebbd9dc81/2c0cb3284b05"))), [
         (INLINE, "elma365-2-join", f"create contains a join token (microk8s join <host>:<port>/<token>): {PLAIN}")]),
-    "password-assignment-in-delete": Case(edited(_append_create("elma365-3-add-node", "\nmysql --password=s3cret -e 'select 1'", "delete")), [
-        (INLINE, "elma365-3-add-node", f"delete contains a password assignment (password=...): {PLAIN}")]),
+    "password-assignment-in-update": Case(edited(_append_create("scale-all", "\nmysql --password=s3cret -e 'select 1'", "update")), [
+        (INLINE, "scale-all", f"update contains a password assignment (password=...): {PLAIN}")]),
     "add-node-logging-on": Case(edited(lambda s: s.set_prop("elma365-2-add-node", "logging", "stdoutAndStderr")), [
         (OUTPUT, "elma365-2-add-node", "runs `elma365ctl add-node` (its stdout is a one-time join token) but logging is "
                                        'stdoutAndStderr: set logging to "none"')]),
@@ -436,17 +436,17 @@ CASES: dict[str, Case] = {
         (JOINS, "elma365", "node elma365-3 has no elma365-3-join command: every joining node is added and joined in the chain")]),
     "parallel-ha-updates": Case(edited(lambda s: s.set_deps("elma365-3-update-hamode", "elma365-1-update-hamode")), [
         (HA_UPDATES, "elma365-3-update-hamode", "elma365-3-update-hamode must depend on elma365-2-update-hamode (HA "
-                     "updates restart nodes: one at a time, the first after ha-reconfigure); it depends on: elma365-1-update-hamode")]),
-    "ha-update-before-reconfigure": Case(edited(lambda s: s.set_deps("elma365-1-update-hamode", "scale-all")), [
-        (HA_UPDATES, "elma365-1-update-hamode", "elma365-1-update-hamode must depend on ha-reconfigure (HA updates "
-                     "restart nodes: one at a time, the first after ha-reconfigure); it depends on: scale-all")]),
+                     "updates restart nodes: one at a time, the first after reconfigure); it depends on: elma365-1-update-hamode")]),
+    "ha-update-before-reconfigure": Case(edited(lambda s: s.set_deps("elma365-1-update-hamode", "elma365-3-join")), [
+        (HA_UPDATES, "elma365-1-update-hamode", "elma365-1-update-hamode must come after reconfigure (HA mode is "
+                     "set there first); it depends on: elma365-3-join")]),
     "four-nodes-one-forked-join-and-ha-update": Case(edited(lambda s: (
         s.set_deps("elma365-4-add-node", "elma365-2-join"),
         s.set_deps("elma365-4-update-hamode", "elma365-2-update-hamode")), _four_nodes()), [
         (JOINS, "elma365-4-add-node", "elma365-4-add-node must depend on elma365-3-join (joins run one at a time, the "
                                       "first after the install); it depends on: elma365-2-join"),
         (HA_UPDATES, "elma365-4-update-hamode", "elma365-4-update-hamode must depend on elma365-3-update-hamode (HA "
-                     "updates restart nodes: one at a time, the first after ha-reconfigure); it depends on: elma365-2-update-hamode")]),
+                     "updates restart nodes: one at a time, the first after reconfigure); it depends on: elma365-2-update-hamode")]),
 }
 
 
@@ -516,7 +516,7 @@ def test_the_sdk_analyzer_reports_the_same_violations():
     diagnostics += servicer.AnalyzeStack(stack_request, None).diagnostics
     got = sorted((d.policyName, d.message.split("\n", 1)[1]) for d in diagnostics)
     assert got == sorted([
-        (SHAPE, "elma365:ha.enabled = true: HA mode needs at least 3 nodes, the site has 2"),
+        (SHAPE, "elma365:ha.enabled = true: HA mode needs at least 3 active nodes, the site has 2 (not counting decommissioned ones): add the replacement node first, then decommission the old one in a later run"),
         (JOINS, "elma365-3-add-node must depend on elma365-2-join (joins run one at a time, the first after the "
                 "install); it depends on: elma365-1-install"),
     ])

@@ -59,7 +59,7 @@ BAD_CONFIGS = [
     ("plaintext private key", plaintext_key, "elma365:ssh.privateKey = (plaintext): must be a secret"),
     ("not a private key", with_("ssh.privateKey", "hunter2"),
      "elma365:ssh.privateKey = [secret]: must be a PEM/OpenSSH private key"),
-    ("HA with two nodes", two_nodes, "elma365:ha.enabled = true: HA mode needs at least 3 nodes, the site has 2"),
+    ("HA with two nodes", two_nodes, "elma365:ha.enabled = true: HA mode needs at least 3 active nodes, the site has 2 (not counting decommissioned ones): add the replacement node first, then decommission the old one in a later run"),
     ("failover 5", with_("ha.failoverSeconds", 5), "elma365:ha.failoverSeconds = 5: must be between 10 and 300"),
     ("failover 301", with_("ha.failoverSeconds", 301), "elma365:ha.failoverSeconds = 301: must be between 10 and 300"),
     ("HA replicas 2", with_("ha.replicas", 2), "elma365:ha.replicas = 2: must be a whole number >= 3"),

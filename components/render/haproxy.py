@@ -18,6 +18,9 @@ OLDEST = (1, 8)
 VERSION = re.compile(r"HA-?Proxy version (\d+)\.(\d+)", re.IGNORECASE)
 # In the stdin bundle, the TLS certificate (if any) follows the config after this line.
 CERT_SEPARATOR = "#--- elma365-cluster: TLS certificate (PEM) follows; not part of the config ---"
+MANAGED = "# managed by elma365-cluster"
+BEFORE = ".before-elma365-cluster"      # beside the config: the host's own config, as it was
+DISABLED = ".disabled-by-elma365-cluster"
 
 
 class UnsupportedHaproxy(ValueError):
@@ -99,7 +102,7 @@ def haproxy_config(haproxy: Haproxy, nodes: tuple[Node, ...], version: tuple[int
     web += server_lines(haproxy, nodes)
 
     sections = [
-        "# managed by elma365-cluster: changes here are overwritten on the next `pulumi up`\n"
+        f"{MANAGED}: changes here are overwritten on the next `pulumi up`\n"
         f"# rendered for HAProxy {version[0]}.{version[1]} (as `haproxy -v` reported it)",
         "global\n    maxconn 4096",
         "\n".join(defaults),
@@ -174,6 +177,10 @@ if ! out=$(haproxy -c -f "$check" 2>&1); then
   exit 1
 fi
 had_cfg=0; had_crt=0
+# what was there before this program's first config, kept once: removing `haproxy` restores it
+if [ ! -e "$cfg{BEFORE}" ] && {{ [ ! -f "$cfg" ] || ! grep -qF {q(MANAGED)} "$cfg"; }}; then
+  if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg{BEFORE}"; else : > "$cfg{BEFORE}.none"; fi
+fi
 if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg.bak"; chmod 600 "$cfg.bak"; had_cfg=1; fi
 if [ -n "$crt" ]; then
   if [ -f "$crt" ]; then cp -p "$crt" "$crt.bak"; chmod 600 "$crt.bak"; had_crt=1; fi
@@ -189,5 +196,41 @@ if ! bash -c {q(haproxy.reload_command)}; then
   exit 1
 fi
 echo "HAProxy config applied and reloaded"
+"""
+    return remote(body, sudo=site.ssh.needs_sudo)
+
+
+def removal_command(site: Site, old: dict) -> str:
+    """On the HAProxy host the site config no longer names: this program's config comes off. The
+    host's own config from before the first apply is validated and put back, and HAProxy reloaded;
+    if there was none, the program's config is left as a clearly named disabled file. Ours is only
+    touched while it is the live one (a re-run, or another owner since, finds nothing to do)."""
+    cfg = q(old["configPath"])
+    body = f"""
+cfg={cfg}
+if [ ! -f "$cfg" ] || ! grep -qF {q(MANAGED)} "$cfg"; then
+  echo "the live HAProxy config is not elma365-cluster's; nothing to take off"
+  exit 0
+fi
+if [ -f "$cfg{BEFORE}" ]; then
+  if ! out=$(haproxy -c -f "$cfg{BEFORE}" 2>&1); then
+    echo "ERROR: the config this host had before elma365-cluster ($cfg{BEFORE}) does not load; the live one is left in place:" >&2
+    printf '%s\\n' "$out" >&2
+    exit 1
+  fi
+  cp -p "$cfg" "$cfg{DISABLED}"
+  cp -p "$cfg{BEFORE}" "$cfg"
+  if ! bash -c {q(old["reloadCommand"])}; then
+    cp -p "$cfg{DISABLED}" "$cfg"
+    echo "ERROR: reload failed: "{q(old["reloadCommand"])}"; elma365-cluster's config is live again" >&2
+    exit 1
+  fi
+  rm -f "$cfg{BEFORE}"
+  echo "HAProxy: the host's own config is back ($cfg); elma365-cluster's is kept as $cfg{DISABLED}"
+else
+  mv -f "$cfg" "$cfg{DISABLED}"
+  rm -f "$cfg{BEFORE}.none"
+  echo "HAProxy: elma365-cluster's config moved to $cfg{DISABLED}; there was no config before it to restore, so HAProxy keeps serving it until stopped (systemctl stop haproxy)"
+fi
 """
     return remote(body, sudo=site.ssh.needs_sudo)

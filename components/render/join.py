@@ -1,10 +1,10 @@
-"""Adding a node: prepare it, issue a one-time join token on the main node, join, and undo it all."""
+"""Adding a node: prepare it, issue a one-time join token on the main node, join it."""
 from __future__ import annotations
 
 import re
 
 from ..site import Node, Site
-from .shell import STATE_DIR, ensure_package, q, remote
+from .shell import DETACHED, JOINED_MARKER, STATE_DIR, ensure_package, q, remote
 
 ALREADY_MEMBER = "ELMA365_CLUSTER_NODE_ALREADY_MEMBER"
 JOIN_LINE = re.compile(r"^\s*microk8s join (?P<host>\S+?):(?P<port>\d+)/(?P<token>[A-Za-z0-9]+)/(?P<hash>[A-Za-z0-9]+)(?P<worker>\s+--worker)?\s*$")
@@ -56,24 +56,6 @@ elma365ctl add-node
     return remote(body, sudo=site.ssh.needs_sudo)
 
 
-def remove_node_command(site: Site, node: Node) -> str:
-    """Runs when a node leaves the site config, after the node itself has left.
-
-    Only a node that has left the datastore is removed: when add-node is merely replaced (for a
-    fresh token) the node is still a datastore member and stays."""
-    body = f"""
-if ! {_member_on_main(node)}; then
-  echo "{node.name} is not a member; nothing to remove"
-elif microk8s status 2>/dev/null | grep -F {q(node.cluster_address + ':19001')} >/dev/null; then
-  echo "{node.name} has not left the cluster (still a datastore member); not removing it"
-else
-  microk8s remove-node {q(node.name)}
-  echo "{node.name} removed from the cluster"
-fi
-"""
-    return remote(body, sudo=site.ssh.needs_sudo)
-
-
 def select_join_target(add_node_output: str, main: Node) -> str:
     """Pick the control-plane join line that uses the main node's node-reachable address.
 
@@ -99,8 +81,16 @@ def join_command(site: Site, node: Node, replace_hint: str) -> str:
     main = site.main
     body = f"""
 IFS= read -r target || true
+{DETACHED}
+mkdir -p {STATE_DIR}
 if {_member_here(main)}; then
+  touch {JOINED_MARKER}
   echo "{node.name} is already a member of the cluster at {main.cluster_address}"
+  exit 0
+fi
+if waited_for_earlier join && {_member_here(main)}; then
+  touch {JOINED_MARKER}
+  echo "{node.name} joined the cluster at {main.cluster_address} in the run an earlier session started"
   exit 0
 fi
 if [ "$target" = {ALREADY_MEMBER} ]; then
@@ -122,24 +112,12 @@ if grep -qxF "$token_id" "$spent" 2>/dev/null; then
   exit 1
 fi
 echo "$token_id" >> "$spent"
-if ! microk8s join "$target"; then
+if ! run_detached join microk8s join "$target"; then
   echo "ERROR: {node.name} could not join {main.cluster_address}; its one-time token is spent now; $fresh_token_hint" >&2
   exit 1
 fi
 microk8s status --wait-ready --timeout 600 >/dev/null
+touch {JOINED_MARKER}
 echo "{node.name} joined the cluster at {main.cluster_address}"
-"""
-    return remote(body, sudo=site.ssh.needs_sudo)
-
-
-def leave_command(site: Site, node: Node) -> str:
-    """Runs on a node removed from the site config, before the main node forgets it."""
-    body = f"""
-if {_member_here(site.main)}; then
-  microk8s leave
-  echo "{node.name} left the cluster"
-else
-  echo "{node.name} is not a member; nothing to leave"
-fi
 """
     return remote(body, sudo=site.ssh.needs_sudo)

@@ -18,7 +18,7 @@ import re
 from typing import Any, Iterator, Optional
 
 from ..site import Node, Preflight, Site
-from .shell import q, remote
+from .shell import INSTALLED_MARKER, JOINED_MARKER, q, remote
 
 MICROK8S_PORTS = (25000, 16443, 10250, 19001)
 LINE = re.compile(r"^PREFLIGHT (?P<node>\S+) (?P<check>\S+) (?P<status>ok|warn|fail) ?(?P<detail>.*)$")
@@ -188,9 +188,17 @@ done
 
 
 def preflight_command(site: Site, node: Node) -> str:
-    """Runs as the login user (no sudo prefix: the sudo check tests sudo itself)."""
-    return remote(check_script(node.name, is_main=node == site.main, main_cluster_address=site.main.cluster_address,
-                               sudo=site.ssh.needs_sudo, preflight=site.preflight), sudo=False)
+    """Runs as the login user (no sudo prefix: the sudo check tests sudo itself). A node already in
+    service (installed, or joined) is not checked again: its ports are in use and its disk and memory
+    are the cluster's now, so a key rotation or an upgrade of this program must not fail on them."""
+    in_service = f"""if [ -f {INSTALLED_MARKER} ] || [ -f {JOINED_MARKER} ]; then
+  echo "PREFLIGHT {node.name} in-service ok already part of the cluster; not checked again"
+  exit 0
+fi
+"""
+    return remote(in_service + check_script(node.name, is_main=node == site.main,
+                                            main_cluster_address=site.main.cluster_address,
+                                            sudo=site.ssh.needs_sudo, preflight=site.preflight), sudo=False)
 
 
 def parse_report(text: str) -> Iterator[dict[str, str]]:

@@ -1,19 +1,88 @@
 """Shell plumbing shared by every remote step: strict mode, sudo, quoting, package installs."""
 from __future__ import annotations
 
+import hashlib
+import json
 import shlex
+from typing import Any
 
 q = shlex.quote
 
 STATE_DIR = "/var/lib/elma365-cluster"
 WORK_DIR = "/opt/elma365-cluster"
+APPLIED_DIR = f"{STATE_DIR}/applied"   # root-only: digests of applied settings
+RUNS_DIR = f"{STATE_DIR}/runs"         # root-only: logs and locks of detached runs
+INSTALLED_MARKER = f"{STATE_DIR}/installed"
+JOINED_MARKER = f"{STATE_DIR}/joined"
+
+# A long or one-time vendor command (the installer, a join) must not die with the SSH session of an
+# interrupted `pulumi up`: it runs in a session of its own, holding a lock, logging to a root-only
+# file; the step relays its output and its exit status. A re-run of the step that finds the lock
+# held waits for that earlier run to end, then checks again whether there is anything left to do.
+DETACHED = f"""runs={RUNS_DIR}
+mkdir -p "$runs" && chmod 700 "$runs"
+run_detached() {{  # NAME CMD...: CMD in its own session; its output on stderr; its status returned
+  local name=$1; shift
+  local log="$runs/$name.log" rc=0
+  : > "$log"
+  setsid flock "$runs/$name.lock" "$@" < /dev/null > "$log" 2>&1 &
+  local pid=$!
+  tail -s 0.1 -n +1 -f --pid="$pid" "$log" >&2 &
+  local tailer=$!
+  wait "$pid" || rc=$?
+  wait "$tailer" || true
+  return "$rc"
+}}
+waited_for_earlier() {{  # NAME: 0 when an earlier session's run of NAME was still under way and has now ended
+  [ -e "$runs/$1.lock" ] || return 1
+  flock -n "$runs/$1.lock" true && return 1
+  echo "$1: a run started by an earlier, interrupted session is still under way; waiting for it to end" >&2
+  flock "$runs/$1.lock" true
+}}"""
 
 
-def remote(body: str, *, sudo: bool) -> str:
+def digest(settings: Any) -> str:
+    """A fingerprint of what a step applies (its settings, secrets included): it travels on the
+    step's secret stdin and is kept root-only on the node, never in a command line."""
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def applied_guard(step: str, *, unset: str = "") -> str:
+    """The head of a step that applies settings: it reads the settings' digest from stdin's first
+    line and ends the step at once when the node recorded that digest for `step` after its last
+    successful run. A new SSH key, user, bastion, logging or script text changes the command,
+    never the digest, so it re-runs nothing. `unset` is the digest a node has before the step ever
+    ran (e.g. HA off, as every node starts). With ADOPT=1 (the step's `update`: it ran before) a
+    missing record means an earlier version of this program, which kept none, applied the step:
+    the record is written and nothing runs."""
+    return f"""IFS= read -r want || true
+[ -n "$want" ] || {{ echo "ERROR: {step}: no settings digest on stdin" >&2; exit 1; }}
+applied={APPLIED_DIR}/{step}
+if [ -e "$applied" ]; then have=$(cat "$applied")
+elif [ "${{ADOPT:-0}}" = 1 ]; then have=$want; echo "{step}: applied by an earlier version of elma365-cluster"
+else have={q(unset)}
+fi
+if [ "$have" = "$want" ]; then
+  {record_applied()}
+  echo "{step}: already applied here; nothing to do"
+  exit 0
+fi"""
+
+
+def record_applied() -> str:
+    """The tail of a guarded step: remember what was applied (only reached when it succeeded)."""
+    return (f"mkdir -p {APPLIED_DIR} && chmod 700 {APPLIED_DIR} && "
+            """printf '%s\\n' "$want" > "$applied.tmp" && mv -f "$applied.tmp" "$applied\"""")
+
+
+def remote(body: str, *, sudo: bool, env: str = "") -> str:
     """Wrap a script so it runs the same under any login shell, failing on the first error.
 
-    The script travels as one quoted argument; secrets never do: they come on stdin."""
-    script = "set -euo pipefail\n" + body.strip() + "\n"
+    The script travels as one quoted argument; secrets never do: they come on stdin. `env` is
+    assignments at the script's head (e.g. ADOPT=1): neither AcceptEnv nor sudo's environment
+    rules can be relied on."""
+    script = (f"{env}\n" if env else "") + "set -euo pipefail\n" + body.strip() + "\n"
     prefix = "sudo -n " if sudo else ""
     return f"{prefix}bash -c {q(script)}"
 

@@ -64,7 +64,14 @@ def ssh_section(raw: RawSite) -> Iterator[Violation]:
 
 # ---------------------------------------------------------------- nodes
 
-NODE_KEYS = ("name", "address", "clusterAddress", "port", "hostKey", "zone", "rack", "labels")
+NODE_KEYS = ("name", "address", "clusterAddress", "port", "hostKey", "zone", "rack", "labels", "decommission")
+# nodes[i].decommission: false (default), true (a live node: drain, leave, remove), "force" (a dead
+# node: removed on the main node only; nothing runs on it)
+
+
+def active_nodes(raw: RawSite) -> list[Mapping[str, Any]]:
+    """The nodes that are, or are to be, cluster members: every entry not being decommissioned."""
+    return [n for n in _nodes(raw) if n.get("decommission", False) in (False, None)]
 
 
 @rule
@@ -95,6 +102,14 @@ def nodes_list(raw: RawSite) -> Iterator[Violation]:
         yield from _port(f"{key}.port", node.get("port", MISSING))
         yield from _pattern(f"{key}.hostKey", node.get("hostKey", MISSING), HOST_KEY,
                             "an SSH public host key line, e.g. 'ssh-ed25519 AAAA...'")
+        decommission = node.get("decommission", False)
+        if not (decommission is None or decommission is False or decommission is True or decommission == "force"):
+            yield Violation(f"{key}.decommission", decommission,
+                            'must be false, true (a live node: drain, leave, remove) or "force" (a dead node)')
+        elif i == 0 and decommission not in (False, None):
+            yield Violation(f"{key}.decommission", decommission,
+                            f"the main node ({node.get('name')}) cannot be decommissioned: ELMA365 was installed "
+                            "there and the other nodes joined it; decommission the other nodes instead")
 
 
 def _duplicates(values: list[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
@@ -252,6 +267,8 @@ def ha_section(raw: RawSite) -> Iterator[Violation]:
         yield Violation("ha.failoverSeconds", MISSING, "is required when HA is enabled (between 10 and 300)")
     elif failover is not MISSING and (not is_int(failover) or not 10 <= failover <= 300):
         yield Violation("ha.failoverSeconds", failover, "must be between 10 and 300")
-    count = len(_nodes(raw))
+    count = len(active_nodes(raw))
     if enabled is True and count < 3:
-        yield Violation("ha.enabled", True, f"HA mode needs at least 3 nodes, the site has {count}")
+        yield Violation("ha.enabled", True,
+                        f"HA mode needs at least 3 active nodes, the site has {count} (not counting decommissioned "
+                        "ones): add the replacement node first, then decommission the old one in a later run")

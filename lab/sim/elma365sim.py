@@ -5,7 +5,7 @@ One self-contained file (standard library only) that behaves as a different
 tool depending on the name it is invoked under:
 
   elma365ctl            add-node | scale | reconfigure | update-hamode | restart | status
-  microk8s              join | status | leave | remove-node | kubectl get node
+  microk8s              join | status | leave | remove-node | stop | start | kubectl get node | kubectl drain
   snap                  install microk8s --classic --channel=... | list microk8s
   anything else         the ELMA365 installer (elma365-installer.sh -e <edition>)
 
@@ -608,6 +608,8 @@ def mk_join(lab, args):
 
 
 def node_ready(lab, st):
+    if st["nodes"].get(lab.node, {}).get("stopped"):
+        return False         # `microk8s stop`
     if lab.node not in st["members"]:
         return True          # standalone MicroK8s is running
     return bool(st["nodes"].get(lab.node, {}).get("up"))
@@ -651,6 +653,8 @@ def mk_status(lab, args):
 
 def mk_leave(lab, args):
     with lab as st:
+        if st["nodes"].get(lab.node, {}).get("stopped"):
+            raise Fail("microk8s is not running. Use microk8s inspect for a deeper inspection.")
         if lab.node not in st["members"]:
             raise Fail("This node is not part of a cluster.")
         if st["main"] and st["main"]["name"] == lab.node:
@@ -699,7 +703,26 @@ def mk_remove_node(lab, args):
     return 0
 
 
+def mk_drain(lab, name):
+    """`kubectl drain NAME ...`: cordon and evict; the fault drain_stuck=NAME plays a pod that cannot move."""
+    st = lab.load()
+    if name not in st["members"] and name not in st["left"]:
+        raise Fail('Error from server (NotFound): nodes "%s" not found' % name)
+    print("node/%s cordoned" % name)
+    if lab.faults().get("drain_stuck") == name:
+        raise Fail("error: unable to drain node %s: cannot evict pod elma365/main-0 (disruption budget); "
+                   "timed out waiting for the condition" % name)
+    with lab as st:
+        if name not in st.setdefault("drained", []):
+            st["drained"].append(name)
+        lab.save(st)
+    print("node/%s drained" % name)
+    return 0
+
+
 def mk_kubectl(lab, args):
+    if len(args) >= 2 and args[0] == "drain":
+        return mk_drain(lab, args[1])
     if len(args) >= 3 and args[0] == "get" and args[1] in ("node", "nodes", "no"):
         names = [a for a in args[2:] if not a.startswith("-")]
         st = lab.load()
@@ -720,7 +743,17 @@ def mk_kubectl(lab, args):
             up = n in st["members"] and st["nodes"].get(n, {}).get("up")
             print("%-12s %-8s <none>   1h    v1.28.15" % (n, "Ready" if up else "NotReady"))
         return 0
-    raise Fail("lab: only 'microk8s kubectl get node[s] [<name>]' is simulated")
+    raise Fail("lab: only 'microk8s kubectl get node[s] [<name>]' and 'kubectl drain <name>' are simulated")
+
+
+def mk_stop_start(lab, up):
+    """`microk8s stop` / `microk8s start` on this node: while stopped, `status` says it is not running."""
+    with lab as st:
+        lab.node_state(st)["up"] = up
+        lab.node_state(st)["stopped"] = not up
+        lab.save(st)
+    print("Started." if up else "Stopped.")
+    return 0
 
 
 def mk_config(lab, args):
@@ -738,6 +771,7 @@ def mk_config(lab, args):
 
 def microk8s(lab, args):
     cmds = {"join": mk_join, "status": mk_status, "leave": mk_leave,
+            "stop": lambda lab, args: mk_stop_start(lab, False), "start": lambda lab, args: mk_stop_start(lab, True),
             "remove-node": mk_remove_node, "kubectl": mk_kubectl, "config": mk_config}
     if not args or args[0] not in cmds:
         raise Fail("usage: microk8s %s" % "|".join(cmds))

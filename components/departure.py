@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pulumi
+
+from .remote_step import connection, node_connection, step
+from .render.departure import drain_command, leave_command, remove_node_command
+from .render.haproxy import removal_command
+from .site import Node, Site
+
+
+class NodeDeparture(pulumi.ComponentResource):
+    """A node on its way out: `nodes[i].decommission: true` (or its entry deleted, as the previous
+    deployment's record tells): drained and, once it has left (`microk8s leave` on itself), removed
+    on the main node; `decommission: force` (a dead node): removed on the main node, nothing runs
+    on it. Each step runs once: later changes (a new key, new script text) never run it again."""
+
+    def __init__(self, name: str, site: Site, node: Node, force: bool, after: Sequence[pulumi.Resource],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("elma365:cluster:NodeDeparture", name, None, opts)
+        main = node_connection(site, site.main)
+        if force:
+            self.remove = step(f"{node.name}-remove-node", main, remove_node_command(site, node, force=True),
+                               after=after, once=True, parent=self)
+        else:
+            drain = step(f"{node.name}-drain", main, drain_command(site, node), after=after, once=True,
+                         parent=self)
+            leave = step(f"{node.name}-leave", node_connection(site, node), leave_command(site, node),
+                         after=[drain], once=True, parent=self)
+            self.remove = step(f"{node.name}-remove-node", main, remove_node_command(site, node),
+                               after=[leave], once=True, parent=self)
+        self.register_outputs({"node": node.name, "force": force})
+
+
+class HaproxyRemoval(pulumi.ComponentResource):
+    """The HAProxy host the previous deployment used and the config no longer names: this program's
+    config comes off it (components/render/haproxy.removal_command)."""
+
+    def __init__(self, name: str, site: Site, old: dict[str, Any], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("elma365:cluster:HaproxyRemoval", name, None, opts)
+        conn = connection(site, old["host"], port=old.get("port"), user=old.get("user"), host_key=old.get("hostKey"))
+        self.done = step("haproxy-removal", conn, removal_command(site, old), once=True, parent=self)
+        self.register_outputs({"host": old["host"]})

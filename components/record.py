@@ -1,0 +1,101 @@
+"""What the last successful `pulumi up` left behind, and which changes from it are allowed.
+
+pulumi-command cannot read a host, and a delete runs whatever the state stored, on a server that
+may be dead. So no step of this program has a `delete`: a node leaves, or HAProxy gives up a host,
+only through steps that run because the config says so. For the changes the config can no longer
+say (a node's entry deleted, the `haproxy` section removed), the program compares the config with
+the record the previous deployment exported as the stack output `site` (read back through a
+StackReference to this very stack), and runs the matching departure.
+
+The record is plain data without secrets: the main node, the active nodes with what it takes to
+reach them, and the HAProxy host.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .site import Site
+
+FORMAT = 2
+RECORD_OUTPUT = "site"
+
+
+def record_of(site: Site) -> dict[str, Any]:
+    haproxy = site.haproxy
+    return {
+        "format": FORMAT,
+        "main": site.main.name,
+        "active": [n.name for n in site.active],
+        "nodes": {n.name: {"address": n.address, "clusterAddress": n.cluster_address, "port": n.port,
+                           "hostKey": n.host_key} for n in site.active},
+        "haproxy": None if haproxy is None else {
+            "host": haproxy.host, "port": haproxy.port, "user": haproxy.user, "hostKey": haproxy.host_key,
+            "configPath": haproxy.config_path, "reloadCommand": haproxy.reload_command},
+    }
+
+
+def from_outputs(outputs: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """The record among a stack's outputs; a stack deployed by an earlier version of this program
+    (outputs `mainNode`, `nodeNames`, no record) gives a legacy record with the names only."""
+    record = outputs.get(RECORD_OUTPUT)
+    if isinstance(record, dict) and record.get("format") == FORMAT:
+        return record
+    if outputs.get("mainNode") and outputs.get("nodeNames"):
+        return {"format": 1, "main": outputs["mainNode"], "active": list(outputs["nodeNames"]), "nodes": {},
+                "haproxy": None, "legacy": True}
+    return None
+
+
+def transition_problems(previous: Optional[dict[str, Any]], site: Site) -> list[str]:
+    """What this config may not do to the cluster the previous deployment left: each problem says
+    what to do instead. Checked before any step exists, so a refused change runs nothing anywhere."""
+    if not previous:
+        return []
+    problems = []
+    names = [n.name for n in site.nodes]
+    main = previous.get("main")
+    if main and main != site.main.name:
+        if main in names:
+            where = f"it is nodes[{names.index(main)}] now"
+        else:
+            where = "it is missing from elma365:nodes"
+        problems.append(
+            f"elma365:nodes[0] is {site.main.name}, but the main node of this site is {main} (ELMA365 was "
+            f"installed there and every other node joined it); {where}. Put {main} back first in elma365:nodes: "
+            "the main node cannot change")
+    before = set(previous.get("active") or [])
+    after = {n.name for n in site.active}
+    leaving = sorted(before - after - ({main} if main else set()))
+    if len(leaving) > 1:
+        problems.append(
+            f"this change takes {len(leaving)} nodes out of the cluster in one run ({', '.join(leaving)}); take "
+            "out one node per pulumi up, so that the datastore never loses more than one voter at a time (to "
+            "replace a node: add the new one first, then decommission the old one in a later run)")
+    if previous.get("legacy"):
+        gone = sorted(before - {n.name for n in site.nodes})
+        if gone:
+            problems.append(
+                f"this stack was deployed by an earlier version of elma365-cluster, which recorded no addresses: "
+                f"{', '.join(gone)} cannot be taken out by deleting its entry in this first run. Run pulumi up once "
+                "with the node list unchanged, then make the change")
+    return problems
+
+
+def departed(previous: Optional[dict[str, Any]], site: Site) -> list[dict[str, Any]]:
+    """Nodes the previous deployment had active whose entry is gone from the config now: they
+    leave in this run. (Entries kept with `decommission` are the config's own business.)"""
+    if not previous or previous.get("legacy"):
+        return []
+    listed = {n.name for n in site.nodes}
+    return [{"name": name, **previous["nodes"][name]} for name in previous.get("active", [])
+            if name not in listed and name in previous.get("nodes", {}) and name != previous.get("main")]
+
+
+def haproxy_left_behind(previous: Optional[dict[str, Any]], site: Site) -> Optional[dict[str, Any]]:
+    """The HAProxy host of the previous deployment, when the config no longer puts HAProxy there."""
+    old = (previous or {}).get("haproxy")
+    if not old:
+        return None
+    if site.haproxy is not None and site.haproxy.host == old["host"]:
+        return None
+    return old
