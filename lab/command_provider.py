@@ -22,6 +22,8 @@ import json
 import os
 import secrets
 import sys
+import threading
+import time
 from concurrent import futures
 from typing import Any, Optional
 
@@ -220,9 +222,19 @@ def main(argv: list[str]) -> int:
     # the engine reads the port from the first line of stdout
     sys.stdout.write(f"{port}\n")
     sys.stdout.flush()
+    parent = os.getppid()
+
+    def orphaned() -> None:
+        # the engine was killed (SIGKILL): let the commands under way end, as the real provider's do, then go
+        while os.getppid() == parent:
+            time.sleep(1)
+        server.stop(grace=3600).wait()
+        os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True).start()
     try:
         server.wait_for_termination()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the engine is done with this provider
         pass
     return 0
 

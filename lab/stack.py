@@ -18,7 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import yaml
 
@@ -186,18 +186,18 @@ class PulumiStack:
 
     # ------------------------------------------------------------------ operations
     def _operation(self, verb: Sequence[str], extra: Sequence[str] = (), timeout: float = 1800,
-                   interrupt_after: Optional[float] = None, kill_after: Optional[float] = None) -> Report:
+                   interrupt_when: Optional[Callable[[], bool]] = None, kill_after: Optional[float] = None) -> Report:
         self.runs += 1
         events = self.workdir / f"events-{self.runs}.jsonl"
         argv = ["pulumi", *verb, "--stack", self.stack, "--event-log", str(events), *extra]
         started = time.monotonic()
         proc = subprocess.Popen(argv, cwd=self.project, env=self.env, text=True, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-        if interrupt_after is not None:
-            # an operator's Ctrl-C, then (kill_after later) the machine going away
-            try:
-                proc.wait(timeout=interrupt_after)
-            except subprocess.TimeoutExpired:
+        if interrupt_when is not None:
+            # an operator's Ctrl-C once `interrupt_when()` holds, then (kill_after later) the machine going away
+            while proc.poll() is None and not interrupt_when():
+                time.sleep(0.05)
+            if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGINT)
                 if kill_after is not None:
                     try:

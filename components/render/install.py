@@ -73,7 +73,11 @@ def install_stdin(site: Site) -> str:
 
 def reconfigure_command(site: Site, adopt: bool = False) -> str:
     """`elma365ctl reconfigure` asks every setting again (autoscaling, Linkerd, HA, the external
-    services): it runs when any of them differs from what the node last applied (or installed)."""
+    services): it runs when any of them differs from what the node last applied (or installed).
+    Autoscaling switched on moves the replica counts: the manual counts applied before no longer
+    hold, so their records go, and the scale steps run again when the site returns to them."""
+    auto = site.scaling.autoscaling
+    forget_counts = f"rm -f {APPLIED_DIR}/scale-*\n" if auto is not None and auto.enabled else ""
     body = f"""
 {applied_guard("settings")}
 {stdin_to_private_file("driver", "reconfigure.exp")}
@@ -81,7 +85,7 @@ def reconfigure_command(site: Site, adopt: bool = False) -> str:
 echo "reconfiguring ELMA365 on {site.main.name}"
 expect -f "$driver" -- elma365ctl reconfigure
 {record_applied()}
-"""
+{forget_counts}"""
     return remote(body, sudo=site.ssh.needs_sudo, env="ADOPT=1" if adopt else "")
 
 
