@@ -76,7 +76,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             urn=self.make_urn(request.parent, request.type, request.name), type=request.type, name=request.name,
             parent=request.parent, depends_on=deps, inputs=inputs, secret_paths=secrets, custom=request.custom,
             options={"additionalSecretOutputs": list(request.additionalSecretOutputs),
-                     "replaceOnChanges": list(request.replaceOnChanges)})
+                     "replaceOnChanges": list(request.replaceOnChanges),
+                     "ignoreChanges": list(request.ignoreChanges)})
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)

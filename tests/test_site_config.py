@@ -104,6 +104,14 @@ BAD_CONFIGS = [
                                                     haproxy=None), set(SECRET_KEYS)),
      "elma365:haproxy = (missing): is required when the site has 2 or more nodes (it has 2)"),
     ("HA flag not a bool", with_("ha.enabled", "yes"), "elma365:ha.enabled = \"yes\": is required: true or false"),
+    ("decommissioning the main node", with_("nodes[0].decommission", True),
+     "elma365:nodes[0].decommission = true: the main node (elma365-1) cannot be decommissioned"),
+    ("an unknown decommission value", with_("nodes[2].decommission", "now"),
+     'elma365:nodes[2].decommission = "now": must be false, true (a live node: drain, leave, remove) or "force"'),
+    ("decommission as a number", with_("nodes[2].decommission", 1),
+     'elma365:nodes[2].decommission = 1: must be false, true'),
+    ("decommission below the HA quorum", with_("nodes[2].decommission", "force"),
+     "elma365:ha.enabled = true: HA mode needs at least 3 active nodes, the site has 2 (not counting decommissioned ones)"),
 ]
 
 

@@ -1,0 +1,129 @@
+"""Day-2 rules of the program, read off the registered resources (mock runtime): what a change
+may do given the previous deployment's record, and what each step applies."""
+from __future__ import annotations
+
+import copy
+import shlex
+
+import pulumi
+import pytest
+
+from components.record import record_of
+from components.render.operations import HA_OFF
+from components.render.shell import digest
+from components.site import parse_site
+from tests.mock_runtime import run_program
+from tests.sites import SECRET_KEYS, cluster_outputs, example
+
+
+def deployed(values, previous_values=None, legacy=None):
+    """A run of the program whose previous deployment exported the record of `previous_values`."""
+    previous = legacy or ({"site": record_of(parse_site(previous_values, SECRET_KEYS))} if previous_values else {})
+    mocks = cluster_outputs()
+    mocks.previous = previous
+    return run_program(values, SECRET_KEYS, mocks=mocks)
+
+
+def refused(values, previous_values=None, legacy=None) -> str:
+    registered = []
+    with pytest.raises(pulumi.RunError) as error:
+        previous = legacy or {"site": record_of(parse_site(previous_values, SECRET_KEYS))}
+        mocks = cluster_outputs()
+        mocks.previous = previous
+        run_program(values, SECRET_KEYS, mocks=mocks, registered=registered)
+    # nothing but the stack and the read of its own previous outputs: no step exists
+    assert {r.type for r in registered} <= {"pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"}
+    assert "nothing was changed on any server" in str(error.value)
+    return str(error.value)
+
+
+def four_nodes():
+    values = example()
+    values["nodes"].append({"name": "elma365-4", "address": "192.168.1.54"})
+    return values
+
+
+def test_reordered_nodes_are_refused_naming_the_main_node():
+    values = example()
+    values["nodes"] = [values["nodes"][1], values["nodes"][0], values["nodes"][2]]
+    message = refused(values, example())
+    assert ("elma365:nodes[0] is elma365-2, but the main node of this site is elma365-1 (ELMA365 was installed "
+            "there and every other node joined it); it is nodes[1] now. Put elma365-1 back first") in message
+
+
+def test_the_main_node_removed_is_refused():
+    values = four_nodes()
+    values["nodes"] = values["nodes"][1:]
+    assert "the main node of this site is elma365-1" in refused(values, four_nodes())
+    assert "it is missing from elma365:nodes" in refused(values, four_nodes())
+
+
+def test_two_nodes_out_in_one_run_are_refused():
+    values = four_nodes()
+    values["nodes"].append({"name": "elma365-5", "address": "192.168.1.55"})
+    before = copy.deepcopy(values)
+    values["nodes"][3]["decommission"] = True
+    values["nodes"] = values["nodes"][:4]
+    assert "takes 2 nodes out of the cluster in one run (elma365-4, elma365-5)" in refused(values, before)
+
+
+def test_a_deleted_entry_becomes_a_departure_from_the_record():
+    values = example()
+    run = deployed(values, four_nodes())
+    drain, leave, remove = (run.command(f"elma365-4-{s}") for s in ("drain", "leave", "remove-node"))
+    assert drain.inputs["connection"]["host"] == "192.168.1.51" and "kubectl drain elma365-4" in drain.inputs["create"]
+    assert leave.inputs["connection"]["host"] == "192.168.1.54" and "microk8s leave" in leave.inputs["create"]
+    assert "microk8s remove-node elma365-4" in remove.inputs["create"]
+    assert run.depends("elma365-4-leave", on="elma365-4-drain")
+    assert run.depends("elma365-4-remove-node", on="elma365-4-leave")
+    assert run.reaches("elma365-4-drain", on="haproxy-config")  # HAProxy stops sending it traffic first
+    # once done, never again: a new key or script text must not make a departed node's steps run
+    for step in (drain, leave, remove):
+        assert "connection" in step.options["ignoreChanges"] and "create" in step.options["ignoreChanges"]
+
+
+def test_decommission_force_runs_only_on_the_main_node():
+    values = four_nodes()
+    values["nodes"][3]["decommission"] = "force"
+    run = deployed(values, four_nodes())
+    mine = [c.name for c in run.commands if c.inputs["connection"]["host"] == "192.168.1.54"]
+    assert mine == []
+    assert "microk8s remove-node elma365-4 --force" in run.command("elma365-4-remove-node").inputs["create"]
+    assert "server elma365-4 " not in run.command("haproxy-config").inputs["stdin"]
+
+
+def test_an_earlier_version_s_stack_may_not_delete_an_entry_in_its_first_run():
+    legacy = {"mainNode": "elma365-1", "nodeNames": ["elma365-1", "elma365-2", "elma365-3", "elma365-4"]}
+    message = refused(example(), legacy=legacy)
+    assert "elma365-4 cannot be taken out by deleting its entry in this first run" in message
+
+
+def test_settings_steps_carry_the_digest_of_what_they_apply_on_their_secret_stdin():
+    run = deployed(example())
+    restart = run.command("restart")
+    ha_on = digest({"enabled": True, "replicas": 3, "failoverSeconds": 60})
+    assert restart.inputs["stdin"].splitlines()[0] == ha_on and restart.is_secret("stdin")
+    assert ha_on not in restart.inputs["create"]      # never on a command line
+    script = shlex.split(restart.inputs["create"])[-1]
+    assert f"else have={digest(HA_OFF)}" in script     # a node starts with HA off
+    assert "ADOPT=1" in restart.inputs["update"] and "ADOPT=1" not in restart.inputs["create"]
+
+
+def test_a_new_key_changes_connections_but_no_digest():
+    before = deployed(example())
+    values = example()
+    values["ssh"]["privateKey"] = values["ssh"]["privateKey"].replace("TESTKEYMATERIAL", "ROTATEDKEY")
+    after = deployed(values)
+    new = {c.name: c.inputs for c in after.commands}
+    for old in before.commands:
+        assert old.inputs.get("stdin") == new[old.name].get("stdin"), old.name
+        assert old.inputs["create"] == new[old.name]["create"], old.name
+        assert old.inputs["connection"] != new[old.name]["connection"], old.name
+
+
+def test_ha_off_updates_no_node_and_reconfigures_with_ha_off():
+    values = example(ha={"enabled": False})
+    run = deployed(values, example())
+    for node in ("elma365-1", "elma365-2", "elma365-3"):
+        assert "elma365ctl update-hamode" not in run.command(f"{node}-update-hamode").inputs["create"]
+    assert run.command("restart").inputs["stdin"].splitlines()[0] == digest(HA_OFF)
