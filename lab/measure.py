@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -33,21 +34,38 @@ def critical_path(entries) -> float:
 
 
 def scenario_counts(directory: Path) -> dict[str, dict[str, int]]:
-    """Commands run by the engine, and vendor tool calls on the nodes, per scenario."""
+    """Commands the engine ran (created, updated, replaced, deleted), and vendor tool calls on the
+    nodes, per change an operator makes."""
     lab = Lab(directory, nodes=4, durations={"token_ttl": 600})
     results = {}
     try:
+        keys = Path(lab.info["privateKeyPath"]).parent
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "rotated")], check=True)
+        with open(lab.info["publicKeyPath"], "a") as authorized:  # the new key authorized everywhere first
+            authorized.write((keys / "rotated.pub").read_text())
         base = copy.deepcopy(lab.values)
         scaled = copy.deepcopy(base)
         scaled["scaling"]["replicas"]["main"] = 3
         grown = copy.deepcopy(scaled)
         grown["nodes"] = lab.node_values(4)["nodes"]
-        for name, values in (("fresh", base), ("no-op", base), ("scale main 2 -> 3", scaled),
-                             ("add node 4", grown), ("remove node 4", scaled)):
+        rotated = copy.deepcopy(scaled)
+        rotated["ssh"]["privateKey"] = (keys / "rotated").read_text()
+        ha_off = copy.deepcopy(rotated)
+        ha_off["ha"] = {"enabled": False}
+        decommissioned = copy.deepcopy(rotated)
+        decommissioned["nodes"] = lab.node_values(4)["nodes"]
+        decommissioned["nodes"][3]["decommission"] = True
+        for name, values in (("fresh deploy (3 nodes)", base), ("no change", base),
+                             ("scaling.replicas.main 2 -> 3", scaled), ("add node 4", grown),
+                             ("delete node 4's entry", scaled), ("rotate the SSH key", rotated),
+                             ("ha.enabled true -> false", ha_off), ("ha.enabled false -> true", rotated),
+                             ("add node 4 again", decommissioned | {"nodes": grown["nodes"]}),
+                             ("decommission node 4", decommissioned)):
             mark = lab.mark()
             report = lab.up(values)
-            assert report.ok, report.failures
-            results[name] = {"commands": len(report.steps), "vendor tool calls": len(lab.journal(mark)),
+            assert report.ok, (name, report.failures)
+            results[name] = {"commands": len(report.steps),
+                             "vendor tool calls": len(lab.journal(mark)),
                              "all tool calls (with checks)": len(lab.journal(mark, with_checks=True))}
     finally:
         lab.down()

@@ -10,8 +10,18 @@
 - PULUMI_HOME=<dir>: the plugin cache; the command provider is installed there with
   `pulumi plugin install resource command 1.2.1 --file ...`, so the CLI finds it at the version the
   SDK asks for, without the "using pulumi-resource-command from $PATH" warning;
-- PULUMI_PYTHON_CMD=<repo>/.venv/bin/python: the language host built here (sdk v3.68.0) takes
-  the virtualenv as a command-line flag this CLI no longer passes, so it is told the interpreter.
+- PULUMI_PYTHON_CMD=<repo>/tools/pulumi-python: the language host built here (sdk v3.68.0)
+  takes the virtualenv as a command-line flag this CLI no longer passes, so it is told the
+  interpreter: a wrapper that runs <repo>/.venv/bin/python.
+  The wrapper also starts policy packs (`--policy-pack`): this CLI runs a Python pack through the
+  language host's RunPlugin and names the pack only in ProgramInfo, a field the old host does not
+  know, so the old host runs `python "" <engine address>`: the empty program is the project folder,
+  i.e. the program's own __main__.py, not the pack. For that call (first argument empty, which no
+  other call of the host makes) the wrapper runs the SDK's analyzer entry instead,
+  `python -u -m pulumi.policy <engine address> <pack>`, from the pack's folder, as the CLI's
+  fallback plugin `pulumi-analyzer-policy-python` would. The pack is ELMA365_POLICY_PACK when set,
+  else the one `--policy-pack` of the `pulumi` command that started the host (read from /proc);
+  with none or several it stops with an error rather than guess.
 """
 from __future__ import annotations
 
@@ -24,6 +34,7 @@ from typing import Optional
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND_VERSION = "1.2.1"
 STAND_IN_PROVIDER = ROOT / "lab" / "bin" / "pulumi-resource-command"
+PYTHON_WRAPPER = ROOT / "tools" / "pulumi-python"
 
 
 class ToolchainMissing(RuntimeError):
@@ -56,7 +67,7 @@ def real_provider() -> Optional[Path]:
 
 
 def environment(home: Path, backend: Path, passphrase: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_") and k != "ELMA365_POLICY_PACK"}
     env.update({
         "PATH": f"{bin_dir()}{os.pathsep}{env.get('PATH', '')}",
         "PULUMI_HOME": str(home),
@@ -64,7 +75,7 @@ def environment(home: Path, backend: Path, passphrase: str) -> dict[str, str]:
         "PULUMI_CONFIG_PASSPHRASE": passphrase,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_PYTHON_CMD": str(ROOT / ".venv" / "bin" / "python"),
+        "PULUMI_PYTHON_CMD": str(PYTHON_WRAPPER),
         "PULUMI_DEBUG_COMMANDS": "true",  # enables `--event-log`, which the lab reads its report from
         "NO_COLOR": "1",
     })
