@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
+import tempfile
 import sys
 import threading
 import time
@@ -109,8 +111,9 @@ class Engine:
 
 
 class RemoteCommand(provider_pb2_grpc.ResourceProviderServicer):
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, mux_dir: Optional[str] = None):
         self.engine = engine
+        self.mux_dir = mux_dir  # ELMA365_LAB_SSH_MUX=1: one SSH connection per host (the real provider has none)
 
     # ------------------------------------------------------------------ the plugin
     def GetPluginInfo(self, request, context):
@@ -203,7 +206,7 @@ class RemoteCommand(provider_pb2_grpc.ResourceProviderServicer):
                 self.engine.log(urn, text.rstrip("\n"))
 
         try:
-            result = ssh_exec.run(conn, command, plain(props.get("stdin")), on_line=line)
+            result = ssh_exec.run(conn, command, plain(props.get("stdin")), on_line=line, mux_dir=self.mux_dir)
         except ssh_exec.DialError as exc:
             context.abort(grpc.StatusCode.UNKNOWN, str(exc))
         if result.exit_code != 0:
@@ -216,7 +219,8 @@ def main(argv: list[str]) -> int:
     engine_address = next((a for a in reversed(argv) if not a.startswith("-")), None)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=64),
                          options=[("grpc.max_receive_message_length", 400 * 1024 * 1024)])
-    provider_pb2_grpc.add_ResourceProviderServicer_to_server(RemoteCommand(Engine(engine_address)), server)
+    mux_dir = tempfile.mkdtemp(prefix="elma365-lab-mux.") if os.environ.get("ELMA365_LAB_SSH_MUX") == "1" else None
+    provider_pb2_grpc.add_ResourceProviderServicer_to_server(RemoteCommand(Engine(engine_address), mux_dir), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     # the engine reads the port from the first line of stdout
@@ -236,6 +240,9 @@ def main(argv: list[str]) -> int:
         server.wait_for_termination()
     except KeyboardInterrupt:  # the engine is done with this provider
         pass
+    if mux_dir:
+        ssh_exec.close_all(mux_dir)
+        shutil.rmtree(mux_dir, ignore_errors=True)
     return 0
 
 

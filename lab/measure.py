@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -106,8 +107,12 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, action="append", help="fresh-deploy sizes (default 3 and 10)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--skip-counts", action="store_true")
+    parser.add_argument("--ssh-mux", action="store_true",
+                        help="the lab's provider keeps one SSH connection per host (the real provider does not)")
     args = parser.parse_args()
-    out = {"durations": FIXED}
+    if args.ssh_mux:
+        os.environ["ELMA365_LAB_SSH_MUX"] = "1"
+    out = {"durations": FIXED, "ssh connection per host": args.ssh_mux}
     if not args.skip_counts:
         out["scenarios"] = scenario_counts(Path(args.lab))
         for name, counts in out["scenarios"].items():

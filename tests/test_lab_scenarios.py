@@ -142,3 +142,16 @@ def test_5_the_run_after_a_departure_runs_nothing(lab, fresh):
     assert report.ok, report.failures
     assert [op for _, op in report.ran()] == ["delete"] * 3  # the departure's steps, forgotten
     assert lab.journal(mark, with_checks=True) == []
+
+
+def test_5_a_departed_node_added_again_joins_and_gets_ha_again(lab, fresh):
+    values = copy.deepcopy(lab.values)
+    values["nodes"] = lab.node_values(4)["nodes"]
+    mark = lab.mark()
+    report = lab.up(values)
+    assert report.ok, report.failures
+    # what it applied as a member before (HA mode) was forgotten when it left
+    assert actions(lab.journal(mark)) == [("elma365-1", "add-node"), ("elma365-4", "join"),
+                                          ("elma365-4", "update-hamode")]
+    assert "elma365-4" in lab.site.state()["members"]
+    lab.values = values

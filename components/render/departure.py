@@ -6,7 +6,7 @@ is left; and every one fails loudly, naming the node, when the node is not where
 from __future__ import annotations
 
 from ..site import Node, Site
-from .shell import JOINED_MARKER, q, remote
+from .shell import APPLIED_DIR, JOINED_MARKER, q, remote
 
 DRAIN_TIMEOUT_SECONDS = 600
 
@@ -45,10 +45,10 @@ if ! status=$(microk8s status 2>&1); then
 fi
 if printf '%s\\n' "$status" | grep -F {q(main.cluster_address + ':19001')} >/dev/null; then
   microk8s leave
-  rm -f {JOINED_MARKER}
+  rm -rf {JOINED_MARKER} {APPLIED_DIR}
   echo "{node.name} left the cluster"
 else
-  rm -f {JOINED_MARKER}
+  rm -rf {JOINED_MARKER} {APPLIED_DIR}
   echo "{node.name} is not a member of the cluster at {main.cluster_address}; nothing to leave"
 fi
 """

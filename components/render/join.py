@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..site import Node, Site
-from .shell import DETACHED, JOINED_MARKER, STATE_DIR, ensure_package, q, remote
+from .shell import APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, ensure_package, q, remote
 
 ALREADY_MEMBER = "ELMA365_CLUSTER_NODE_ALREADY_MEMBER"
 JOIN_LINE = re.compile(r"^\s*microk8s join (?P<host>\S+?):(?P<port>\d+)/(?P<token>[A-Za-z0-9]+)/(?P<hash>[A-Za-z0-9]+)(?P<worker>\s+--worker)?\s*$")
@@ -112,6 +112,8 @@ if grep -qxF "$token_id" "$spent" 2>/dev/null; then
   exit 1
 fi
 echo "$token_id" >> "$spent"
+# whatever this node applied as a member of an earlier cluster (HA mode) does not hold in this one
+rm -rf {APPLIED_DIR}
 if ! run_detached join microk8s join "$target"; then
   echo "ERROR: {node.name} could not join {main.cluster_address}; its one-time token is spent now; $fresh_token_hint" >&2
   exit 1
