@@ -73,6 +73,19 @@ def test_a_deleted_node_whose_microk8s_is_stopped_fails_loudly_and_is_not_forgot
     assert "elma365-4" not in members(lab)
 
 
+def test_a_node_that_did_not_really_leave_is_not_removed_and_the_run_fails_naming_it(new_lab):
+    lab = new_lab(faults={"leave_noop": "elma365-4"})
+    assert lab.up().ok
+    values = copy.deepcopy(lab.values)
+    values["nodes"] = values["nodes"][:3]
+    report = lab.up(values)
+    assert not report.ok
+    assert any(f.startswith("elma365-4-remove-node:") and "elma365-4 has not left the cluster" in f
+               for f in report.failures), report.failures
+    assert "elma365-4" in members(lab)
+    assert not [e for e in lab.journal() if e.action.startswith("remove-node")]
+
+
 def test_two_nodes_out_in_one_run_is_refused_before_anything_runs(new_lab):
     lab = new_lab(nodes=5)
     assert lab.up().ok

@@ -652,6 +652,10 @@ def mk_status(lab, args):
 
 
 def mk_leave(lab, args):
+    if lab.faults().get("leave_noop") == lab.node:
+        # a leave that reports success and leaves nothing (a stuck or half-done leave)
+        print("Generating new cluster certificates.\nWaiting for node to start.")
+        return 0
     with lab as st:
         if st["nodes"].get(lab.node, {}).get("stopped"):
             raise Fail("microk8s is not running. Use microk8s inspect for a deeper inspection.")
