@@ -86,6 +86,19 @@ def test_a_node_that_did_not_really_leave_is_not_removed_and_the_run_fails_namin
     assert not [e for e in lab.journal() if e.action.startswith("remove-node")]
 
 
+def test_a_node_that_cannot_be_drained_fails_clearly_and_does_not_leave(new_lab):
+    lab = new_lab(faults={"drain_stuck": "elma365-4"})
+    assert lab.up().ok
+    values = copy.deepcopy(lab.values)
+    values["nodes"][3]["decommission"] = True
+    report = lab.up(values)
+    assert not report.ok
+    assert any(f.startswith("elma365-4-drain:") and "elma365-4 could not be drained within 600 s" in f
+               for f in report.failures), report.failures
+    assert "elma365-4" in members(lab)
+    assert not [e for e in lab.journal() if e.action in ("leave", "remove-node elma365-4")]
+
+
 def test_two_nodes_out_in_one_run_is_refused_before_anything_runs(new_lab):
     lab = new_lab(nodes=5)
     assert lab.up().ok
