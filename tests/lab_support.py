@@ -24,6 +24,9 @@ def lab_available() -> Optional[str]:
 
 needs_lab = pytest.mark.skipif(lab_available() is not None, reason=lab_available() or "")
 
+# Simulated tool durations short enough for many labs per run; a test that measures order gives its own.
+FAST = {"install": 0.3, "join": 0.2, "update_hamode": 0.2, "token_ttl": 600}
+
 
 @dataclass
 class Sent:

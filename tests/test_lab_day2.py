@@ -14,11 +14,10 @@ import pytest
 
 from lab.harness import Lab
 from lab.stack import ROOT
-from tests.lab_support import needs_lab
+from tests.lab_support import FAST, needs_lab
 
 pytestmark = needs_lab
 
-FAST = {"install": 0.3, "join": 0.2, "update_hamode": 0.2, "token_ttl": 600}
 
 
 def calls(lab: Lab, mark: int) -> list[tuple[str, str]]:

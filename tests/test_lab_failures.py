@@ -3,26 +3,11 @@
 Each test gets a lab of its own (the lab's addresses are fixed, so one lab at a time)."""
 from __future__ import annotations
 
-import pytest
 
-from lab.harness import Lab
 from tests.lab_support import needs_lab
-from tests.test_lab_scenarios import FAST, actions
+from tests.test_lab_scenarios import actions
 
 pytestmark = needs_lab
-
-
-@pytest.fixture
-def new_lab(tmp_path):
-    labs = []
-
-    def make(**kwargs):
-        labs.append(Lab(tmp_path / f"lab{len(labs)}", durations=FAST, **kwargs))
-        return labs[-1]
-
-    yield make
-    for each in labs:
-        each.down()
 
 
 def test_6_an_unreachable_node_fails_the_run_by_name_and_the_next_run_finishes(new_lab):

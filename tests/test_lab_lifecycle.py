@@ -7,32 +7,21 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import pytest
 
-from lab.harness import Lab
 from tests.lab_support import needs_lab
-from tests.test_lab_day2 import FAST, calls, members
+from tests.test_lab_day2 import calls, members
 
 pytestmark = needs_lab
 
 
-@pytest.fixture
-def new_lab(tmp_path):
-    labs = []
-
-    def make(nodes: int = 4, **kwargs):
-        lab = Lab(tmp_path / f"lab{len(labs)}", nodes=nodes, durations=FAST, **kwargs)
-        lab.values = lab.node_values(nodes) | {k: v for k, v in lab.values.items() if k != "nodes"}
-        labs.append(lab)
-        return lab
-
-    yield make
-    for each in labs:
-        each.down()
+def stopped_at(report, step: str, message: str) -> None:
+    """The run failed at `step`, whose error says `message`."""
+    assert not report.ok
+    assert any(f.startswith(f"{step}:") and message in f for f in report.failures), report.failures
 
 
 def test_a_dead_node_is_removed_on_the_main_node_without_ssh_to_it(new_lab):
-    lab = new_lab()
+    lab = new_lab(nodes=4, all_nodes=True)
     assert lab.up().ok
     lab.site.stop_node("elma365-4")  # the server is gone: no SSH
     values = copy.deepcopy(lab.values)
@@ -51,7 +40,7 @@ def test_a_dead_node_is_removed_on_the_main_node_without_ssh_to_it(new_lab):
 
 
 def test_a_deleted_node_whose_microk8s_is_stopped_fails_loudly_and_is_not_forgotten(new_lab):
-    lab = new_lab()
+    lab = new_lab(nodes=4, all_nodes=True)
     assert lab.up().ok
     node4 = next(n for n in lab.info["nodes"] if n["name"] == "elma365-4")
     from lab import ssh_exec
@@ -60,10 +49,7 @@ def test_a_deleted_node_whose_microk8s_is_stopped_fails_loudly_and_is_not_forgot
     assert ssh_exec.run(conn, "microk8s stop").exit_code == 0
     values = copy.deepcopy(lab.values)
     values["nodes"] = values["nodes"][:3]
-    first = lab.up(values)
-    assert not first.ok
-    assert any(f.startswith("elma365-4-leave:") and "MicroK8s is not running on elma365-4" in f
-               for f in first.failures), first.failures
+    stopped_at(lab.up(values), "elma365-4-leave", "MicroK8s is not running on elma365-4")
     assert "elma365-4" in members(lab)
     assert ("elma365-1", "remove-node elma365-4") not in calls(lab, 0)
     # started again, the next run finishes the departure (the record still names elma365-4)
@@ -74,33 +60,27 @@ def test_a_deleted_node_whose_microk8s_is_stopped_fails_loudly_and_is_not_forgot
 
 
 def test_a_node_that_did_not_really_leave_is_not_removed_and_the_run_fails_naming_it(new_lab):
-    lab = new_lab(faults={"leave_noop": "elma365-4"})
+    lab = new_lab(nodes=4, all_nodes=True, faults={"leave_noop": "elma365-4"})
     assert lab.up().ok
     values = copy.deepcopy(lab.values)
     values["nodes"] = values["nodes"][:3]
-    report = lab.up(values)
-    assert not report.ok
-    assert any(f.startswith("elma365-4-remove-node:") and "elma365-4 has not left the cluster" in f
-               for f in report.failures), report.failures
+    stopped_at(lab.up(values), "elma365-4-remove-node", "elma365-4 has not left the cluster")
     assert "elma365-4" in members(lab)
     assert not [e for e in lab.journal() if e.action.startswith("remove-node")]
 
 
 def test_a_node_that_cannot_be_drained_fails_clearly_and_does_not_leave(new_lab):
-    lab = new_lab(faults={"drain_stuck": "elma365-4"})
+    lab = new_lab(nodes=4, all_nodes=True, faults={"drain_stuck": "elma365-4"})
     assert lab.up().ok
     values = copy.deepcopy(lab.values)
     values["nodes"][3]["decommission"] = True
-    report = lab.up(values)
-    assert not report.ok
-    assert any(f.startswith("elma365-4-drain:") and "elma365-4 could not be drained within 600 s" in f
-               for f in report.failures), report.failures
+    stopped_at(lab.up(values), "elma365-4-drain", "elma365-4 could not be drained within 600 s")
     assert "elma365-4" in members(lab)
     assert not [e for e in lab.journal() if e.action in ("leave", "remove-node elma365-4")]
 
 
 def test_two_nodes_out_in_one_run_is_refused_before_anything_runs(new_lab):
-    lab = new_lab(nodes=5)
+    lab = new_lab(nodes=5, all_nodes=True)
     assert lab.up().ok
     values = copy.deepcopy(lab.values)
     values["nodes"][3]["decommission"] = True
@@ -115,7 +95,7 @@ def test_two_nodes_out_in_one_run_is_refused_before_anything_runs(new_lab):
 
 def test_removing_haproxy_puts_the_hosts_own_config_back(new_lab):
     # the program requires HAProxy in front of 2 or more nodes: a one-node site may do without it
-    lab = new_lab(nodes=1)
+    lab = new_lab(nodes=1, all_nodes=True)
     lab.values["ha"] = {"enabled": False}
     live = Path(lab.info["labDir"]) / "nodes" / "haproxy" / "etc" / "haproxy" / "haproxy.cfg"
     address = lab.info["haproxy"]["address"]

@@ -10,11 +10,10 @@ import urllib.request
 import pytest
 
 from lab.harness import Lab
-from tests.lab_support import needs_lab, wait_all_in_rotation
+from tests.lab_support import FAST, needs_lab, wait_all_in_rotation
 
 pytestmark = needs_lab
 
-FAST = {"install": 0.3, "join": 0.2, "update_hamode": 0.2, "token_ttl": 600}
 
 
 def actions(entries, node=None):
@@ -96,12 +95,19 @@ def test_3_changing_one_replica_count_runs_only_that_scale_command(lab, fresh):
     lab.values = values
 
 
-def test_4_adding_a_fourth_node_joins_it_alone(lab, fresh):
+def with_a_fourth_node(lab):
+    """One `pulumi up` with elma365-4 in the config; returns its report and the journal mark before it."""
     values = copy.deepcopy(lab.values)
     values["nodes"] = lab.node_values(4)["nodes"]
     mark = lab.mark()
     report = lab.up(values)
     assert report.ok, report.failures
+    lab.values = values
+    return report, mark
+
+
+def test_4_adding_a_fourth_node_joins_it_alone(lab, fresh):
+    report, mark = with_a_fourth_node(lab)
     assert sorted(s.name for s in report.steps) == ["elma365-4-add-node", "elma365-4-join", "elma365-4-preflight",
                                                     "elma365-4-prepare", "elma365-4-update-hamode", "haproxy-config"]
     changes = lab.journal(mark)
@@ -113,7 +119,6 @@ def test_4_adding_a_fourth_node_joins_it_alone(lab, fresh):
     assert all(e.end <= join.start for e in changes if e.action in ("add-node", "snap install microk8s --classic --channel=1.28/stable"))
     touched = {e.node for e in lab.journal(mark, with_checks=True)}
     assert not touched & {"elma365-2", "elma365-3"}
-    lab.values = values
 
 
 def test_5_deleting_the_fourth_nodes_entry_drains_it_it_leaves_and_is_removed(lab, fresh):
@@ -145,13 +150,8 @@ def test_5_the_run_after_a_departure_runs_nothing(lab, fresh):
 
 
 def test_5_a_departed_node_added_again_joins_and_gets_ha_again(lab, fresh):
-    values = copy.deepcopy(lab.values)
-    values["nodes"] = lab.node_values(4)["nodes"]
-    mark = lab.mark()
-    report = lab.up(values)
-    assert report.ok, report.failures
+    _, mark = with_a_fourth_node(lab)
     # what it applied as a member before (HA mode) was forgotten when it left
     assert actions(lab.journal(mark)) == [("elma365-1", "add-node"), ("elma365-4", "join"),
                                           ("elma365-4", "update-hamode")]
     assert "elma365-4" in lab.site.state()["members"]
-    lab.values = values

@@ -25,35 +25,19 @@ import copy
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from lab.harness import Lab
 from lab.stack import Report
 from tests.lab_support import needs_lab
 from tests.sites import PG_PASSWORD, PG_URL
-from tests.test_lab_scenarios import FAST
 
 pytestmark = needs_lab
 
 DOMAIN = "elma365.lab.example"     # the installer's domain answer in stacks/Pulumi.lab.yaml
 STATS_PASSWORD = "St4ts-Secret-pw"  # haproxy.stats.password, a secret leaf of the lab's stack
-
-
-@pytest.fixture
-def new_lab(tmp_path):
-    labs = []
-
-    def make(**kwargs):
-        labs.append(Lab(tmp_path / f"lab{len(labs)}", durations=FAST, **kwargs))
-        return labs[-1]
-
-    yield make
-    for each in labs:
-        each.down()
 
 
 # ---------------------------------------------------------------- the site's secrets, and where to look

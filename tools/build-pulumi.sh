@@ -39,7 +39,7 @@ build() {   # <what> <binary> <module dir> <package> <ldflags>
     fi
     stamp "$what: building $pkg (the first build fetches the modules and takes minutes)"
     # into a temporary name first: an interrupted build never leaves a half-written binary behind
-    (cd "$dir" && go build -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" -o "$bin/.$out.tmp" "$pkg")
+    (cd "$dir" && go build -buildvcs=false -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" -o "$bin/.$out.tmp" "$pkg")
     mv -f "$bin/.$out.tmp" "$bin/$out"
     echo "$pkg $ldflags" > "$bin/.$out.stamp"
     stamp "$what: built $bin/$out"
