@@ -15,7 +15,8 @@ from lab.stack import PulumiStack, Report
 
 # Read-only checks the program makes before acting; they change nothing on a node.
 CHECKS = {("microk8s", "status"), ("microk8s", "kubectl"), ("snap", "list"), ("elma365ctl", "status"),
-          ("microk8s", "config")}
+          ("microk8s", "config"), ("microk8s", "version"),
+          ("microk8s", "dbctl")}  # a datastore backup: it writes a file, the cluster stays as it is
 
 
 @dataclass

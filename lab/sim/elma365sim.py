@@ -5,8 +5,9 @@ One self-contained file (standard library only) that behaves as a different
 tool depending on the name it is invoked under:
 
   elma365ctl            add-node | scale | reconfigure | update-hamode | restart | status
-  microk8s              join | status | leave | remove-node | stop | start | kubectl get node | kubectl drain
-  snap                  install microk8s --classic --channel=... | list microk8s
+  microk8s              join | status | leave | remove-node | stop | start | version | dbctl backup
+                        | kubectl get node | kubectl drain
+  snap                  install microk8s --classic --channel=... | refresh microk8s --channel=... | list microk8s
   anything else         the ELMA365 installer (elma365-installer.sh -e <edition>)
 
 The cluster state lives in $ELMA365_LAB_STATE/cluster.json, guarded by an
@@ -336,7 +337,7 @@ def installer(lab, args):
         s.setdefault("ha", False)
         ns = lab.node_state(st)
         ns["up"] = True
-        ns["microk8s"] = "installer"
+        ns["microk8s"] = INSTALLER_CHANNEL
         lab.save(st)
     print("ELMA365 has been installed successfully: http://%s" % domain)
     return 0
@@ -738,14 +739,14 @@ def mk_kubectl(lab, args):
             raise Fail('Error from server (NotFound): nodes "%s" not found' % name)
         ready = "Ready" if name in st["members"] and st["nodes"].get(name, {}).get("up") else "NotReady"
         print("NAME%sSTATUS   ROLES    AGE   VERSION" % (" " * max(1, len(name) - 1)))
-        print("%s   %-8s <none>   1h    v1.28.15" % (name, ready))
+        print("%s   %-8s <none>   1h    %s" % (name, ready, version_of(st, name)))
         return 0
     if len(args) >= 2 and args[0] == "get" and args[1] in ("node", "nodes", "no"):
         st = lab.load()
         print("NAME         STATUS   ROLES    AGE   VERSION")
         for n in st["members"] + [n for n in st["left"] if n not in st["members"]]:
             up = n in st["members"] and st["nodes"].get(n, {}).get("up")
-            print("%-12s %-8s <none>   1h    v1.28.15" % (n, "Ready" if up else "NotReady"))
+            print("%-12s %-8s <none>   1h    %s" % (n, "Ready" if up else "NotReady", version_of(st, n)))
         return 0
     raise Fail("lab: only 'microk8s kubectl get node[s] [<name>]' and 'kubectl drain <name>' are simulated")
 
@@ -757,6 +758,46 @@ def mk_stop_start(lab, up):
         lab.node_state(st)["stopped"] = not up
         lab.save(st)
     print("Started." if up else "Stopped.")
+    return 0
+
+
+# What each MicroK8s channel the lab knows installs: (version, snap revision).
+CHANNELS = {"1.27/stable": ("v1.27.16", "6950"), "1.28/stable": ("v1.28.15", "7449"),
+            "1.29/stable": ("v1.29.9", "7231"), "1.30/stable": ("v1.30.6", "7346"),
+            "latest/stable": ("v1.31.3", "7532")}
+INSTALLER_CHANNEL = "1.28/stable"   # the channel the ELMA365 installer puts on the main node
+
+
+def channel_of(st, node):
+    return st["nodes"].get(node, {}).get("microk8s") or INSTALLER_CHANNEL
+
+
+def version_of(st, node):
+    return CHANNELS.get(channel_of(st, node), CHANNELS[INSTALLER_CHANNEL])[0]
+
+
+def mk_version(lab, args):
+    st = lab.load()
+    version, revision = CHANNELS.get(channel_of(st, lab.node), CHANNELS[INSTALLER_CHANNEL])
+    print("MicroK8s %s revision %s" % (version, revision))
+    return 0
+
+
+def mk_dbctl(lab, args):
+    """`microk8s dbctl backup -o FILE`: a backup of the cluster datastore as FILE.tar.gz (MicroK8s'
+    scripts/wrappers/dbctl.py); the lab writes the member list into it."""
+    if args[:1] != ["backup"]:
+        raise Fail("lab: only 'microk8s dbctl backup -o <file>' is simulated")
+    with lab as st:
+        require_member(lab, st)
+        members = list(st["members"])
+    out = args[args.index("-o") + 1] if "-o" in args else "backup-lab"
+    if out.endswith(".tar.gz"):
+        out = out[:-7]
+    import gzip
+    with gzip.open(out + ".tar.gz", "wt") as f:
+        f.write("lab dqlite backup: members %s\n" % " ".join(members))
+    print("The backup is: %s.tar.gz" % out)
     return 0
 
 
@@ -776,7 +817,8 @@ def mk_config(lab, args):
 def microk8s(lab, args):
     cmds = {"join": mk_join, "status": mk_status, "leave": mk_leave,
             "stop": lambda lab, args: mk_stop_start(lab, False), "start": lambda lab, args: mk_stop_start(lab, True),
-            "remove-node": mk_remove_node, "kubectl": mk_kubectl, "config": mk_config}
+            "remove-node": mk_remove_node, "kubectl": mk_kubectl, "config": mk_config,
+            "version": mk_version, "dbctl": mk_dbctl}
     if not args or args[0] not in cmds:
         raise Fail("usage: microk8s %s" % "|".join(cmds))
     return cmds[args[0]](lab, args[1:])
@@ -809,6 +851,8 @@ def snap(lab, args):
         if os.path.exists(dst):
             print('snap "microk8s" is already installed, see \'snap help refresh\'')
             return 0
+        if channel and channel not in CHANNELS:
+            raise Fail('error: requested channel "%s" is not available for snap "microk8s"' % channel)
         lab.sleep("snap_install")
         os.makedirs(BIN_DIR, exist_ok=True)
         copy_self(dst)
@@ -816,7 +860,19 @@ def snap(lab, args):
         with lab as st:
             lab.node_state(st)["microk8s"] = channel or "latest/stable"
             lab.save(st)
-        print("microk8s (%s) v1.28.15 from Canonical** installed" % (channel or "latest/stable"))
+        print("microk8s (%s) %s from Canonical** installed" % (channel or "latest/stable",
+                                                               CHANNELS[channel or "latest/stable"][0]))
+        return 0
+    if len(args) >= 2 and args[0] == "refresh" and "microk8s" in args:
+        channel = next((a.split("=", 1)[1] for a in args if a.startswith("--channel=")), None)
+        if channel not in CHANNELS:
+            raise Fail('error: requested channel "%s" is not available for snap "microk8s"' % channel)
+        if not os.path.exists(os.path.join(BIN_DIR, "microk8s")):
+            raise Fail('error: snap "microk8s" is not installed')
+        with lab as st:
+            lab.node_state(st)["microk8s"] = channel
+            lab.save(st)
+        print("microk8s (%s) %s from Canonical** refreshed" % (channel, CHANNELS[channel][0]))
         return 0
     if len(args) >= 1 and args[0] == "list":
         installed = os.path.exists(os.path.join(BIN_DIR, "microk8s"))
@@ -826,10 +882,12 @@ def snap(lab, args):
         print("Name      Version   Rev   Tracking       Publisher   Notes")
         if installed:
             st = lab.load()
-            ch = st["nodes"].get(lab.node, {}).get("microk8s") or "latest/stable"
-            print("microk8s  v1.28.15  7449  %-14s canonical** classic" % ch)
+            ch = channel_of(st, lab.node)
+            version, revision = CHANNELS.get(ch, CHANNELS[INSTALLER_CHANNEL])
+            print("microk8s  %-8s  %s  %-14s canonical** classic" % (version, revision, ch))
         return 0
-    raise Fail("error: the lab only simulates 'snap install microk8s --classic --channel=...' and 'snap list'")
+    raise Fail("error: the lab only simulates 'snap install microk8s --classic --channel=...', "
+               "'snap refresh microk8s --channel=...' and 'snap list'")
 
 
 # --------------------------------------------------------------------------
