@@ -35,7 +35,8 @@ class Elma365Cluster(pulumi.ComponentResource):
         last: pulumi.Resource = self.install.done
         self.joins = []
         for node in site.joining:
-            join = NodeJoin(f"join-{node.name}", site, node, after=last, opts=child, preflight=checked)
+            join = NodeJoin(f"join-{node.name}", site, node, after=last, opts=child, preflight=checked,
+                            channel=self.install.microk8s_channel)
             self.joins.append(join)
             last = join.done
         self.settings = Settings("settings", site, after=[last], opts=child)

@@ -6,6 +6,7 @@ import pulumi
 
 from .remote_step import node_connection, step
 from .render.install import install_command, install_stdin, installed_settings
+from .render.join import microk8s_channel_command
 from .site import Site
 
 
@@ -19,4 +20,7 @@ class Elma365Install(pulumi.ComponentResource):
         self.done = step(f"{main.name}-install", node_connection(site, main), install_command(site),
                          stdin=install_stdin(site), applies=installed_settings(site), log="stderr", after=after,
                          parent=self)
+        # the MicroK8s channel every joining node gets (read-only; refuses a pin that differs)
+        self.microk8s_channel = step(f"{main.name}-microk8s-channel", node_connection(site, main),
+                                     microk8s_channel_command(site), after=[self.done], parent=self)
         self.register_outputs({"node": main.name})

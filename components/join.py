@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import pulumi
+from pulumi_command import remote
 
 from .remote_step import node_connection, step
 from .render.join import add_node_command, join_command, prepare_command, select_join_target
@@ -16,13 +17,18 @@ class NodeJoin(pulumi.ComponentResource):
     a node leaves only through NodeDeparture (components/departure.py)."""
 
     def __init__(self, name: str, site: Site, node: Node, after: pulumi.Resource,
-                 opts: pulumi.ResourceOptions | None = None, preflight: Sequence[pulumi.Resource] = ()):
+                 opts: pulumi.ResourceOptions | None = None, preflight: Sequence[pulumi.Resource] = (),
+                 channel: Optional[remote.Command] = None):
         super().__init__("elma365:cluster:NodeJoin", name, None, opts)
         main = site.main
+        # MicroK8s from the main node's channel (`channel`: the step that reads it there)
+        wanted = channel.stdout if channel is not None else pulumi.Output.from_input(site.install.microk8s_channel or "")
         self.prepare = step(f"{node.name}-prepare", node_connection(site, node),
-                            prepare_command(site, node), after=preflight, parent=self)
+                            wanted.apply(lambda ch: prepare_command(site, node, ch)),
+                            after=[*preflight, *([channel] if channel is not None else [])], parent=self)
         self.add_node = step(f"{node.name}-add-node", node_connection(site, main),
-                             add_node_command(site, node), secret_output=True, after=[after], parent=self)
+                             add_node_command(site, node), secret_output=True,
+                             after=[after, *([channel] if channel is not None else [])], parent=self)
         target = self.add_node.stdout.apply(lambda out: select_join_target(out, main))
         self.done = step(f"{node.name}-join", node_connection(site, node),
                          self.add_node.urn.apply(lambda urn: join_command(site, node, urn)),

@@ -11,7 +11,6 @@ from typing import Any, Mapping, Optional
 from .rules import EXTERNAL_SERVICES, RawSite, Violation, check
 
 DEFAULT_INSTALLER_URL = "https://dl.elma365.com/onPremise/master/latest/download"
-DEFAULT_MICROK8S_CHANNEL = "1.28/stable"
 # The vendor recommends Ubuntu Server 22.04 or Debian 11; the rest are common choices, not vendor
 # figures (see docs/preflight-and-kubernetes.md): set your site's own list.
 DEFAULT_SUPPORTED_OS = ("ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04", "debian:11", "debian:12",
@@ -82,7 +81,8 @@ class Answer:
 class Install:
     edition: str = "enterprise"
     installer_url: str = DEFAULT_INSTALLER_URL
-    microk8s_channel: str = DEFAULT_MICROK8S_CHANNEL
+    microk8s_channel: Optional[str] = None  # None: whatever the main node runs (read from it)
+    datastore_backups: int = 5              # kept on the main node; 0: none taken
     external_services: Mapping[str, Secret] = field(default_factory=dict)
     answers: tuple[Answer, ...] = ()
     question_timeout_seconds: int = 30
@@ -234,6 +234,7 @@ class Site:
                        "port": n.port, "hostKey": n.host_key, "decommission": n.decommission} for n in self.nodes],
             "install": {"edition": self.install.edition, "installerUrl": self.install.installer_url,
                         "microk8sChannel": self.install.microk8s_channel,
+                        "datastoreBackups": self.install.datastore_backups,
                         "externalServices": sorted(self.install.external_services),
                         "answerPrompts": [a.prompt for a in self.install.answers]},
             "scaling": {"autoscaling": None if not self.scaling.autoscaling else {
@@ -305,7 +306,8 @@ def _build(values: Mapping[str, Any]) -> Site:
     install = Install(
         edition=_opt(i, "edition", "enterprise"),
         installer_url=_opt(i, "installerUrl", DEFAULT_INSTALLER_URL),
-        microk8s_channel=_opt(i, "microk8sChannel", DEFAULT_MICROK8S_CHANNEL),
+        microk8s_channel=i.get("microk8sChannel"),
+        datastore_backups=_opt(i, "datastoreBackups", 5),
         external_services={k: Secret(v) for k, v in (i.get("externalServices") or {}).items()
                            if k in EXTERNAL_SERVICES},
         answers=tuple(Answer(a["prompt"], Secret(str(a["answer"]))) for a in (i.get("answers") or [])),

@@ -236,7 +236,10 @@ class LabSite:
     # ------------------------------------------------------------------
     # up
     # ------------------------------------------------------------------
-    def up(self, nodes=3, haproxy=True, durations=None, faults=None, fresh=True, timeout=15.0):
+    def up(self, nodes=3, haproxy=True, durations=None, faults=None, fresh=True, timeout=15.0, session_path=None):
+        """`session_path`: the PATH every SSH session on the lab's hosts starts with (sshd SetEnv),
+        e.g. "/usr/bin:/bin", which lacks the folders the tools live in, as some servers' do."""
+        self.session_path = session_path
         if os.geteuid() != 0:
             raise LabError("the lab must be run as root (mount namespaces, sshd)")
         if not 1 <= int(nodes) <= MAX_NODES:
@@ -423,8 +426,9 @@ class LabSite:
             "MaxStartups 100:30:200",
             "MaxSessions 100",
             "LogLevel INFO",
-            'SetEnv "ELMA365_LAB_NODE=%s" "ELMA365_LAB_ADDRESS=%s" "ELMA365_LAB_STATE=%s"'
-            % (name, h["address"], self.state_dir),
+            'SetEnv "ELMA365_LAB_NODE=%s" "ELMA365_LAB_ADDRESS=%s" "ELMA365_LAB_STATE=%s"%s'
+            % (name, h["address"], self.state_dir,
+               ' "PATH=%s"' % self.session_path if getattr(self, "session_path", None) else ""),
             "Subsystem sftp internal-sftp",
         ]
         with open(conf, "w") as f:

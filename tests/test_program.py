@@ -28,7 +28,8 @@ def test_each_server_gets_exactly_its_commands(site):
     for c in site.commands:
         per_host.setdefault(host_of(c), []).append(c.name)
     assert {h: sorted(v) for h, v in per_host.items()} == {
-        "192.168.1.51": sorted(["elma365-1-install", "elma365-2-add-node", "elma365-3-add-node", "scale-all",
+        "192.168.1.51": sorted(["elma365-1-install", "elma365-1-microk8s-channel", "elma365-2-add-node",
+                                "elma365-3-add-node", "scale-all",
                                 "reconfigure", "elma365-1-update-hamode", "restart",
                                 "elma365-1-preflight", "elma365-1-kubeconfig"]),
         "192.168.1.52": sorted(["elma365-2-prepare", "elma365-2-join", "elma365-2-update-hamode",
@@ -65,11 +66,17 @@ def test_nothing_joins_before_the_install(site):
         assert site.reaches(f"{node}-add-node", on="elma365-1-install")
 
 
-def test_joining_nodes_are_prepared_in_parallel_with_the_install(site):
+def test_joining_nodes_get_the_main_nodes_microk8s_channel_before_any_join(site):
+    channel = site.command("elma365-1-microk8s-channel")
+    assert site.depends("elma365-1-microk8s-channel", on="elma365-1-install")
+    assert "snap list microk8s" in channel.inputs["create"]
     for node in NODES[1:]:
-        # only the preflight checks come first (tests/test_preflight.py)
-        assert site.command(f"{node}-prepare").depends_on == {site.command(f"{n}-preflight").urn for n in NODES}
-        assert "snap install microk8s --classic --channel=1.28/stable" in site.command(f"{node}-prepare").inputs["create"]
+        # the preflight checks and the main node's channel come first (tests/test_preflight.py)
+        assert site.command(f"{node}-prepare").depends_on == {site.command(f"{n}-preflight").urn for n in NODES} | {
+            channel.urn}
+        assert site.depends(f"{node}-add-node", on="elma365-1-microk8s-channel")
+    # the mocks answer "" for the channel; the lab reads a real `snap list`
+    assert 'snap install microk8s --classic --channel="$channel"' in site.command("elma365-2-prepare").inputs["create"]
 
 
 def test_join_runs_the_line_for_the_main_nodes_cluster_address(site):

@@ -6,7 +6,7 @@ is left; and every one fails loudly, naming the node, when the node is not where
 from __future__ import annotations
 
 from ..site import Node, Site
-from .shell import APPLIED_DIR, JOINED_MARKER, q, remote
+from .shell import APPLIED_DIR, JOINED_MARKER, datastore_backup, q, remote
 
 DRAIN_TIMEOUT_SECONDS = 600
 
@@ -22,6 +22,7 @@ if ! {_in_kubernetes(node)}; then
   echo "{node.name} is not in the cluster; nothing to drain"
   exit 0
 fi
+{datastore_backup(site.install.datastore_backups, f"{node.name} leaves")}
 if ! microk8s kubectl drain {q(node.name)} --ignore-daemonsets --delete-emptydir-data --timeout={DRAIN_TIMEOUT_SECONDS}s; then
   echo "ERROR: {node.name} could not be drained within {DRAIN_TIMEOUT_SECONDS} s (a pod that cannot move, or a disruption budget); see 'microk8s kubectl get pods -A -o wide' on {site.main.name}, fix it and run pulumi up again" >&2
   exit 1
@@ -58,7 +59,8 @@ fi
 def remove_node_command(site: Site, node: Node, *, force: bool = False) -> str:
     """On the main node, after the node left (or, with force, for a dead node that cannot leave)."""
     if force:
-        act = f"""microk8s remove-node {q(node.name)} --force
+        act = f"""{datastore_backup(site.install.datastore_backups, f"{node.name} is removed")}
+microk8s remove-node {q(node.name)} --force
 echo "{node.name} removed from the cluster (forced: it was declared dead)\""""
     else:
         act = f"""if microk8s status 2>/dev/null | grep -F {q(node.cluster_address + ':19001')} >/dev/null; then

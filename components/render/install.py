@@ -6,8 +6,8 @@ from typing import Any
 
 from ..site import Ha, Site
 from .answers import expect_driver, install_replies, settings_replies
-from .shell import (APPLIED_DIR, DETACHED, INSTALLED_MARKER, WORK_DIR, applied_guard, ensure_package, q, record_applied,
-                    remote, stdin_to_private_file)
+from .shell import (APPLIED_DIR, DETACHED, INSTALLED_MARKER, WORK_DIR, applied_guard, datastore_backup, ensure_package, q,
+                    record_applied, remote, stdin_to_private_file)
 
 INSTALLER = f"{WORK_DIR}/elma365-installer.sh"
 
@@ -82,6 +82,7 @@ def reconfigure_command(site: Site, adopt: bool = False) -> str:
 {applied_guard("settings")}
 {stdin_to_private_file("driver", "reconfigure.exp")}
 {ensure_package("expect", "expect")}
+{datastore_backup(site.install.datastore_backups, "the settings (HA mode) change")}
 echo "reconfiguring ELMA365 on {site.main.name}"
 expect -f "$driver" -- elma365ctl reconfigure
 {record_applied()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..site import Node, Site
-from .shell import APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, ensure_package, q, remote
+from .shell import APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, datastore_backup, ensure_package, q, remote
 
 ALREADY_MEMBER = "ELMA365_CLUSTER_NODE_ALREADY_MEMBER"
 JOIN_LINE = re.compile(r"^\s*microk8s join (?P<host>\S+?):(?P<port>\d+)/(?P<token>[A-Za-z0-9]+)/(?P<hash>[A-Za-z0-9]+)(?P<worker>\s+--worker)?\s*$")
@@ -27,14 +27,42 @@ def _member_here(main: Node) -> str:
     return f"microk8s status 2>/dev/null | grep -F {q(main.cluster_address + ':19001')} >/dev/null"
 
 
-def prepare_command(site: Site, node: Node) -> str:
-    """Runs on every joining node in parallel with the install: MicroK8s must be there to join."""
+def microk8s_channel_command(site: Site) -> str:
+    """On the main node, after the install: the snap channel its MicroK8s tracks, which every joining
+    node gets. A channel the site pins must be that one: a mismatch stops here, before any join."""
+    pin = site.install.microk8s_channel
+    check = f"""if [ "$tracking" != {q(pin)} ]; then
+  echo "ERROR: MicroK8s on {site.main.name} tracks $tracking, but elma365:install.microk8sChannel pins {pin}: nodes of one cluster must run the same MicroK8s. Remove the pin to follow {site.main.name}, or pin $tracking" >&2
+  exit 1
+fi
+""" if pin else ""
     body = f"""
+tracking=$(snap list microk8s 2>/dev/null | awk '$1 == "microk8s" {{ print $4 }}')
+if [ -z "$tracking" ]; then
+  echo "ERROR: MicroK8s on {site.main.name} is not a snap (snap list microk8s shows none); the joining nodes cannot be given its channel" >&2
+  exit 1
+fi
+{check}printf '%s\\n' "$tracking"
+"""
+    return remote(body, sudo=site.ssh.needs_sudo)
+
+
+def prepare_command(site: Site, node: Node, channel: str) -> str:
+    """On every joining node: MicroK8s from the main node's channel, before the join. A node not yet
+    in the cluster that has another channel is moved to the main node's; a member is left alone."""
+    body = f"""
+channel={q(channel.strip())}
 if command -v microk8s >/dev/null 2>&1; then
-  echo "MicroK8s is already installed on {node.name}"
+  tracking=$(snap list microk8s 2>/dev/null | awk '$1 == "microk8s" {{ print $4 }}')
+  if [ "$tracking" = "$channel" ] || [ -f {JOINED_MARKER} ]; then
+    echo "MicroK8s ($tracking) is already installed on {node.name}"
+  else
+    echo "MicroK8s on {node.name} tracks ${{tracking:-an unknown channel}}; moving it to $channel, as on {site.main.name}"
+    snap refresh microk8s --channel="$channel"
+  fi
 else
   {ensure_package("snap", "snapd")}
-  snap install microk8s --classic --channel={q(site.install.microk8s_channel)}
+  snap install microk8s --classic --channel="$channel"
 fi
 """
     if site.ha.enabled:
@@ -51,6 +79,7 @@ if {_member_on_main(node)}; then
   echo {ALREADY_MEMBER}
   exit 0
 fi
+{datastore_backup(site.install.datastore_backups, f"{node.name} joins")}
 elma365ctl add-node
 """
     return remote(body, sudo=site.ssh.needs_sudo)

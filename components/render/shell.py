@@ -13,6 +13,10 @@ WORK_DIR = "/opt/elma365-cluster"
 APPLIED_DIR = f"{STATE_DIR}/applied"   # root-only: digests of applied settings
 RUNS_DIR = f"{STATE_DIR}/runs"         # root-only: logs and locks of detached runs
 INSTALLED_MARKER = f"{STATE_DIR}/installed"
+BACKUP_DIR = f"{STATE_DIR}/backups"    # root-only: datastore backups taken before risky steps
+# `sudo` resets PATH to its secure_path, and a non-login SSH session gets sshd's default: on several
+# distributions neither has /snap/bin (microk8s, snap) or the sbin folders (haproxy)
+SEARCH_PATH = 'PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"'
 JOINED_MARKER = f"{STATE_DIR}/joined"
 
 # A long or one-time vendor command (the installer, a join) must not die with the SSH session of an
@@ -82,7 +86,7 @@ def remote(body: str, *, sudo: bool, env: str = "") -> str:
     The script travels as one quoted argument; secrets never do: they come on stdin. `env` is
     assignments at the script's head (e.g. ADOPT=1): neither AcceptEnv nor sudo's environment
     rules can be relied on."""
-    script = (f"{env}\n" if env else "") + "set -euo pipefail\n" + body.strip() + "\n"
+    script = (f"{env}\n" if env else "") + f"{SEARCH_PATH}\nset -euo pipefail\n" + body.strip() + "\n"
     prefix = "sudo -n " if sudo else ""
     return f"{prefix}bash -c {q(script)}"
 
@@ -107,3 +111,28 @@ workdir=$(mktemp -d /tmp/elma365-cluster.XXXXXX)
 trap 'rm -rf "$workdir"' EXIT
 {var}="$workdir/{name}"
 cat > "${var}\""""
+
+
+def datastore_backup(keep: int, before: str) -> str:
+    """On the main node, before a step that changes membership or HA mode: `microk8s dbctl backup`
+    (MicroK8s' scripts/wrappers/dbctl.py: a tar.gz of the dqlite datastore, restored with `microk8s
+    dbctl restore <file>`), the last `keep` kept. Skipped with a warning where MicroK8s has no dbctl,
+    or cannot back up (it exits 10 unless the API server runs with the ha-cluster datastore)."""
+    if keep <= 0:
+        return ""
+    return f"""if ! microk8s dbctl --help >/dev/null 2>&1; then
+  echo "WARNING: this MicroK8s has no 'microk8s dbctl': no datastore backup before {before}" >&2
+else
+  mkdir -p {BACKUP_DIR} && chmod 700 {BACKUP_DIR}
+  backup={BACKUP_DIR}/datastore-$(date -u +%Y%m%dT%H%M%SZ)
+  rc=0; microk8s dbctl backup -o "$backup" >&2 || rc=$?
+  if [ "$rc" = 10 ]; then
+    echo "WARNING: microk8s dbctl cannot back up here (API server down, or no ha-cluster datastore): no datastore backup before {before}" >&2
+  elif [ "$rc" != 0 ]; then
+    echo "ERROR: the datastore backup before {before} failed (microk8s dbctl exited $rc); nothing was changed. Fix it, or set elma365:install.datastoreBackups to 0" >&2
+    exit 1
+  else
+    echo "datastore backed up to $backup.tar.gz before {before}" >&2
+    find {BACKUP_DIR} -maxdepth 1 -name 'datastore-*.tar.gz' | sort -r | tail -n +{int(keep) + 1} | xargs -r rm -f
+  fi
+fi"""

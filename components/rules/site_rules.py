@@ -141,7 +141,7 @@ def nodes_unique(raw: RawSite) -> Iterator[Violation]:
 
 # ---------------------------------------------------------------- install
 
-INSTALL_KEYS = ("edition", "installerUrl", "microk8sChannel", "externalServices", "answers",
+INSTALL_KEYS = ("edition", "installerUrl", "microk8sChannel", "datastoreBackups", "externalServices", "answers",
                 "questionTimeoutSeconds", "timeoutMinutes")
 
 
@@ -153,6 +153,10 @@ def install_section(raw: RawSite) -> Iterator[Violation]:
     yield from _unknown_keys("install", install, INSTALL_KEYS)
     yield from _pattern("install.edition", install.get("edition", MISSING), EDITION, "an edition name such as enterprise")
     yield from _pattern("install.installerUrl", install.get("installerUrl", MISSING), URL, "an http(s) URL")
+    backups = install.get("datastoreBackups", MISSING)
+    if backups is not MISSING and (not is_int(backups) or not 0 <= backups <= 100):
+        yield Violation("install.datastoreBackups", backups,
+                        "must be a whole number between 0 (no backups) and 100 (datastore backups kept)")
     yield from _pattern("install.microk8sChannel", install.get("microk8sChannel", MISSING), MICROK8S_CHANNEL,
                         "a snap channel such as 1.28/stable")
     for key, low, high in (("questionTimeoutSeconds", 1, 3600), ("timeoutMinutes", 1, 24 * 60)):

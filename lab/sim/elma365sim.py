@@ -786,6 +786,11 @@ def mk_version(lab, args):
 def mk_dbctl(lab, args):
     """`microk8s dbctl backup -o FILE`: a backup of the cluster datastore as FILE.tar.gz (MicroK8s'
     scripts/wrappers/dbctl.py); the lab writes the member list into it."""
+    if lab.faults().get("no_dbctl"):
+        raise Fail("Command 'dbctl' not found, see 'microk8s help'")   # an older MicroK8s
+    if args[:1] == ["--help"]:
+        print("usage: microk8s dbctl [-h] [--debug] {restore,backup} ...")
+        return 0
     if args[:1] != ["backup"]:
         raise Fail("lab: only 'microk8s dbctl backup -o <file>' is simulated")
     with lab as st:
