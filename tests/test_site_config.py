@@ -110,6 +110,8 @@ BAD_CONFIGS = [
      'elma365:nodes[2].decommission = "now": must be false, true (a live node: drain, leave, remove) or "force"'),
     ("decommission as a number", with_("nodes[2].decommission", 1),
      'elma365:nodes[2].decommission = 1: must be false, true'),
+    ("datastore backups out of range", with_("install.datastoreBackups", -1),
+     "elma365:install.datastoreBackups = -1: must be a whole number between 0 (no backups) and 100"),
     ("decommission below the HA quorum", with_("nodes[2].decommission", "force"),
      "elma365:ha.enabled = true: HA mode needs at least 3 active nodes, the site has 2 (not counting decommissioned ones)"),
 ]
