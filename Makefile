@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lab measure plan system-packages pulumi clean
+.PHONY: test lab measure plan system-packages pulumi hostkeys verify clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PY) -m venv $(VENV)
@@ -28,8 +28,20 @@ lab: $(BIN)/.installed system-packages pulumi
 measure: $(BIN)/.installed system-packages pulumi
 	$(BIN)/python -m lab.measure --out lab-measure.json
 
+# Pin every server's SSH host key in stacks/Pulumi.$(STACK).yaml after the operator confirms the
+# fingerprints (IDENTITY=~/.ssh/key to scan through a bastion; YES=1 for scripts).
+hostkeys: $(BIN)/.installed
+	$(BIN)/python tools/hostkeys.py --stack "$(STACK)" $(if $(IDENTITY),--identity "$(IDENTITY)") $(if $(YES),--yes)
+
 plan: $(BIN)/.installed
 	$(BIN)/python -m tests.show_plan stacks/Pulumi.example.yaml
+
+# A read-only check of the live site (README: "Checking the live site"): the config from
+# `pulumi config --show-secrets --json --stack $(STACK)`, or with KEY=<ssh private key file> from the
+# plain values of stacks/Pulumi.$(STACK).yaml and that key (no Pulumi CLI needed). Exit 1 on any drift.
+verify: $(BIN)/.installed
+	@if [ -z "$(STACK)" ]; then echo "usage: make verify STACK=<name> [KEY=<ssh private key file>]" >&2; exit 2; fi
+	$(BIN)/python -m components.verify $(if $(KEY),--stack stacks/Pulumi.$(STACK).yaml --key $(KEY),--pulumi-stack $(STACK))
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -23,9 +23,9 @@ class NodeJoin(pulumi.ComponentResource):
         main = site.main
         # MicroK8s from the main node's channel (`channel`: the step that reads it there)
         wanted = channel.stdout if channel is not None else pulumi.Output.from_input(site.install.microk8s_channel or "")
-        self.prepare = step(f"{node.name}-prepare", node_connection(site, node),
-                            wanted.apply(lambda ch: prepare_command(site, node, ch)),
-                            after=[*preflight, *([channel] if channel is not None else [])], parent=self)
+        self.prepare = step(f"{node.name}-prepare", node_connection(site, node), prepare_command(site, node),
+                            stdin=wanted, after=[*preflight, *([channel] if channel is not None else [])],
+                            parent=self)
         self.add_node = step(f"{node.name}-add-node", node_connection(site, main),
                              add_node_command(site, node), secret_output=True,
                              after=[after, *([channel] if channel is not None else [])], parent=self)

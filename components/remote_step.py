@@ -19,7 +19,7 @@ def connection(site: Site, host: str, *, port: Optional[int] = None, user: Optio
     if site.ssh.bastion:
         b = site.ssh.bastion
         proxy = remote.ProxyConnectionArgs(host=b.host, port=b.port, user=b.user or site.ssh.user,
-                                           private_key=key, private_key_password=password)
+                                           private_key=key, private_key_password=password, host_key=b.host_key)
     return remote.ConnectionArgs(host=host, port=port or site.ssh.port, user=user or site.ssh.user,
                                  private_key=key, private_key_password=password, host_key=host_key,
                                  proxy=proxy)

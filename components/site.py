@@ -36,6 +36,7 @@ class Bastion:
     host: str
     port: int = 22
     user: Optional[str] = None
+    host_key: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,9 @@ class Site:
         """The site as plain data with every secret left out: safe for state, outputs and policies."""
         return {
             "ssh": {"user": self.ssh.user, "port": self.ssh.port, "sudo": self.ssh.sudo,
-                    "bastion": None if not self.ssh.bastion else vars(self.ssh.bastion).copy()},
+                    "bastion": None if not self.ssh.bastion else {
+                        "host": self.ssh.bastion.host, "port": self.ssh.bastion.port, "user": self.ssh.bastion.user,
+                        "hostKey": self.ssh.bastion.host_key}},
             "nodes": [{"name": n.name, "address": n.address, "clusterAddress": n.cluster_address,
                        "port": n.port, "hostKey": n.host_key, "decommission": n.decommission} for n in self.nodes],
             "install": {"edition": self.install.edition, "installerUrl": self.install.installer_url,
@@ -293,7 +296,8 @@ def _build(values: Mapping[str, Any]) -> Site:
         port=_opt(s, "port", 22),
         private_key_password=Secret(s["privateKeyPassword"]) if s.get("privateKeyPassword") else None,
         sudo=_opt(s, "sudo", False),
-        bastion=Bastion(bastion["host"], _opt(bastion, "port", 22), bastion.get("user")) if bastion else None,
+        bastion=Bastion(bastion["host"], _opt(bastion, "port", 22), bastion.get("user"),
+                        bastion.get("hostKey")) if bastion else None,
     )
     nodes = tuple(
         Node(name=n["name"], address=n["address"], cluster_address=_opt(n, "clusterAddress", n["address"]),

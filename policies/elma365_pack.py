@@ -139,12 +139,19 @@ def validate_key_auth(args: ResourceValidationArgs, report: ReportViolation) -> 
 
 
 def validate_host_keys(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != COMMAND_TYPE or not args.get_config().get("requireHostKeys", False):
+    if args.resource_type != COMMAND_TYPE:
         return
+    config = args.get_config()
+    stack = stack_of(args.urn)
+    production = re.search(config.get("productionStackPattern", DEFAULT_PRODUCTION_PATTERN), stack)
+    if not (config.get("requireHostKeys", False) or production):
+        return
+    why = f" (stack {stack!r} looks like production)" if production else ""
     for where, conn in _connections(args.props):
         if _get(conn, "hostKey") in (None, ""):
-            report(f"{where} to {_get(conn, 'host')} has no hostKey: pin the server's SSH host key "
-                   "(nodes[i].hostKey / haproxy.hostKey) so a spoofed server is refused", None)
+            report(f"{where} to {_get(conn, 'host')} has no hostKey{why}: pin the server's SSH host key "
+                   "(nodes[i].hostKey / haproxy.hostKey / ssh.bastion.hostKey; `make hostkeys` collects them) "
+                   "so a spoofed server is refused", None)
 
 
 SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -304,8 +311,8 @@ POLICIES = [
     ),
     ResourceValidationPolicy(
         name="ssh-host-keys-pinned",
-        description="When requireHostKeys is true, every remote command's SSH connection (and bastion) pins "
-                    "the server's host key.",
+        description="When requireHostKeys is true, or the stack name matches productionStackPattern, every "
+                    "remote command's SSH connection (and bastion) pins the server's host key.",
         validate=validate_host_keys,
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
@@ -313,6 +320,10 @@ POLICIES = [
             "requireHostKeys": {
                 "type": "boolean", "default": False,
                 "description": "Require connection.hostKey on every remote command.",
+            },
+            "productionStackPattern": {
+                "type": "string", "default": DEFAULT_PRODUCTION_PATTERN,
+                "description": "Regular expression (searched) over the stack name: such stacks always need host keys.",
             },
         }),
     ),

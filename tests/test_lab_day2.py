@@ -58,7 +58,8 @@ def test_rotating_the_ssh_key_runs_no_vendor_tool(lab):
 def test_going_through_a_bastion_runs_no_vendor_tool(lab):
     values = copy.deepcopy(lab.values)
     jump = lab.info["haproxy"]
-    values["ssh"]["bastion"] = {"host": jump["address"], "port": jump["port"], "user": "root"}
+    # its host key pinned too (ssh.bastion.hostKey)
+    values["ssh"]["bastion"] = {"host": jump["address"], "port": jump["port"], "user": "root", "hostKey": jump["hostKey"]}
     mark = lab.mark()
     report = lab.up(values)
     assert report.ok, report.failures
@@ -72,8 +73,8 @@ def test_an_upgrade_of_this_program_that_changes_script_text_runs_no_vendor_tool
     shutil.copytree(ROOT / "components", project)
     shell = project / "render" / "shell.py"
     text = shell.read_text()
-    shell.write_text(text.replace('script = (f"{env}\\n" if env else "") + "set -euo pipefail\\n"',
-                                  'script = (f"{env}\\n" if env else "") + "# the next release\\nset -euo pipefail\\n"'))
+    shell.write_text(text.replace('set -euo pipefail\\n" + body.strip()',
+                                  'set -euo pipefail\\n# the next release\\n" + body.strip()'))
     assert shell.read_text() != text
     try:
         mark = lab.mark()
@@ -185,3 +186,25 @@ def test_pulumi_destroy_forgets_the_site_and_leaves_the_cluster_running(lab):
     assert report.steps and {op for _, op in report.ran()} == {"delete"}
     assert lab.journal(mark, with_checks=True) == []
     assert members(lab) == before and lab.site.state()["settings"]["ha"] is True
+
+
+def test_make_hostkeys_pins_every_server_through_the_bastion(lab):
+    values = copy.deepcopy(lab.values)
+    for node in values["nodes"]:
+        node.pop("hostKey", None)
+    values["haproxy"].pop("hostKey", None)
+    values["ssh"]["bastion"].pop("hostKey", None)
+    lab.stack.configure(values)
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "tools" / "hostkeys.py"),
+                           "--stack", "lab", "--project", str(lab.stack.project),
+                           "--identity", lab.info["privateKeyPath"], "--yes"],
+                          env=lab.stack.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SHA256:" in done.stdout and "pinned 5 host keys" in done.stdout
+    import yaml
+    config = yaml.safe_load(lab.stack.config_file.read_text())["config"]
+    by_name = {n["name"]: n["hostKey"] for n in lab.info["nodes"]}
+    pinned = {n["name"]: n["hostKey"] for n in config["elma365:nodes"]}
+    assert pinned == {name: by_name[name] for name in pinned} and len(pinned) == 3
+    assert config["elma365:haproxy"]["hostKey"] == lab.info["haproxy"]["hostKey"]
+    assert config["elma365:ssh"]["bastion"]["hostKey"] == lab.info["haproxy"]["hostKey"]  # the bastion is that host

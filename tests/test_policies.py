@@ -265,7 +265,7 @@ def _single_node() -> dict[str, Any]:
     pytest.param(_four_nodes(), "test", None, id="four-nodes"),
     pytest.param(_bastion_sudo(), "test", None, id="bastion-and-sudo"),
     pytest.param(example(scaling={"autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 5}}), "test", None, id="autoscaling"),
-    pytest.param(example(), "prod-eu", None, id="production-with-ha"),
+    pytest.param(_pinned(example()), "prod-eu", None, id="production-with-ha-and-pinned-host-keys"),
     pytest.param(_single_node(), "test", None, id="single-node-without-ha-or-haproxy"),
     pytest.param(example(ha={"enabled": False}), "live-1", None, id="non-production-by-default-pattern"),
 ])
@@ -379,7 +379,7 @@ CASES: dict[str, Case] = {
     "two-nodes-without-haproxy": Case(edited(cluster_props(_two_nodes_no_haproxy), example(ha={"enabled": False})), [
         (SHAPE, "elma365", "elma365:haproxy = (missing): is required when the site has 2 or more nodes (it has 2): "
                            "HAProxy in front of every node")]),
-    "production-without-ha": Case(edited(lambda s: None, example(ha={"enabled": False}), stack="prod-eu"), [
+    "production-without-ha": Case(edited(lambda s: None, _pinned(example(ha={"enabled": False})), stack="prod-eu"), [
         (PROD, "elma365", "elma365:ha.enabled = false: must be true on a production stack (stack 'prod-eu' matches '^prod')")]),
     "production-pattern-from-config": Case(edited(lambda s: None, example(ha={"enabled": False}), stack="live-1"), [
         (PROD, "elma365", "elma365:ha.enabled = false: must be true on a production stack (stack 'live-1' matches '^(prod|live)')")],
@@ -392,9 +392,9 @@ CASES: dict[str, Case] = {
         (KEY, "scale-all", "connection.proxy.password is set: SSH must log in with a private key, never a password")]),
     "host-key-missing-when-required": Case(edited(lambda s: None, _hostkeys_but_haproxy()), [
         (HOSTKEYS, "haproxy-version", "connection to 192.168.1.50 has no hostKey: pin the server's SSH host key "
-                                      "(nodes[i].hostKey / haproxy.hostKey) so a spoofed server is refused"),
+                                      "(nodes[i].hostKey / haproxy.hostKey / ssh.bastion.hostKey; `make hostkeys` collects them) so a spoofed server is refused"),
         (HOSTKEYS, "haproxy-config", "connection to 192.168.1.50 has no hostKey: pin the server's SSH host key "
-                                     "(nodes[i].hostKey / haproxy.hostKey) so a spoofed server is refused")],
+                                     "(nodes[i].hostKey / haproxy.hostKey / ssh.bastion.hostKey; `make hostkeys` collects them) so a spoofed server is refused")],
         config={HOSTKEYS: {"requireHostKeys": True}}),
     "connection-string-password-in-create": Case(edited(_append_create("scale-all", f"\nexport DB={PG_URL}")), [
         (INLINE, "scale-all", f"create contains a connection-string password (scheme://user:password@host): {PLAIN}")]),
@@ -457,6 +457,13 @@ def test_bad_variant_gets_exactly_its_violations(case: Case):
 
 def test_there_are_at_least_twenty_bad_variants():
     assert len(CASES) >= 20
+
+
+def test_a_production_stack_without_pinned_host_keys_fails_on_every_command():
+    found = run_pack(deploy(example(), stack="prod-eu"), None)
+    commands = {r.name for r in deploy(example(), stack="prod-eu") if r.type == "command:remote:Command"}
+    assert {resource for policy, resource, _ in found if policy == HOSTKEYS} == commands
+    assert all("(stack 'prod-eu' looks like production)" in message for _, _, message in found)
 
 
 def test_violation_messages_never_quote_the_secret():

@@ -216,13 +216,15 @@ def test_root_needs_no_sudo(site):
 
 def test_bastion_and_pinned_host_keys_reach_the_connection():
     values = example()
-    values["ssh"]["bastion"] = {"host": "jump.example.com", "port": 2222, "user": "jump"}
+    values["ssh"]["bastion"] = {"host": "jump.example.com", "port": 2222, "user": "jump",
+                                "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJUMPHOSTKEY"}
     values["nodes"][1]["hostKey"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEKEY"
     values["nodes"][1]["port"] = 2200
     deployed = run_program(values, SECRET_KEYS, mocks=cluster_outputs())
     conn = deployed.command("elma365-2-join").inputs["connection"]
     assert conn["proxy"]["host"] == "jump.example.com" and conn["proxy"]["port"] == 2222
     assert conn["proxy"]["user"] == "jump"
+    assert conn["proxy"]["hostKey"] == "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJUMPHOSTKEY"  # the bastion pinned too
     assert conn["hostKey"] == "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEKEY"
     assert conn["port"] == 2200
     assert deployed.command("elma365-3-join").inputs["connection"]["port"] == 22

@@ -110,6 +110,11 @@ BAD_CONFIGS = [
      'elma365:nodes[2].decommission = "now": must be false, true (a live node: drain, leave, remove) or "force"'),
     ("decommission as a number", with_("nodes[2].decommission", 1),
      'elma365:nodes[2].decommission = 1: must be false, true'),
+    ("an ssh-rsa host key pin", with_("nodes[1].hostKey", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7"),
+     "ssh-rsa host keys are checked with SHA-1 signatures, which OpenSSH 8.8 and later refuse: pin the server's "
+     "ssh-ed25519 key instead"),
+    ("a bad bastion host key", with_("ssh.bastion", {"host": "10.0.0.1", "hostKey": "AAAA"}),
+     "elma365:ssh.bastion.hostKey = \"AAAA\": must be an SSH public host key line"),
     ("datastore backups out of range", with_("install.datastoreBackups", -1),
      "elma365:install.datastoreBackups = -1: must be a whole number between 0 (no backups) and 100"),
     ("decommission below the HA quorum", with_("nodes[2].decommission", "force"),

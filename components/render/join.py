@@ -9,6 +9,7 @@ from .shell import APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, datastore_ba
 ALREADY_MEMBER = "ELMA365_CLUSTER_NODE_ALREADY_MEMBER"
 JOIN_LINE = re.compile(r"^\s*microk8s join (?P<host>\S+?):(?P<port>\d+)/(?P<token>[A-Za-z0-9]+)/(?P<hash>[A-Za-z0-9]+)(?P<worker>\s+--worker)?\s*$")
 # "]" first in the bracket: the same text is a valid POSIX ERE (grep -E) and Python pattern.
+CHANNEL = re.compile(r"^[0-9a-z.]+/[a-z]+$")  # a snap channel as `snap list` prints it: 1.28/stable
 TARGET = re.compile(r"^[][A-Za-z0-9.:-]+:[0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]+$")
 
 
@@ -47,11 +48,17 @@ fi
     return remote(body, sudo=site.ssh.needs_sudo)
 
 
-def prepare_command(site: Site, node: Node, channel: str) -> str:
-    """On every joining node: MicroK8s from the main node's channel, before the join. A node not yet
-    in the cluster that has another channel is moved to the main node's; a member is left alone."""
+def prepare_command(site: Site, node: Node) -> str:
+    """On every joining node: MicroK8s from the main node's channel (on stdin: the main node's
+    `microk8s-channel` step reads it there), before the join. A node not yet in the cluster that
+    tracks another channel is moved to the main node's; a member is left alone."""
     body = f"""
-channel={q(channel.strip())}
+IFS= read -r channel || true
+channel_pattern={q(CHANNEL.pattern)}
+if ! [[ "$channel" =~ $channel_pattern ]]; then
+  echo "ERROR: no usable MicroK8s channel from {site.main.name} for {node.name}: '$channel'" >&2
+  exit 1
+fi
 if command -v microk8s >/dev/null 2>&1; then
   tracking=$(snap list microk8s 2>/dev/null | awk '$1 == "microk8s" {{ print $4 }}')
   if [ "$tracking" = "$channel" ] || [ -f {JOINED_MARKER} ]; then

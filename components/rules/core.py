@@ -132,6 +132,19 @@ def _pattern(key: str, value: Any, pattern: re.Pattern[str], what: str) -> Itera
         yield Violation(key, value, f"must be {what}")
 
 
+def _host_key(key: str, value: Any) -> Iterator[Violation]:
+    """A host key to pin: a public key line of a type the SSH client verifies with a modern signature."""
+    if value is MISSING or value is None:
+        return
+    if isinstance(value, str) and value.startswith("ssh-rsa "):
+        # a pinned ssh-rsa key makes the client ask for SHA-1 "ssh-rsa" signatures, refused by OpenSSH 8.8+
+        yield Violation(key, value, "ssh-rsa host keys are checked with SHA-1 signatures, which OpenSSH 8.8 and "
+                                    "later refuse: pin the server's ssh-ed25519 key instead "
+                                    "(ssh-keyscan -t ed25519 <host>, or make hostkeys)")
+        return
+    yield from _pattern(key, value, HOST_KEY, "an SSH public host key line, e.g. 'ssh-ed25519 AAAA...'")
+
+
 def _unknown_keys(key: str, value: Any, known: Iterable[str], *, secret: bool = False) -> Iterator[Violation]:
     if isinstance(value, Mapping):
         for name in value:
@@ -151,4 +164,4 @@ def _number(key: str, value: Any, low: float, high: float, *, whole: bool = Fals
 
 
 # the helpers are shared by the rule modules of this package
-__all__ = ['ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_mapping', '_nodes', '_number', '_pattern', '_port', '_unknown_keys', 'check', 'is_int', 'rule', 'show']
+__all__ = ['ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_pattern', '_port', '_unknown_keys', 'check', 'is_int', 'rule', 'show']

@@ -122,7 +122,7 @@ def haproxy_section(raw: RawSite) -> Iterator[Violation]:
     yield from _address("haproxy.host", haproxy.get("host", MISSING))
     yield from _port("haproxy.port", haproxy.get("port", MISSING))
     yield from _pattern("haproxy.user", haproxy.get("user", MISSING), SSH_USER, "a plain login name")
-    yield from _pattern("haproxy.hostKey", haproxy.get("hostKey", MISSING), HOST_KEY, "an SSH public host key line")
+    yield from _host_key("haproxy.hostKey", haproxy.get("hostKey", MISSING))
     bind = haproxy.get("bind", MISSING)
     if bind is not MISSING:
         match = BIND.match(bind) if isinstance(bind, str) else None

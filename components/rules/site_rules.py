@@ -54,12 +54,13 @@ def ssh_section(raw: RawSite) -> Iterator[Violation]:
         if not isinstance(bastion, Mapping):
             yield Violation("ssh.bastion", bastion, "must be an object with host, port, user")
         else:
-            yield from _unknown_keys("ssh.bastion", bastion, ("host", "port", "user"))
+            yield from _unknown_keys("ssh.bastion", bastion, ("host", "port", "user", "hostKey"))
             if bastion.get("host") in (None, ""):
                 yield Violation("ssh.bastion.host", MISSING, "is required when ssh.bastion is set")
             yield from _address("ssh.bastion.host", bastion.get("host", MISSING))
             yield from _port("ssh.bastion.port", bastion.get("port", MISSING))
             yield from _pattern("ssh.bastion.user", bastion.get("user", MISSING), SSH_USER, "a plain login name")
+            yield from _host_key("ssh.bastion.hostKey", bastion.get("hostKey", MISSING))
 
 
 # ---------------------------------------------------------------- nodes
@@ -100,8 +101,7 @@ def nodes_list(raw: RawSite) -> Iterator[Violation]:
             yield from _address(f"{key}.address", node["address"])
         yield from _address(f"{key}.clusterAddress", node.get("clusterAddress", MISSING))
         yield from _port(f"{key}.port", node.get("port", MISSING))
-        yield from _pattern(f"{key}.hostKey", node.get("hostKey", MISSING), HOST_KEY,
-                            "an SSH public host key line, e.g. 'ssh-ed25519 AAAA...'")
+        yield from _host_key(f"{key}.hostKey", node.get("hostKey", MISSING))
         decommission = node.get("decommission", False)
         if not (decommission is None or decommission is False or decommission is True or decommission == "force"):
             yield Violation(f"{key}.decommission", decommission,
