@@ -120,7 +120,8 @@ class Haproxy:
     bind: str = "*:80"
     backend_port: int = 80
     config_path: str = "/etc/haproxy/haproxy.cfg"
-    reload_command: str = "systemctl reload haproxy"
+    reload_command: str = "systemctl reload-or-restart haproxy"   # restart where a reload cannot work
+    log: str = "/dev/log"   # where HAProxy sends its log (syslog): a socket path or <host>:<port>
     timeouts: HaproxyTimeouts = field(default_factory=lambda: HaproxyTimeouts())
     retries: int = 3
     redispatch: bool = True
@@ -336,7 +337,8 @@ def _build(values: Mapping[str, Any]) -> Site:
         host=p["host"], port=p.get("port"), user=p.get("user"), host_key=p.get("hostKey"),
         bind=_opt(p, "bind", "*:80"), backend_port=_opt(p, "backendPort", 80),
         config_path=_opt(p, "configPath", "/etc/haproxy/haproxy.cfg"),
-        reload_command=_opt(p, "reloadCommand", "systemctl reload haproxy"),
+        reload_command=_opt(p, "reloadCommand", "systemctl reload-or-restart haproxy"),
+        log=_opt(p, "log", "/dev/log"),
         **_haproxy_extras(p),
     ) if p else None
     f = values.get("preflight") or {}

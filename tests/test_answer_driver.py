@@ -28,7 +28,8 @@ def run_driver(tmp_path, replies, extra=""):
     tool.write_text(TOOL)
     tool.chmod(0o755)
     driver = tmp_path / "driver.exp"
-    driver.write_text(expect_driver(replies, tool="the installer", question_timeout=1, timeout_minutes=1))
+    driver.write_text(expect_driver(replies, tool="the installer", question_timeout=1, timeout_minutes=1,
+                                    transcript_dir=str(tmp_path / "log")))
     out = tmp_path / "out"
     env = {"PATH": "/usr/bin:/bin", "OUT": str(out), "EXTRA": extra}
     result = subprocess.run(["expect", "-f", str(driver), "--", str(tool)], capture_output=True, text=True,

@@ -126,9 +126,18 @@ def test_the_2_6_rendering_in_full():
 
 global
     maxconn 4096
+    user haproxy
+    group haproxy
+    chroot /var/lib/haproxy
+    log /dev/log local0
+    stats socket /run/haproxy/admin.sock mode 600 level admin
+    stats timeout 30s
 
 defaults
     mode http
+    log global
+    option httplog
+    option dontlognull
     timeout connect 5s
     timeout client 1m
     timeout server 10m

@@ -168,7 +168,7 @@ def test_haproxy_lists_every_node_and_validates_before_replacing(site):
     assert "balance leastconn" in config and "option forwardfor" in config and "option httpchk" in config
     assert "http-use-htx" not in config
     create = apply.inputs["create"]
-    assert create.index('haproxy -c -f "$check"') < create.index('mv -f "$new" "$cfg"') < create.index("systemctl reload haproxy")
+    assert create.index('haproxy -c -f "$check"') < create.index('mv -f "$new" "$cfg"') < create.index("systemctl reload-or-restart haproxy")
     # rendered for the version the host reports (the mocks say 2.6): the 2.2+ health-check syntax
     assert "http-check send meth HEAD uri /" in config and "# rendered for HAProxy 2.6" in config
     version = site.command("haproxy-version")

@@ -168,7 +168,7 @@ def test_the_example_site_is_valid_and_defaults_are_the_manuals():
     assert site.install.edition == "enterprise"
     assert site.install.installer_url == "https://dl.elma365.com/onPremise/master/latest/download"
     assert site.haproxy.config_path == "/etc/haproxy/haproxy.cfg"
-    assert site.haproxy.reload_command == "systemctl reload haproxy"
+    assert site.haproxy.reload_command == "systemctl reload-or-restart haproxy"
     assert "TESTKEY" not in repr(site)
     # the vendor's published minimum for one ELMA365 On-Premises Enterprise server
     assert (site.preflight.min_cpu_cores, site.preflight.min_memory_gib, site.preflight.min_free_disk_gib) == (10, 16, 100)

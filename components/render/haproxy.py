@@ -19,6 +19,9 @@ VERSION = re.compile(r"HA-?Proxy version (\d+)\.(\d+)", re.IGNORECASE)
 # In the stdin bundle, the TLS certificate (if any) follows the config after this line.
 CERT_SEPARATOR = "#--- elma365-cluster: TLS certificate (PEM) follows; not part of the config ---"
 MANAGED = "# managed by elma365-cluster"
+RUN_AS = "haproxy"                         # the user and group the distributions' packages create
+CHROOT = "/var/lib/haproxy"
+ADMIN_SOCKET = "/run/haproxy/admin.sock"
 BEFORE = ".before-elma365-cluster"      # beside the config: the host's own config, as it was
 DISABLED = ".disabled-by-elma365-cluster"
 
@@ -63,7 +66,7 @@ def haproxy_config(haproxy: Haproxy, nodes: tuple[Node, ...], version: tuple[int
     """The manual's `listen elma365_web` with what it leaves out: timeouts for long-lived connections,
     retries with redispatch, fast health checks, optional stats page and TLS termination."""
     t, hc, tls = haproxy.timeouts, haproxy.health_check, haproxy.tls
-    defaults = ["defaults", "    mode http"]
+    defaults = ["defaults", "    mode http", "    log global", "    option httplog", "    option dontlognull"]
     if has_http_use_htx(version):
         defaults.append("    no option http-use-htx")
     defaults += [
@@ -104,7 +107,10 @@ def haproxy_config(haproxy: Haproxy, nodes: tuple[Node, ...], version: tuple[int
     sections = [
         f"{MANAGED}: changes here are overwritten on the next `pulumi up`\n"
         f"# rendered for HAProxy {version[0]}.{version[1]} (as `haproxy -v` reported it)",
-        "global\n    maxconn 4096",
+        "\n".join(["global", "    maxconn 4096",
+                   # not root, confined, logging to the system log, an admin socket only root can use
+                   f"    user {RUN_AS}", f"    group {RUN_AS}", f"    chroot {CHROOT}", f"    log {haproxy.log} local0",
+                   f"    stats socket {ADMIN_SOCKET} mode 600 level admin", "    stats timeout 30s"]),
         "\n".join(defaults),
         "\n".join(web),
     ]
@@ -130,7 +136,11 @@ def stdin_bundle(haproxy: Haproxy, nodes: tuple[Node, ...], version_text: str) -
 def version_command(site: Site, haproxy: Haproxy) -> str:
     """Install HAProxy with the host's package manager if missing; print `haproxy -v`'s first line."""
     body = f"""
-{ensure_package("haproxy", "haproxy")}
+if ! command -v haproxy >/dev/null 2>&1; then
+  {ensure_package("haproxy", "haproxy")}
+  # a package install does not start HAProxy everywhere (dnf, yum): enable and start it
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl enable --now haproxy; fi
+fi
 v=$(haproxy -v 2>&1)
 printf '%s\\n' "${{v%%$'\\n'*}}"
 """
@@ -187,6 +197,7 @@ if [ -n "$crt" ]; then
   chmod 600 "$newcrt"; mv -f "$newcrt" "$crt"; newcrt=/dev/null
 fi
 mv -f "$new" "$cfg"
+mkdir -p "$(dirname {ADMIN_SOCKET})" {CHROOT}
 if ! bash -c {q(haproxy.reload_command)}; then
   echo "ERROR: reload failed: "{q(haproxy.reload_command)}"; the previous config is restored" >&2
   if [ "$had_cfg" = 1 ]; then mv -f "$cfg.bak" "$cfg"; else rm -f "$cfg"; fi

@@ -66,7 +66,7 @@ echo "ELMA365 ({q(site.install.edition)}) installed on {main.name}"
 
 
 def install_stdin(site: Site) -> str:
-    return expect_driver(install_replies(site), tool="the installer",
+    return expect_driver(install_replies(site), tool="the installer", transcript="installer",
                          question_timeout=site.install.question_timeout_seconds,
                          timeout_minutes=site.install.timeout_minutes)
 
@@ -91,6 +91,6 @@ expect -f "$driver" -- elma365ctl reconfigure
 
 
 def reconfigure_stdin(site: Site) -> str:
-    return expect_driver(settings_replies(site), tool="elma365ctl reconfigure",
+    return expect_driver(settings_replies(site), tool="elma365ctl reconfigure", transcript="reconfigure",
                          question_timeout=site.install.question_timeout_seconds,
                          timeout_minutes=site.install.timeout_minutes)

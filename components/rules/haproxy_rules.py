@@ -9,7 +9,7 @@ from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
 # ---------------------------------------------------------------- haproxy
 
-HAPROXY_KEYS = ("host", "port", "user", "hostKey", "bind", "backendPort", "configPath", "reloadCommand",
+HAPROXY_KEYS = ("host", "port", "user", "hostKey", "bind", "backendPort", "configPath", "reloadCommand", "log",
                 "timeouts", "retries", "redispatch", "healthCheck", "stats", "tls")
 HAPROXY_TIMEOUT_KEYS = ("connect", "client", "server", "tunnel", "clientFin", "httpRequest", "httpKeepAlive",
                         "queue", "check")
@@ -130,6 +130,9 @@ def haproxy_section(raw: RawSite) -> Iterator[Violation]:
             yield Violation("haproxy.bind", bind, "must be <address>:<port> or *:<port>")
     yield from _port("haproxy.backendPort", haproxy.get("backendPort", MISSING))
     yield from _pattern("haproxy.configPath", haproxy.get("configPath", MISSING), ABSOLUTE_PATH, "an absolute path")
+    log = haproxy.get("log", MISSING)
+    if log is not MISSING and not (isinstance(log, str) and (ABSOLUTE_PATH.match(log) or BIND.match(log))):
+        yield Violation("haproxy.log", log, "must be a syslog socket path (/dev/log) or <address>:<port>")
     reload = haproxy.get("reloadCommand", MISSING)
     if reload is not MISSING and (not isinstance(reload, str) or not reload.strip() or "\n" in reload or "\0" in reload):
         yield Violation("haproxy.reloadCommand", reload, "must be a one-line command")

@@ -241,8 +241,9 @@ def ask_int(prompt, minimum=None, maximum=None):
     return v
 
 
-def ask_connection_strings():
-    """Returns the list of services configured as external (names only)."""
+def ask_connection_strings(given=None):
+    """Returns the list of services configured as external (names only); `given` (a dict) gets the
+    connection strings themselves."""
     external = []
     if ask_yes_no("Use custom connection string? [y/N]: ", False):
         for svc in EXTERNAL_SERVICES:
@@ -251,6 +252,8 @@ def ask_connection_strings():
                 if not cs:
                     raise Fail("error: empty %s connection string" % svc)
                 external.append(svc)
+                if given is not None:
+                    given[svc] = cs
     return external
 
 
@@ -302,11 +305,27 @@ def installer(lab, args):
     domain = ask("Enter the domain name for ELMA365: ")
     if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", domain or ""):
         raise Fail("error: invalid domain name %r" % domain)
-    external = ask_connection_strings()
+    given = {}
+    external = ask_connection_strings(given)
     settings = ask_autoscaling()
     extra = lab.faults().get("installer_extra_question")
     if extra:
         ask_yes_no(extra, False)
+    failure = lab.faults().get("installer_fail_after_questions")
+    if failure:
+        # a failing install: its progress, lines that echo the answers (a connection string split
+        # across two writes), then the fault's message and a non-zero exit
+        for i in range(1, 51):
+            print("Installing ELMA365 %s: component %d of 50" % (edition, i))
+        print("Configuring the domain %s" % domain)
+        for svc, cs in given.items():
+            half = len(cs) // 2
+            sys.stdout.write("Connecting to %s at %s" % (svc, cs[:half]))
+            sys.stdout.flush()
+            time.sleep(0.3)
+            print("%s ... refused" % cs[half:])
+        sys.stdout.flush()
+        raise Fail(str(failure), rc=5)
 
     print("Installing ELMA365 %s for %s ..." % (edition, domain))
     sys.stdout.flush()

@@ -1,0 +1,47 @@
+"""The HAProxy host is left a good citizen: HAProxy runs as its own unprivileged user, chrooted,
+logs to the host's syslog target, and answers on a root-only admin socket. Real CLI, real SSH."""
+from __future__ import annotations
+
+import copy
+import socket
+import time
+from pathlib import Path
+
+from tests.lab_support import needs_lab, one, wait_all_in_rotation
+
+pytestmark = needs_lab
+
+
+def test_haproxy_runs_unprivileged_and_logs_to_the_hosts_syslog(new_lab):
+    lab = new_lab()
+    address = lab.info["haproxy"]["address"]
+    syslog = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # the host's log, as a syslog receiver
+    syslog.bind((address, 0))
+    syslog.settimeout(0.2)
+    values = copy.deepcopy(lab.values)
+    values["haproxy"]["log"] = f"{address}:{syslog.getsockname()[1]}"
+    report = lab.up(values)
+    assert report.ok, report.failures
+
+    run = Path(lab.info["labDir"]) / "nodes" / "haproxy" / "run" / "haproxy"
+    pids = (run / "haproxy.pid").read_text().split()
+    assert pids
+    for pid in pids:  # every HAProxy process of the host: none runs as root
+        uid = next(line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                   if line.startswith("Uid:"))
+        assert uid != "0" and uid == str(__import__("pwd").getpwnam("haproxy").pw_uid)
+        assert Path(f"/proc/{pid}/root").resolve() == Path("/var/lib/haproxy")  # chrooted
+    socket_file = run / "admin.sock"
+    assert socket_file.exists() and oct(socket_file.stat().st_mode)[-3:] == "600"
+
+    url = f"http://{address}:80/"
+    wait_all_in_rotation(url, {"elma365-1", "elma365-2", "elma365-3"}, deadline=10.0)
+    assert one(url).ok
+    logged, deadline = [], time.monotonic() + 5
+    while time.monotonic() < deadline and not any("elma365_web" in line for line in logged):
+        try:
+            logged.append(syslog.recv(65536).decode(errors="replace"))
+        except socket.timeout:
+            pass
+    syslog.close()
+    assert any("elma365_web" in line for line in logged), logged
