@@ -30,7 +30,8 @@ def record_of(site: Site) -> dict[str, Any]:
                            "hostKey": n.host_key} for n in site.active},
         "haproxy": None if haproxy is None else {
             "host": haproxy.host, "port": haproxy.port, "user": haproxy.user, "hostKey": haproxy.host_key,
-            "configPath": haproxy.config_path, "reloadCommand": haproxy.reload_command},
+            "configPath": haproxy.config_path, "reloadCommand": haproxy.reload_command,
+            "shared": haproxy.shared, "includePath": haproxy.include_path},
     }
 
 

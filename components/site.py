@@ -122,6 +122,15 @@ class Haproxy:
     config_path: str = "/etc/haproxy/haproxy.cfg"
     reload_command: str = "systemctl reload-or-restart haproxy"   # restart where a reload cannot work
     log: str = "/dev/log"   # where HAProxy sends its log (syslog): a socket path or <host>:<port>
+    # shared: the host's own config (its `global`, other sites) stays; the program's sections go in
+    # their own file, loaded beside it
+    shared: bool = False
+    include_path: str = "/etc/haproxy/conf.d/elma365-cluster.cfg"
+
+    @property
+    def target_path(self) -> str:
+        """The file the program writes: the whole config, or its own file beside the host's."""
+        return self.include_path if self.shared else self.config_path
     timeouts: HaproxyTimeouts = field(default_factory=lambda: HaproxyTimeouts())
     retries: int = 3
     redispatch: bool = True
@@ -339,6 +348,8 @@ def _build(values: Mapping[str, Any]) -> Site:
         config_path=_opt(p, "configPath", "/etc/haproxy/haproxy.cfg"),
         reload_command=_opt(p, "reloadCommand", "systemctl reload-or-restart haproxy"),
         log=_opt(p, "log", "/dev/log"),
+        shared=_opt(p, "shared", False),
+        include_path=_opt(p, "includePath", "/etc/haproxy/conf.d/elma365-cluster.cfg"),
         **_haproxy_extras(p),
     ) if p else None
     f = values.get("preflight") or {}

@@ -107,10 +107,10 @@ def haproxy_config(haproxy: Haproxy, nodes: tuple[Node, ...], version: tuple[int
     sections = [
         f"{MANAGED}: changes here are overwritten on the next `pulumi up`\n"
         f"# rendered for HAProxy {version[0]}.{version[1]} (as `haproxy -v` reported it)",
-        "\n".join(["global", "    maxconn 4096",
+        *([] if haproxy.shared else ["\n".join(["global", "    maxconn 4096",
                    # not root, confined, logging to the system log, an admin socket only root can use
                    f"    user {RUN_AS}", f"    group {RUN_AS}", f"    chroot {CHROOT}", f"    log {haproxy.log} local0",
-                   f"    stats socket {ADMIN_SOCKET} mode 600 level admin", "    stats timeout 30s"]),
+                   f"    stats socket {ADMIN_SOCKET} mode 600 level admin", "    stats timeout 30s"])]),
         "\n".join(defaults),
         "\n".join(web),
     ]
@@ -147,6 +147,28 @@ printf '%s\\n' "${{v%%$'\\n'*}}"
     return remote(body, sudo=site.ssh.needs_sudo)
 
 
+def _keep_hosts_own() -> str:
+    return f"""# what was there before this program's first config, kept once: removing `haproxy` restores it
+if [ ! -e "$cfg{BEFORE}" ] && {{ [ ! -f "$cfg" ] || ! grep -qF {q(MANAGED)} "$cfg"; }}; then
+  if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg{BEFORE}"; else : > "$cfg{BEFORE}.none"; fi
+fi"""
+
+
+DROP_IN = "/etc/systemd/system/haproxy.service.d/elma365-cluster.conf"
+
+
+def _wire_include(haproxy: Haproxy) -> str:
+    """The distributions' units start `haproxy -f $CONFIG`: a drop-in adds the program's file to it."""
+    wanted = f'[Service]\nEnvironment="CONFIG={haproxy.config_path} -f {haproxy.include_path}"\n'
+    return f"""if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  mkdir -p "$(dirname {DROP_IN})"
+  if ! printf '%b' {q(wanted)} | cmp -s - {DROP_IN}; then
+    printf '%b' {q(wanted)} > {DROP_IN}
+    systemctl daemon-reload
+  fi
+fi"""
+
+
 def apply_command(site: Site, haproxy: Haproxy) -> str:
     """Validate the new config beside the live one; only a valid config replaces it, atomically.
 
@@ -154,10 +176,12 @@ def apply_command(site: Site, haproxy: Haproxy) -> str:
     If the reload fails the previous files are put back, so the live config is never a broken one."""
     tls = haproxy.tls
     crt = q(tls.certificate_path) if tls else "''"
+    # shared: HAProxy checks and runs the host's config with the program's file beside it
+    base = f"-f {q(haproxy.config_path)} " if haproxy.shared else ""
     body = f"""
 {ensure_package("haproxy", "haproxy")}
 umask 077
-cfg={q(haproxy.config_path)}
+cfg={q(haproxy.target_path)}
 crt={crt}
 sep={q(CERT_SEPARATOR)}
 mkdir -p "$(dirname "$cfg")"
@@ -181,16 +205,13 @@ if [ -n "$crt" ]; then
 else
   cp "$new" "$check"
 fi
-if ! out=$(haproxy -c -f "$check" 2>&1); then
+if ! out=$(haproxy -c {base}-f "$check" 2>&1); then
   echo "ERROR: HAProxy rejected the new config; the live one is unchanged:" >&2
   printf '%s\\n' "$out" | sed "s|$check|$cfg (new)|g" >&2
   exit 1
 fi
 had_cfg=0; had_crt=0
-# what was there before this program's first config, kept once: removing `haproxy` restores it
-if [ ! -e "$cfg{BEFORE}" ] && {{ [ ! -f "$cfg" ] || ! grep -qF {q(MANAGED)} "$cfg"; }}; then
-  if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg{BEFORE}"; else : > "$cfg{BEFORE}.none"; fi
-fi
+{_keep_hosts_own() if not haproxy.shared else _wire_include(haproxy)}
 if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg.bak"; chmod 600 "$cfg.bak"; had_cfg=1; fi
 if [ -n "$crt" ]; then
   if [ -f "$crt" ]; then cp -p "$crt" "$crt.bak"; chmod 600 "$crt.bak"; had_crt=1; fi
@@ -216,6 +237,8 @@ def removal_command(site: Site, old: dict) -> str:
     host's own config from before the first apply is validated and put back, and HAProxy reloaded;
     if there was none, the program's config is left as a clearly named disabled file. Ours is only
     touched while it is the live one (a re-run, or another owner since, finds nothing to do)."""
+    if old.get("shared"):
+        return _remove_include(site, old)
     cfg = q(old["configPath"])
     body = f"""
 cfg={cfg}
@@ -243,5 +266,25 @@ else
   rm -f "$cfg{BEFORE}.none"
   echo "HAProxy: elma365-cluster's config moved to $cfg{DISABLED}; there was no config before it to restore, so HAProxy keeps serving it until stopped (systemctl stop haproxy)"
 fi
+"""
+    return remote(body, sudo=site.ssh.needs_sudo)
+
+
+def _remove_include(site: Site, old: dict) -> str:
+    """Shared host: the program's own file and its service wiring go; the host's config is untouched."""
+    body = f"""
+cfg={q(old["includePath"])}
+if [ ! -f "$cfg" ] || ! grep -qF {q(MANAGED)} "$cfg"; then
+  echo "no elma365-cluster config at $cfg; nothing to take off"
+  exit 0
+fi
+mv -f "$cfg" "$cfg{DISABLED}"
+if [ -f {DROP_IN} ]; then rm -f {DROP_IN}; systemctl daemon-reload; fi
+if ! bash -c {q(old["reloadCommand"])}; then
+  mv -f "$cfg{DISABLED}" "$cfg"
+  echo "ERROR: reload failed: "{q(old["reloadCommand"])}"; elma365-cluster's config is back in place" >&2
+  exit 1
+fi
+echo "HAProxy: elma365-cluster's config is off this host (kept as $cfg{DISABLED}); the host's own config is untouched"
 """
     return remote(body, sudo=site.ssh.needs_sudo)

@@ -10,6 +10,7 @@ from .core import *  # noqa: F401,F403  (the registry and the value checks)
 # ---------------------------------------------------------------- haproxy
 
 HAPROXY_KEYS = ("host", "port", "user", "hostKey", "bind", "backendPort", "configPath", "reloadCommand", "log",
+                "shared", "includePath",
                 "timeouts", "retries", "redispatch", "healthCheck", "stats", "tls")
 HAPROXY_TIMEOUT_KEYS = ("connect", "client", "server", "tunnel", "clientFin", "httpRequest", "httpKeepAlive",
                         "queue", "check")
@@ -130,6 +131,11 @@ def haproxy_section(raw: RawSite) -> Iterator[Violation]:
             yield Violation("haproxy.bind", bind, "must be <address>:<port> or *:<port>")
     yield from _port("haproxy.backendPort", haproxy.get("backendPort", MISSING))
     yield from _pattern("haproxy.configPath", haproxy.get("configPath", MISSING), ABSOLUTE_PATH, "an absolute path")
+    yield from _bool("haproxy.shared", haproxy.get("shared", MISSING))
+    include = haproxy.get("includePath", MISSING)
+    yield from _pattern("haproxy.includePath", include, ABSOLUTE_PATH, "an absolute path")
+    if isinstance(include, str) and not include.endswith(".cfg"):
+        yield Violation("haproxy.includePath", include, "must end in .cfg (HAProxy loads only *.cfg from a folder)")
     log = haproxy.get("log", MISSING)
     if log is not MISSING and not (isinstance(log, str) and (ABSOLUTE_PATH.match(log) or BIND.match(log))):
         yield Violation("haproxy.log", log, "must be a syslog socket path (/dev/log) or <address>:<port>")

@@ -1,0 +1,252 @@
+"""`make verify STACK=<name>`: a read-only check of the live site against its stack config.
+
+    python -m components.verify --pulumi-stack <name> [--cwd DIR]          # pulumi config --show-secrets --json
+    python -m components.verify --stack stacks/Pulumi.<name>.yaml --key ~/.ssh/elma365_ed25519
+    python -m components.verify --values-json values.json [--key FILE]     # the elma365:* values as JSON
+
+Every host at once (one thread, one SSH session each, with OpenSSH's `ssh`); only read-only commands
+(components/render/verify.py renders them, reads their output and compares). Prints one table and
+a line per drift with the command that repairs it; exits 0 when everything matches, 1 on any drift,
+2 when it could not start (a bad config, no pulumi CLI).
+
+Nothing of Pulumi is imported: it runs without an engine, a state lock or a stack update.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import yaml
+
+from .render import verify as render
+from .render.verify import HAPROXY, Context, HostOutput
+from .site import Site, SiteConfigError, parse_site
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMESPACE = "elma365"
+
+# Placeholders for secret leaves the stack file holds encrypted (the key-file form reads none of them):
+# they satisfy the config's rules; the checks that need the real value say they were skipped.
+PLACEHOLDERS = {
+    "haproxy.stats.password": "not-read-by-verify",
+    "haproxy.tls.certificate": "-----BEGIN CERTIFICATE-----\nnot read\n-----END CERTIFICATE-----\n"
+                               "-----BEGIN PRIVATE KEY-----\nnot read\n-----END PRIVATE KEY-----\n",
+}
+UNREAD = "not-read-by-verify"
+
+
+class VerifyError(RuntimeError):
+    """The check could not start (exit 2)."""
+
+
+def project_name(root: Path = ROOT) -> str:
+    try:
+        return str(yaml.safe_load((root / "Pulumi.yaml").read_text())["name"])
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return "elma365-cluster"
+
+
+# ------------------------------------------------------------------------------------------ config
+
+def values_from_pulumi(stack: str, cwd: Path = ROOT, env: Optional[Mapping[str, str]] = None
+                       ) -> tuple[dict[str, Any], set[str]]:
+    """The stack's `elma365:*` values, secrets decrypted, through the operator's own Pulumi CLI."""
+    try:
+        done = subprocess.run(["pulumi", "config", "--show-secrets", "--json", "--stack", stack], cwd=cwd,
+                              env=dict(env) if env is not None else None, capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        raise VerifyError("the pulumi CLI is not on PATH: use the key-file form "
+                          "(--stack stacks/Pulumi.<name>.yaml --key <private key file>)") from None
+    if done.returncode != 0:
+        raise VerifyError(f"pulumi config --show-secrets --json --stack {stack} failed:\n{done.stderr.strip()}")
+    values: dict[str, Any] = {}
+    secret: set[str] = set()
+    for full, entry in json.loads(done.stdout or "{}").items():
+        if not full.startswith(NAMESPACE + ":"):
+            continue
+        key = full.split(":", 1)[1]
+        if "objectValue" in entry:
+            values[key] = entry["objectValue"]
+        else:
+            raw = entry.get("value")
+            try:
+                values[key] = json.loads(raw) if isinstance(raw, str) else raw
+            except ValueError:
+                values[key] = raw
+        if entry.get("secret"):
+            secret.add(key)
+    return values, secret
+
+
+def _replace_secure(node: Any, path: str, unread: set[str]) -> Any:
+    """Every `{secure: ...}` leaf becomes a placeholder; its path is remembered as unread."""
+    if isinstance(node, dict):
+        if set(node) == {"secure"}:
+            unread.add(path)
+            return PLACEHOLDERS.get(re.sub(r"\[\d+\]", "", path), UNREAD)
+        return {k: _replace_secure(v, f"{path}.{k}" if path else k, unread) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_replace_secure(v, f"{path}[{i}]", unread) for i, v in enumerate(node)]
+    return node
+
+
+def values_from_stack_file(stack_file: Path, key_file: Path) -> tuple[dict[str, Any], set[str], set[str]]:
+    """The plain values of a stack file; the SSH key from the operator's key file. Encrypted leaves
+    are not decrypted (that needs the stack's secrets provider): they are reported as unread."""
+    document = yaml.safe_load(Path(stack_file).read_text()) or {}
+    config = document.get("config") or {}
+    unread: set[str] = set()
+    values = {k.split(":", 1)[1]: _replace_secure(v, k.split(":", 1)[1], unread)
+              for k, v in config.items() if k.startswith(NAMESPACE + ":")}
+    secret = {path.split(".", 1)[0].split("[", 1)[0] for path in unread} | {"ssh"}
+    values.setdefault("ssh", {})
+    values["ssh"]["privateKey"] = Path(key_file).read_text()
+    unread.discard("ssh.privateKey")
+    return values, secret, unread
+
+
+def values_from_json(path: Path, key_file: Optional[Path]) -> tuple[dict[str, Any], set[str], set[str]]:
+    values = json.loads(Path(path).read_text())
+    if key_file is not None:
+        values.setdefault("ssh", {})["privateKey"] = Path(key_file).read_text()
+    return values, set(values), set()
+
+
+def stack_name_of(stack_file: Path) -> Optional[str]:
+    m = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", Path(stack_file).name)
+    return m.group(1) if m else None
+
+
+# ------------------------------------------------------------------------------------------ SSH
+
+class Ssh:
+    """OpenSSH's client with the program's connection settings: user, port, bastion, pinned host
+    keys (a host without a pinned key is not checked, as pulumi-command does not check it)."""
+
+    def __init__(self, site: Site, key_file: str, workdir: str, connect_timeout: int = 10):
+        self.site, self.key_file, self.workdir, self.connect_timeout = site, key_file, workdir, connect_timeout
+
+    def _options(self, name: str, host: str, port: int, host_key: Optional[str]) -> list[str]:
+        options = ["-i", self.key_file, "-p", str(port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                   "-o", f"ConnectTimeout={self.connect_timeout}", "-o", "LogLevel=ERROR",
+                   "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3"]
+        if host_key:
+            known = os.path.join(self.workdir, f"known_hosts-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}")
+            with open(known, "w") as handle:
+                handle.write((f"[{host}]:{port}" if port != 22 else host) + f" {host_key}\n")
+            options += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known}"]
+        else:
+            options += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+        return options
+
+    def argv(self, name: str, host: str, port: int, user: str, host_key: Optional[str]) -> list[str]:
+        argv = ["ssh", *self._options(name, host, port, host_key)]
+        b = self.site.ssh.bastion
+        if b:
+            jump = ["ssh", *self._options("bastion", b.host, b.port, None), "-W", "%h:%p",
+                    f"{b.user or self.site.ssh.user}@{b.host}"]
+            argv += ["-o", "ProxyCommand=" + " ".join(jump)]
+        return argv + [f"{user}@{host}"]
+
+    def run(self, argv: list[str], command: str, stdin: Optional[str], timeout: float) -> HostOutput:
+        try:
+            done = subprocess.run([*argv, command], input=stdin or "", capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return HostOutput(False, error=f"no answer within {timeout:.0f} s")
+        sections = render.parse_sections(done.stdout)
+        if not sections:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            return HostOutput(False, error=(lines[-1].strip() if lines else f"ssh exited {done.returncode}")[:200])
+        return HostOutput(True, sections)
+
+
+def collect(site: Site, key_file: str, timeout: float = 180) -> dict[str, HostOutput]:
+    """Every active node and the HAProxy host at once: one thread and one SSH session each."""
+    with tempfile.TemporaryDirectory(prefix="elma365-verify.") as workdir:
+        ssh = Ssh(site, key_file, workdir)
+        jobs: dict[str, tuple[list[str], str, Optional[str]]] = {}
+        for node in site.active:
+            argv = ssh.argv(node.name, node.address, node.port or site.ssh.port, site.ssh.user, node.host_key)
+            jobs[node.name] = (argv, render.host_script(site, render.node_sections(node == site.main)), None)
+        h = site.haproxy
+        if h is not None:
+            with_stats = h.stats is not None and str(h.stats.password) != PLACEHOLDERS["haproxy.stats.password"]
+            argv = ssh.argv("haproxy", h.host, h.port or site.ssh.port, h.user or site.ssh.user, h.host_key)
+            stdin = render.curl_config(h.stats.user, str(h.stats.password)) if with_stats else None
+            jobs[HAPROXY] = (argv, render.host_script(site, render.haproxy_sections(site, with_stats)), stdin)
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            futures = {name: pool.submit(ssh.run, argv, command, stdin, timeout)
+                       for name, (argv, command, stdin) in jobs.items()}
+            return {name: future.result() for name, future in futures.items()}
+
+
+# ------------------------------------------------------------------------------------------ main
+
+def verify(values: dict[str, Any], secret_keys: set[str], key_file: Optional[str], ctx: Context,
+           out=sys.stdout) -> tuple[int, list[render.Row]]:
+    """Parse the config, read every host, print the report; (exit code, rows)."""
+    try:
+        site = parse_site(values, secret_keys)
+    except SiteConfigError as exc:
+        raise VerifyError(str(exc).replace("nothing was changed on any server", "nothing was checked")) from None
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="elma365-verify-key.") as keydir:
+        if key_file is None:
+            key_file = os.path.join(keydir, "key")
+            with open(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+                text = str(site.ssh.private_key)
+                handle.write(text if text.endswith("\n") else text + "\n")
+        hosts = collect(site, key_file)
+    rows = render.compare(site, hosts, ctx)
+    out.write(render.report(rows, time.monotonic() - started))
+    out.flush()
+    return render.exit_code(rows), rows
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m components.verify", description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--pulumi-stack", metavar="NAME",
+                        help="read the stack's config with `pulumi config --show-secrets --json` (backend login "
+                             "and PULUMI_CONFIG_PASSPHRASE as for `pulumi up`)")
+    source.add_argument("--stack", metavar="FILE", type=Path,
+                        help="a stack file (stacks/Pulumi.<name>.yaml): its plain values, with --key")
+    source.add_argument("--values-json", metavar="FILE", type=Path, help="the elma365:* values as a JSON object")
+    parser.add_argument("--key", metavar="FILE", type=Path, help="the SSH private key file (with --stack: required)")
+    parser.add_argument("--cwd", type=Path, default=ROOT, help="the project folder for --pulumi-stack")
+    parser.add_argument("--stack-name", help="the Pulumi stack, for the repair commands (default: from the file name)")
+    args = parser.parse_args(argv)
+    try:
+        unread: set[str] = set()
+        if args.pulumi_stack:
+            values, secret = values_from_pulumi(args.pulumi_stack, args.cwd)
+            stack = args.stack_name or args.pulumi_stack
+        elif args.stack:
+            if args.key is None:
+                parser.error("--stack needs --key (the stack file holds the SSH key encrypted)")
+            values, secret, unread = values_from_stack_file(args.stack, args.key)
+            stack = args.stack_name or stack_name_of(args.stack)
+        else:
+            values, secret, unread = values_from_json(args.values_json, args.key)
+            stack = args.stack_name
+        ctx = Context(stack=stack, project=project_name(args.cwd if args.pulumi_stack else ROOT),
+                      unread_secrets=frozenset(unread))
+        code, _ = verify(copy.deepcopy(values), secret, str(args.key) if args.key else None, ctx)
+        return code
+    except (VerifyError, OSError, ValueError, yaml.YAMLError) as exc:
+        print(f"make verify: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
