@@ -18,6 +18,7 @@ import copy
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -153,9 +154,9 @@ class Ssh:
         argv = ["ssh", *self._options(name, host, port, host_key)]
         b = self.site.ssh.bastion
         if b:
-            jump = ["ssh", *self._options("bastion", b.host, b.port, None), "-W", "%h:%p",
+            jump = ["ssh", *self._options("bastion", b.host, b.port, getattr(b, "host_key", None)), "-W", "%h:%p",
                     f"{b.user or self.site.ssh.user}@{b.host}"]
-            argv += ["-o", "ProxyCommand=" + " ".join(jump)]
+            argv += ["-o", "ProxyCommand=" + " ".join(shlex.quote(a) for a in jump)]
         return argv + [f"{user}@{host}"]
 
     def run(self, argv: list[str], command: str, stdin: Optional[str], timeout: float) -> HostOutput:

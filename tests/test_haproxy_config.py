@@ -121,7 +121,7 @@ def test_2_2_and_later_use_http_check_send(version):
 
 def test_the_2_6_rendering_in_full():
     assert render((2, 6)) == """\
-# managed by elma365-cluster: changes here are overwritten on the next `pulumi up`
+# managed by elma365-cluster: do not edit; `make verify` reports edits, `pulumi up --replace` of haproxy-config undoes them
 # rendered for HAProxy 2.6 (as `haproxy -v` reported it)
 
 global

@@ -123,7 +123,8 @@ def test_disabled_preflight_registers_nothing_and_install_waits_for_nothing():
     assert not [c for c in deployed.commands if c.name.endswith("-preflight")]
     assert not [r for r in deployed.registrations if r.type == PREFLIGHT_TYPE]
     assert deployed.command("elma365-1-install").depends_on == set()
-    assert deployed.command("elma365-2-prepare").depends_on == set()
+    # a joining node waits only for the main node's MicroK8s channel (read after the install)
+    assert deployed.command("elma365-2-prepare").depends_on == {deployed.command("elma365-1-microk8s-channel").urn}
 
 
 @pytest.mark.parametrize("preflight, message", [

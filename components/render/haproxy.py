@@ -105,7 +105,7 @@ def haproxy_config(haproxy: Haproxy, nodes: tuple[Node, ...], version: tuple[int
     web += server_lines(haproxy, nodes)
 
     sections = [
-        f"{MANAGED}: changes here are overwritten on the next `pulumi up`\n"
+        f"{MANAGED}: do not edit; `make verify` reports edits, `pulumi up --replace` of haproxy-config undoes them\n"
         f"# rendered for HAProxy {version[0]}.{version[1]} (as `haproxy -v` reported it)",
         *([] if haproxy.shared else ["\n".join(["global", "    maxconn 4096",
                    # not root, confined, logging to the system log, an admin socket only root can use

@@ -113,10 +113,15 @@ def show_stat_command(socket_path: str) -> str:
             """else echo 'neither socat nor python3 is installed on the HAProxy host'; exit 127; fi""")
 
 
+def program_file(haproxy) -> str:
+    """The file the program writes: the whole config, or on a shared host its own file beside the host's."""
+    return getattr(haproxy, "target_path", haproxy.config_path)
+
+
 def haproxy_sections(site: Site, with_stats: bool) -> list[tuple[str, str, bool]]:
     h = site.haproxy
     assert h is not None
-    cfg = q(h.config_path)
+    cfg = q(program_file(h))
     sections = [("haproxy-version", "haproxy -v", False),
                 ("config", f"cat -- {cfg}", False),
                 ("config-sha256", f"sha256sum < {cfg}", False)]
@@ -432,10 +437,20 @@ def settings_repair(site: Site, ctx: Context, ha: bool, settings: bool) -> Repai
     return steps_repair(site, ctx, forget, urns)
 
 
-def rejoin_repair(site: Site, ctx: Context, node: Node) -> Repair:
-    """A node that is not in the cluster: a fresh token from the main node, then its join."""
-    return Repair(_pulumi_up(ctx, [urn(ctx, "NodeJoin", f"{node.name}-add-node")]),
-                  replace=(urn(ctx, "NodeJoin", f"{node.name}-add-node"),))
+def rejoin_repair(site: Site, ctx: Context, node: Node, listed: bool) -> Repair:
+    """A node that is not in the cluster (it left by hand, or its join failed): the program's join
+    again, with a fresh token from the main node. A node that left stays a (NotReady) Node on the
+    main node until `microk8s remove-node`, and add-node refuses a node listed there; with HA on, the
+    node's update-hamode and the restart after it run again too (the join forgets what the node
+    applied; the restart's record on the main node is emptied)."""
+    on_main = ([f"microk8s remove-node {node.name}"] if listed else []) + \
+        ([f"truncate -s 0 {APPLIED_DIR}/restart"] if site.ha.enabled else [])
+    urns = [urn(ctx, "NodeJoin", f"{node.name}-add-node")]
+    if site.ha.enabled:
+        urns += [urn(ctx, "HighAvailability", f"{node.name}-update-hamode"), urn(ctx, "HighAvailability", "restart")]
+    ssh = ((site.main.name, tuple(on_main)),) if on_main else ()
+    parts = [targets(site)[site.main.name].ssh(on_main, _bastion(site))] if on_main else []
+    return Repair(" && ".join(parts + [_pulumi_up(ctx, urns)]), ssh=ssh, replace=tuple(urns))
 
 
 def haproxy_repair(site: Site, ctx: Context) -> Repair:
@@ -472,6 +487,7 @@ class _Compare:
         main_out = hosts.get(self.main.name)
         self.main_ok = bool(main_out and main_out.reachable)
         self.node_status = {n.name: self._status_of(n) for n in self.active}
+        self.joined = {n.name: self._joined(n) for n in self.active}
         self.kube_nodes: Optional[dict[str, tuple[str, str]]] = None
         self.kube_error = "the main node is unreachable"
         if self.main_ok:
@@ -490,6 +506,17 @@ class _Compare:
                 self.ctl = parse_elma365ctl_status(s.out)
             else:
                 self.ctl_error = f"`elma365ctl status` failed: {_last(s)}"
+
+    def _joined(self, node: Node) -> Optional[bool]:
+        """Whether the node's own MicroK8s is in the main node's cluster (its datastore lists the main
+        node); None when it cannot tell (unreachable, not running)."""
+        status = self.node_status.get(node.name)
+        if node == self.main or status is None or not status.running:
+            return None if node != self.main else True
+        return f"{self.main.cluster_address}:19001" in set(status.masters) | set(status.standby)
+
+    def rejoin(self, node: Node) -> Repair:
+        return rejoin_repair(self.site, self.ctx, node, listed=bool(self.kube_nodes and node.name in self.kube_nodes))
 
     # -- helpers --------------------------------------------------------------------------------
     def add(self, where: str, check: str, expected: str, found: str, ok: Optional[bool],
@@ -518,8 +545,9 @@ class _Compare:
         status = self.node_status.get(node.name)
         if status is not None and not status.running:
             return ssh_repair(self.site, node.name, "microk8s start")
-        if self.kube_nodes is not None and node.name not in self.kube_nodes and node != self.main:
-            return rejoin_repair(self.site, self.ctx, node)
+        if node != self.main and (self.joined.get(node.name) is False or
+                                  (self.kube_nodes is not None and node.name not in self.kube_nodes)):
+            return self.rejoin(node)
         return manual(f"{node.name} runs MicroK8s but is not in service: no one command repairs it; "
                       f"look at `{targets(self.site)[node.name].ssh(['microk8s inspect'], _bastion(self.site))}`")
 
@@ -555,7 +583,7 @@ class _Compare:
             state = self.kube_nodes.get(node.name)
             if state is None:
                 self.add(node.name, check, "Ready", "not in the cluster (kubectl get nodes)", False,
-                         rejoin_repair(self.site, self.ctx, node) if node != self.main else self.node_repair(node))
+                         self.node_repair(node))
             elif state[0] == "Ready":
                 self.add(node.name, check, "Ready", "Ready", True)
             elif state[0].split(",")[0] == "Ready":
@@ -601,7 +629,7 @@ class _Compare:
         ok = not missing and not extra and len(status.masters) >= (need if n >= 3 else 1)
         repair = None
         if missing:
-            repair = self.node_repair(missing[0]) if missing[0] == self.main else rejoin_repair(self.site, self.ctx, missing[0])
+            repair = self.node_repair(missing[0]) if missing[0] == self.main else self.rejoin(missing[0])
         elif extra:
             repair = manual(f"datastore members {', '.join(extra)} are no node of the config: add their entries with "
                             f"`decommission: true` and run `pulumi up`")
@@ -699,8 +727,13 @@ class _Compare:
             value = self.ctl_field("hamode updated on", "HA mode rolled out on" + src, want_on)
             if value is not None:
                 done = parse_list(value)
-                missing = [n.name for n in self.active if n.name not in done]
-                if missing:
+                missing = [n for n in self.active if n.name not in done]
+                out_of_cluster = [n for n in missing if n != self.main and (
+                    self.joined.get(n.name) is False or (self.kube_nodes is not None and n.name not in self.kube_nodes))]
+                if out_of_cluster and ha_ok:
+                    self.add("cluster", "HA mode rolled out on" + src, want_on, value, False,
+                             self.rejoin(out_of_cluster[0]))
+                elif missing:
                     settings_drift.append(("HA mode rolled out on" + src, want_on, value, "ha"))
                 else:
                     self.add("cluster", "HA mode rolled out on" + src, want_on, value, True)
@@ -734,15 +767,17 @@ class _Compare:
                 self.add("cluster", "external services" + src, ", ".join(want_ext) or "none", value, True)
         replicas_drift = self.replicas(src)
         if settings_drift or replicas_drift:
+            # one line repairs them all: with settings to apply, the program's steps (the scale steps
+            # too when a count drifted); counts alone, the scale commands on the main node
             parts = {part for *_, part in settings_drift}
-            together = settings_repair(site, self.ctx, ha="ha" in parts, settings="settings" in parts) if parts else None
+            together = (settings_repair(site, self.ctx, ha="ha" in parts,
+                                        settings="settings" in parts or bool(replicas_drift)) if parts else
+                        ssh_repair(site, self.main.name,
+                                   *(f"elma365ctl scale {s} {n}" for s, n in site.scaling.replicas.items())))
             for check, expected, found, _ in settings_drift:
                 self.add("cluster", check, expected, found, False, together)
             for check, expected, found in replicas_drift:
-                repair = (settings_repair(site, self.ctx, ha="ha" in parts, settings=True) if together else
-                          ssh_repair(site, self.main.name,
-                                     *(f"elma365ctl scale {s} {n}" for s, n in site.scaling.replicas.items())))
-                self.add("cluster", check, expected, found, False, repair)
+                self.add("cluster", check, expected, found, False, together)
 
     def replicas(self, src: str) -> list[tuple[str, str, str]]:
         """Rows of replica counts; the drifted ones are returned for the caller to add."""
@@ -823,7 +858,7 @@ class _Compare:
         version_out = out.sections.get("haproxy-version")
         config = out.sections.get("config")
         digest = out.sections.get("config-sha256")
-        check = f"live {h.config_path} = applied"
+        check = f"live {program_file(h)} = applied"
         try:
             version = parse_version(version_out.out if version_out else "")
         except UnsupportedHaproxy as exc:

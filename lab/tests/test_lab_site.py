@@ -117,7 +117,7 @@ ADD_NODE_RE = re.compile(
     r"\n"
     r"If the node you are adding is not reachable through the default interface you can use one of the following:\n"
     r"microk8s join 10\.0\.2\.15:25000/(?P=t)/(?P=h)\n"
-    r"microk8s join 127\.0\.0\.11:25000/(?P=t)/(?P=h)\n\Z")
+    r"microk8s join " + re.escape(N1) + r":25000/(?P=t)/(?P=h)\n\Z")
 
 
 def add_node(info):
