@@ -120,6 +120,14 @@ def by_hand(lab: Lab, node: str, command: str, answers: dict[str, str], timeout:
 
 # ---------------------------------------------------------------- no drift
 
+
+def the_drift(lab):
+    """The one drift a verify run reports (it exits 1)."""
+    code, rows, _ = verify(lab)
+    assert code == 1
+    [row] = [r for r in rows if r.status == v.DRIFT]
+    return row
+
 def test_a_deployed_site_matches_read_through_pulumi_config(lab):
     """The `make verify STACK=lab` path: the config through `pulumi config --show-secrets --json`."""
     settle(lab)   # HAProxy may still be counting its first health checks
@@ -249,9 +257,7 @@ def test_ha_switched_off_by_hand(lab):
 def test_the_haproxy_config_edited_on_its_host(lab):
     applied = live_haproxy_config(lab)
     assert on(lab, v.HAPROXY, "sed -i 's/timeout server 10m/timeout server 20m/' /etc/haproxy/haproxy.cfg").exit_code == 0
-    code, rows, text = verify(lab)
-    assert code == 1
-    [r] = [r for r in rows if r.status == v.DRIFT]
+    r = the_drift(lab)
     assert r.check == "live /etc/haproxy/haproxy.cfg = applied"
     line = applied.decode().splitlines().index("    timeout server 10m") + 1
     assert r.found == f"differs (+1/-1 lines); line {line} is 'timeout server 20m', applied 'timeout server 10m'"
@@ -263,9 +269,7 @@ def test_the_haproxy_config_edited_on_its_host(lab):
 
 def test_another_microk8s_version_on_one_node(lab):
     assert on(lab, "elma365-2", "snap refresh microk8s --channel=1.29/stable").exit_code == 0
-    code, rows, text = verify(lab)
-    assert code == 1
-    [r] = [r for r in rows if r.status == v.DRIFT]
+    r = the_drift(lab)
     assert (r.where, r.check, r.found) == ("elma365-2", "MicroK8s version", "v1.29.9 (rev 7231, 1.29/stable)")
     assert r.expected == "v1.28.15 (as elma365-1, 1.28/stable)"
     address = host(lab, "elma365-2")["address"]
@@ -276,9 +280,7 @@ def test_another_microk8s_version_on_one_node(lab):
 
 def test_a_replica_count_changed_by_hand(lab):
     assert on(lab, "elma365-1", "elma365ctl scale main 5").exit_code == 0
-    code, rows, text = verify(lab)
-    assert code == 1
-    [r] = [r for r in rows if r.status == v.DRIFT]
+    r = the_drift(lab)
     assert (r.check, r.expected, r.found) == ("replicas: main (elma365ctl status)", "2", "5")
     address = host(lab, "elma365-1")["address"]
     assert r.repair.text == f"ssh -p 2222 root@{address} 'elma365ctl scale all 3 && elma365ctl scale main 2'"
