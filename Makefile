@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lab measure plan system-packages pulumi hostkeys verify clean
+.PHONY: test lab measure plan system-packages pulumi hostkeys verify golden clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ measure: $(BIN)/.installed system-packages pulumi
 # fingerprints (IDENTITY=~/.ssh/key to scan through a bastion; YES=1 for scripts).
 hostkeys: $(BIN)/.installed
 	$(BIN)/python tools/hostkeys.py --stack "$(STACK)" $(if $(IDENTITY),--identity "$(IDENTITY)") $(if $(YES),--yes)
+
+# After a deliberate change of a rendered script: rewrite tests/golden, then review its diff.
+golden: $(BIN)/.installed
+	$(BIN)/python -m tests.golden --write
 
 plan: $(BIN)/.installed
 	$(BIN)/python -m tests.show_plan stacks/Pulumi.example.yaml

@@ -219,8 +219,9 @@ if [ -n "$crt" ]; then
 fi
 mv -f "$new" "$cfg"
 mkdir -p "$(dirname {ADMIN_SOCKET})" {CHROOT}
-if ! bash -c {q(haproxy.reload_command)}; then
-  echo "ERROR: reload failed: "{q(haproxy.reload_command)}"; the previous config is restored" >&2
+reload={q(haproxy.reload_command)}
+if ! bash -c "$reload"; then
+  echo "ERROR: reload failed: $reload; the previous config is restored" >&2
   if [ "$had_cfg" = 1 ]; then mv -f "$cfg.bak" "$cfg"; else rm -f "$cfg"; fi
   if [ -n "$crt" ]; then
     if [ "$had_crt" = 1 ]; then mv -f "$crt.bak" "$crt"; else rm -f "$crt"; fi
@@ -254,9 +255,10 @@ if [ -f "$cfg{BEFORE}" ]; then
   fi
   cp -p "$cfg" "$cfg{DISABLED}"
   cp -p "$cfg{BEFORE}" "$cfg"
-  if ! bash -c {q(old["reloadCommand"])}; then
+  reload={q(old["reloadCommand"])}
+  if ! bash -c "$reload"; then
     cp -p "$cfg{DISABLED}" "$cfg"
-    echo "ERROR: reload failed: "{q(old["reloadCommand"])}"; elma365-cluster's config is live again" >&2
+    echo "ERROR: reload failed: $reload; elma365-cluster's config is live again" >&2
     exit 1
   fi
   rm -f "$cfg{BEFORE}"
@@ -280,9 +282,10 @@ if [ ! -f "$cfg" ] || ! grep -qF {q(MANAGED)} "$cfg"; then
 fi
 mv -f "$cfg" "$cfg{DISABLED}"
 if [ -f {DROP_IN} ]; then rm -f {DROP_IN}; systemctl daemon-reload; fi
-if ! bash -c {q(old["reloadCommand"])}; then
+reload={q(old["reloadCommand"])}
+if ! bash -c "$reload"; then
   mv -f "$cfg{DISABLED}" "$cfg"
-  echo "ERROR: reload failed: "{q(old["reloadCommand"])}"; elma365-cluster's config is back in place" >&2
+  echo "ERROR: reload failed: $reload; elma365-cluster's config is back in place" >&2
   exit 1
 fi
 echo "HAProxy: elma365-cluster's config is off this host (kept as $cfg{DISABLED}); the host's own config is untouched"
