@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from .rules import EXTERNAL_SERVICES, RawSite, Violation, check
+from .rules import DEFAULTS as D, EXTERNAL_SERVICES, RawSite, Violation, check
 
-DEFAULT_INSTALLER_URL = "https://dl.elma365.com/onPremise/master/latest/download"
 # The vendor recommends Ubuntu Server 22.04 or Debian 11; the rest are common choices, not vendor
 # figures (see docs/preflight-and-kubernetes.md): set your site's own list.
 DEFAULT_SUPPORTED_OS = ("ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04", "debian:11", "debian:12",
@@ -34,7 +33,7 @@ class Secret(str):
 @dataclass(frozen=True)
 class Bastion:
     host: str
-    port: int = 22
+    port: int = D["ssh.bastion.port"]
     user: Optional[str] = None
     host_key: Optional[str] = None
 
@@ -42,10 +41,10 @@ class Bastion:
 @dataclass(frozen=True)
 class Ssh:
     private_key: Secret
-    user: str = "root"
-    port: int = 22
+    user: str = D["ssh.user"]
+    port: int = D["ssh.port"]
     private_key_password: Optional[Secret] = None
-    sudo: bool = False
+    sudo: bool = D["ssh.sudo"]
     bastion: Optional[Bastion] = None
 
     @property
@@ -80,14 +79,14 @@ class Answer:
 
 @dataclass(frozen=True)
 class Install:
-    edition: str = "enterprise"
-    installer_url: str = DEFAULT_INSTALLER_URL
+    edition: str = D["install.edition"]
+    installer_url: str = D["install.installerUrl"]
     microk8s_channel: Optional[str] = None  # None: whatever the main node runs (read from it)
-    datastore_backups: int = 5              # kept on the main node; 0: none taken
+    datastore_backups: int = D["install.datastoreBackups"]   # kept on the main node; 0: none taken
     external_services: Mapping[str, Secret] = field(default_factory=dict)
     answers: tuple[Answer, ...] = ()
-    question_timeout_seconds: int = 30
-    timeout_minutes: int = 120
+    question_timeout_seconds: int = D["install.questionTimeoutSeconds"]
+    timeout_minutes: int = D["install.timeoutMinutes"]
 
 
 @dataclass(frozen=True)
@@ -101,13 +100,13 @@ class Autoscaling:
 class Scaling:
     autoscaling: Optional[Autoscaling] = None
     replicas: Mapping[str, int] = field(default_factory=dict)  # "all" first, then per service
-    linkerd: bool = True
+    linkerd: bool = D["scaling.linkerd"]
 
 
 @dataclass(frozen=True)
 class Ha:
-    enabled: bool = False
-    replicas: int = 3
+    enabled: bool = D["ha.enabled"]
+    replicas: int = 3            # required (and given) whenever HA is on: the rules say so
     failover_seconds: int = 60
 
 
@@ -117,23 +116,23 @@ class Haproxy:
     port: Optional[int] = None
     user: Optional[str] = None
     host_key: Optional[str] = None
-    bind: str = "*:80"
-    backend_port: int = 80
-    config_path: str = "/etc/haproxy/haproxy.cfg"
-    reload_command: str = "systemctl reload-or-restart haproxy"   # restart where a reload cannot work
-    log: str = "/dev/log"   # where HAProxy sends its log (syslog): a socket path or <host>:<port>
+    bind: str = D["haproxy.bind"]
+    backend_port: int = D["haproxy.backendPort"]
+    config_path: str = D["haproxy.configPath"]
+    reload_command: str = D["haproxy.reloadCommand"]   # restart where a reload cannot work
+    log: str = D["haproxy.log"]   # where HAProxy sends its log (syslog): a socket path or <host>:<port>
     # shared: the host's own config (its `global`, other sites) stays; the program's sections go in
     # their own file, loaded beside it
-    shared: bool = False
-    include_path: str = "/etc/haproxy/conf.d/elma365-cluster.cfg"
+    shared: bool = D["haproxy.shared"]
+    include_path: str = D["haproxy.includePath"]
 
     @property
     def target_path(self) -> str:
         """The file the program writes: the whole config, or its own file beside the host's."""
         return self.include_path if self.shared else self.config_path
     timeouts: HaproxyTimeouts = field(default_factory=lambda: HaproxyTimeouts())
-    retries: int = 3
-    redispatch: bool = True
+    retries: int = D["haproxy.retries"]
+    redispatch: bool = D["haproxy.redispatch"]
     health_check: HealthCheck = field(default_factory=lambda: HealthCheck())
     stats: Optional[HaproxyStats] = None
     tls: Optional[HaproxyTls] = None
@@ -143,24 +142,24 @@ class Haproxy:
 class HaproxyTimeouts:
     """HAProxy times (5s, 1m, 500ms; a bare number is milliseconds). Long client/server/tunnel
     timeouts keep websockets and long requests alive; short ones bound idle and slow clients."""
-    connect: str = "5s"
-    client: str = "1m"
-    server: str = "10m"
-    tunnel: str = "1h"
-    client_fin: str = "30s"
-    http_request: str = "10s"
-    http_keep_alive: str = "10s"
-    queue: str = "30s"
-    check: str = "2s"
+    connect: str = D["haproxy.timeouts.connect"]
+    client: str = D["haproxy.timeouts.client"]
+    server: str = D["haproxy.timeouts.server"]
+    tunnel: str = D["haproxy.timeouts.tunnel"]
+    client_fin: str = D["haproxy.timeouts.clientFin"]
+    http_request: str = D["haproxy.timeouts.httpRequest"]
+    http_keep_alive: str = D["haproxy.timeouts.httpKeepAlive"]
+    queue: str = D["haproxy.timeouts.queue"]
+    check: str = D["haproxy.timeouts.check"]
 
 
 @dataclass(frozen=True)
 class HealthCheck:
     """`HEAD <path>` every `inter`; `fall` failures take a node out, `rise` successes bring it back."""
-    path: str = "/"
-    inter: str = "1s"
-    fall: int = 2
-    rise: int = 2
+    path: str = D["haproxy.healthCheck.path"]
+    inter: str = D["haproxy.healthCheck.inter"]
+    fall: int = D["haproxy.healthCheck.fall"]
+    rise: int = D["haproxy.healthCheck.rise"]
 
 
 @dataclass(frozen=True)
@@ -168,30 +167,30 @@ class HaproxyStats:
     bind: str
     user: str
     password: Secret
-    uri: str = "/"
+    uri: str = D["haproxy.stats.uri"]
 
 
 @dataclass(frozen=True)
 class HaproxyTls:
     certificate: Secret  # PEM: certificate chain and private key
-    bind: str = "*:443"
-    certificate_path: str = "/etc/haproxy/elma365.pem"
-    redirect_http: bool = True
+    bind: str = D["haproxy.tls.bind"]
+    certificate_path: str = D["haproxy.tls.certificatePath"]
+    redirect_http: bool = D["haproxy.tls.redirectHttp"]
 
 
 @dataclass(frozen=True)
 class Preflight:
     """Checks every node before anything is installed (components/preflight.py)."""
-    enabled: bool = True
+    enabled: bool = D["preflight.enabled"]
     supported_os: tuple[str, ...] = DEFAULT_SUPPORTED_OS  # "<ID>" or "<ID>:<VERSION_ID prefix>"
     # The vendor's minimum for one ELMA365 On-Premises Enterprise server (500 users): 10 vCPU,
     # 16 GB RAM, 100 GB disk (elma365.com/en/help/elma365-enterprise-on-premises.html).
-    min_cpu_cores: int = 10
-    min_memory_gib: float = 16
-    min_free_disk_gib: float = 100
-    disk_path: str = "/var/snap"
-    max_clock_offset_ms: int = 500
-    port_timeout_seconds: int = 2
+    min_cpu_cores: int = D["preflight.minCpuCores"]
+    min_memory_gib: float = D["preflight.minMemoryGiB"]
+    min_free_disk_gib: float = D["preflight.minFreeDiskGiB"]
+    disk_path: str = D["preflight.diskPath"]
+    max_clock_offset_ms: int = D["preflight.maxClockOffsetMs"]
+    port_timeout_seconds: int = D["preflight.portTimeoutSeconds"]
 
     def thresholds(self) -> dict[str, Any]:
         """What the checks compare against, as in the config (the preflight's re-run trigger)."""
@@ -204,7 +203,7 @@ class Preflight:
 @dataclass(frozen=True)
 class Kubernetes:
     """Node metadata managed through the Kubernetes API (components/kubernetes.py)."""
-    enabled: bool = False
+    enabled: bool = D["kubernetes.enabled"]
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)  # on every node
 
 
@@ -288,12 +287,13 @@ def _haproxy_extras(p: Mapping[str, Any]) -> dict[str, Any]:
                             for k in ("path", "inter", "fall", "rise") if h.get(k) is not None})
     s = p.get("stats")
     stats = HaproxyStats(bind=s["bind"], user=s["user"], password=Secret(s["password"]),
-                         uri=_opt(s, "uri", "/")) if s else None
+                         uri=_opt(s, "uri", D["haproxy.stats.uri"])) if s else None
     t = p.get("tls")
-    tls = HaproxyTls(certificate=Secret(t["certificate"]), bind=_opt(t, "bind", "*:443"),
-                     certificate_path=_opt(t, "certificatePath", "/etc/haproxy/elma365.pem"),
-                     redirect_http=_opt(t, "redirectHttp", True)) if t else None
-    return {"timeouts": timeouts, "retries": _opt(p, "retries", 3), "redispatch": _opt(p, "redispatch", True),
+    tls = HaproxyTls(certificate=Secret(t["certificate"]), bind=_opt(t, "bind", D["haproxy.tls.bind"]),
+                     certificate_path=_opt(t, "certificatePath", D["haproxy.tls.certificatePath"]),
+                     redirect_http=_opt(t, "redirectHttp", D["haproxy.tls.redirectHttp"])) if t else None
+    return {"timeouts": timeouts, "retries": _opt(p, "retries", D["haproxy.retries"]),
+            "redispatch": _opt(p, "redispatch", D["haproxy.redispatch"]),
             "health_check": health, "stats": stats, "tls": tls}
 
 
@@ -302,11 +302,11 @@ def _build(values: Mapping[str, Any]) -> Site:
     bastion = s.get("bastion")
     ssh = Ssh(
         private_key=Secret(s["privateKey"]),
-        user=_opt(s, "user", "root"),
-        port=_opt(s, "port", 22),
+        user=_opt(s, "user", D["ssh.user"]),
+        port=_opt(s, "port", D["ssh.port"]),
         private_key_password=Secret(s["privateKeyPassword"]) if s.get("privateKeyPassword") else None,
-        sudo=_opt(s, "sudo", False),
-        bastion=Bastion(bastion["host"], _opt(bastion, "port", 22), bastion.get("user"),
+        sudo=_opt(s, "sudo", D["ssh.sudo"]),
+        bastion=Bastion(bastion["host"], _opt(bastion, "port", D["ssh.bastion.port"]), bastion.get("user"),
                         bastion.get("hostKey")) if bastion else None,
     )
     nodes = tuple(
@@ -318,15 +318,15 @@ def _build(values: Mapping[str, Any]) -> Site:
     )
     i = values.get("install") or {}
     install = Install(
-        edition=_opt(i, "edition", "enterprise"),
-        installer_url=_opt(i, "installerUrl", DEFAULT_INSTALLER_URL),
+        edition=_opt(i, "edition", D["install.edition"]),
+        installer_url=_opt(i, "installerUrl", D["install.installerUrl"]),
         microk8s_channel=i.get("microk8sChannel"),
-        datastore_backups=_opt(i, "datastoreBackups", 5),
+        datastore_backups=_opt(i, "datastoreBackups", D["install.datastoreBackups"]),
         external_services={k: Secret(v) for k, v in (i.get("externalServices") or {}).items()
                            if k in EXTERNAL_SERVICES},
         answers=tuple(Answer(a["prompt"], Secret(str(a["answer"]))) for a in (i.get("answers") or [])),
-        question_timeout_seconds=_opt(i, "questionTimeoutSeconds", 30),
-        timeout_minutes=_opt(i, "timeoutMinutes", 120),
+        question_timeout_seconds=_opt(i, "questionTimeoutSeconds", D["install.questionTimeoutSeconds"]),
+        timeout_minutes=_opt(i, "timeoutMinutes", D["install.timeoutMinutes"]),
     )
     sc = values.get("scaling") or {}
     auto = sc.get("autoscaling")
@@ -336,25 +336,25 @@ def _build(values: Mapping[str, Any]) -> Site:
     scaling = Scaling(
         autoscaling=Autoscaling(auto["enabled"], auto.get("minReplicas"), auto.get("maxReplicas")) if auto else None,
         replicas=ordered,
-        linkerd=_opt(sc, "linkerd", True),
+        linkerd=_opt(sc, "linkerd", D["scaling.linkerd"]),
     )
     h = values.get("ha") or {}
-    ha = Ha(enabled=_opt(h, "enabled", False), replicas=_opt(h, "replicas", 3),
-            failover_seconds=_opt(h, "failoverSeconds", 60))
+    ha = Ha(enabled=_opt(h, "enabled", D["ha.enabled"]), replicas=_opt(h, "replicas", Ha.replicas),
+            failover_seconds=_opt(h, "failoverSeconds", Ha.failover_seconds))
     p = values.get("haproxy")
     haproxy = Haproxy(
         host=p["host"], port=p.get("port"), user=p.get("user"), host_key=p.get("hostKey"),
-        bind=_opt(p, "bind", "*:80"), backend_port=_opt(p, "backendPort", 80),
-        config_path=_opt(p, "configPath", "/etc/haproxy/haproxy.cfg"),
-        reload_command=_opt(p, "reloadCommand", "systemctl reload-or-restart haproxy"),
-        log=_opt(p, "log", "/dev/log"),
-        shared=_opt(p, "shared", False),
-        include_path=_opt(p, "includePath", "/etc/haproxy/conf.d/elma365-cluster.cfg"),
+        bind=_opt(p, "bind", D["haproxy.bind"]), backend_port=_opt(p, "backendPort", D["haproxy.backendPort"]),
+        config_path=_opt(p, "configPath", D["haproxy.configPath"]),
+        reload_command=_opt(p, "reloadCommand", D["haproxy.reloadCommand"]),
+        log=_opt(p, "log", D["haproxy.log"]),
+        shared=_opt(p, "shared", D["haproxy.shared"]),
+        include_path=_opt(p, "includePath", D["haproxy.includePath"]),
         **_haproxy_extras(p),
     ) if p else None
     f = values.get("preflight") or {}
     preflight = Preflight(
-        enabled=_opt(f, "enabled", True),
+        enabled=_opt(f, "enabled", D["preflight.enabled"]),
         supported_os=tuple(_opt(f, "supportedOs", DEFAULT_SUPPORTED_OS)),
         min_cpu_cores=_opt(f, "minCpuCores", Preflight.min_cpu_cores),
         min_memory_gib=_opt(f, "minMemoryGiB", Preflight.min_memory_gib),
@@ -364,6 +364,6 @@ def _build(values: Mapping[str, Any]) -> Site:
         port_timeout_seconds=_opt(f, "portTimeoutSeconds", Preflight.port_timeout_seconds),
     )
     k = values.get("kubernetes") or {}
-    kubernetes = Kubernetes(enabled=_opt(k, "enabled", False), labels=dict(k.get("labels") or {}))
+    kubernetes = Kubernetes(enabled=_opt(k, "enabled", D["kubernetes.enabled"]), labels=dict(k.get("labels") or {}))
     return Site(ssh=ssh, nodes=nodes, install=install, scaling=scaling, ha=ha, haproxy=haproxy,
                 preflight=preflight, kubernetes=kubernetes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Mapping
 
+from .defaults import DEFAULTS
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
 
@@ -73,7 +74,7 @@ def _haproxy_extras(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violat
             yield Violation("haproxy.stats.bind", MISSING, "is required when haproxy.stats is set (e.g. 127.0.0.1:8404)")
         else:
             yield from _haproxy_bind("haproxy.stats.bind", stats["bind"])
-            if stats["bind"] == haproxy.get("bind", "*:80"):
+            if stats["bind"] == haproxy.get("bind", DEFAULTS["haproxy.bind"]):
                 yield Violation("haproxy.stats.bind", stats["bind"], "must differ from haproxy.bind (a separate listener)")
         yield from _pattern("haproxy.stats.uri", stats.get("uri", MISSING), HAPROXY_URI, "a URL path such as /")
         user, password = stats.get("user", MISSING), stats.get("password", MISSING)
@@ -94,7 +95,7 @@ def _haproxy_extras(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violat
         yield from _haproxy_bind("haproxy.tls.bind", tls.get("bind", MISSING))
         yield from _pattern("haproxy.tls.certificatePath", tls.get("certificatePath", MISSING), ABSOLUTE_PATH,
                             "an absolute path")
-        if tls.get("certificatePath") == haproxy.get("configPath", "/etc/haproxy/haproxy.cfg"):
+        if tls.get("certificatePath") == haproxy.get("configPath", DEFAULTS["haproxy.configPath"]):
             yield Violation("haproxy.tls.certificatePath", tls["certificatePath"], "must differ from haproxy.configPath")
         yield from _bool("haproxy.tls.redirectHttp", tls.get("redirectHttp", MISSING))
         pem = tls.get("certificate", MISSING)

@@ -1,0 +1,61 @@
+"""Every default of the site config, in one table: the dataclasses (components/site.py), the rules,
+the policy pack (through the rules) and the README's config reference (tests/test_defaults.py checks
+every default the README and docs/haproxy.md state) all take them from here.
+
+A key absent here has no default: it is optional (none) or required, as its rule says."""
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "ssh.user": "root",
+    "ssh.port": 22,
+    "ssh.sudo": False,
+    "ssh.bastion.port": 22,
+    "install.edition": "enterprise",
+    "install.installerUrl": "https://dl.elma365.com/onPremise/master/latest/download",
+    "install.datastoreBackups": 5,
+    "install.questionTimeoutSeconds": 30,
+    "install.timeoutMinutes": 120,
+    "scaling.linkerd": True,
+    "ha.enabled": False,
+    "haproxy.bind": "*:80",
+    "haproxy.backendPort": 80,
+    "haproxy.configPath": "/etc/haproxy/haproxy.cfg",
+    "haproxy.reloadCommand": "systemctl reload-or-restart haproxy",
+    "haproxy.log": "/dev/log",
+    "haproxy.shared": False,
+    "haproxy.includePath": "/etc/haproxy/conf.d/elma365-cluster.cfg",
+    "haproxy.retries": 3,
+    "haproxy.redispatch": True,
+    "haproxy.timeouts.connect": "5s",
+    "haproxy.timeouts.client": "1m",
+    "haproxy.timeouts.server": "10m",
+    "haproxy.timeouts.tunnel": "1h",
+    "haproxy.timeouts.clientFin": "30s",
+    "haproxy.timeouts.httpRequest": "10s",
+    "haproxy.timeouts.httpKeepAlive": "10s",
+    "haproxy.timeouts.queue": "30s",
+    "haproxy.timeouts.check": "2s",
+    "haproxy.healthCheck.path": "/",
+    "haproxy.healthCheck.inter": "1s",
+    "haproxy.healthCheck.fall": 2,
+    "haproxy.healthCheck.rise": 2,
+    "haproxy.stats.uri": "/",
+    "haproxy.tls.bind": "*:443",
+    "haproxy.tls.certificatePath": "/etc/haproxy/elma365.pem",
+    "haproxy.tls.redirectHttp": True,
+    "preflight.enabled": True,
+    # the vendor's published minimum for one ELMA365 On-Premises Enterprise server (500 users)
+    "preflight.minCpuCores": 10,
+    "preflight.minMemoryGiB": 16,
+    "preflight.minFreeDiskGiB": 100,
+    "preflight.diskPath": "/var/snap",
+    "preflight.maxClockOffsetMs": 500,
+    "preflight.portTimeoutSeconds": 2,
+    "kubernetes.enabled": False,
+}
+
+
+def default(key: str) -> Any:
+    return DEFAULTS[key]
