@@ -55,7 +55,3 @@ DEFAULTS: dict[str, Any] = {
     "preflight.portTimeoutSeconds": 2,
     "kubernetes.enabled": False,
 }
-
-
-def default(key: str) -> Any:
-    return DEFAULTS[key]
