@@ -1,11 +1,11 @@
 """elma365-cluster: an ELMA365 On-Premises HA cluster on the servers of one site (stacks/Pulumi.<site>.yaml)."""
 import pulumi
 
-from components.cluster import Elma365Cluster
+from components.cluster import Elma365Cluster, Elma365ClusterArgs
 from components.site_source import load_previous, load_site
 
 site = load_site()
-cluster = Elma365Cluster("elma365", site, previous=load_previous(site))
+cluster = Elma365Cluster("elma365", Elma365ClusterArgs(site, previous=load_previous(site)))
 
 pulumi.export("nodeNames", cluster.node_names)
 pulumi.export("mainNode", cluster.main_node)

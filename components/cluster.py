@@ -1,69 +1,78 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
 
-from .departure import HaproxyRemoval, NodeDeparture
-from .haproxy import HaproxyLoadBalancer
-from .high_availability import HighAvailability
-from .install import Elma365Install
-from .join import NodeJoin
-from .kubernetes import KubeconfigSource, KubernetesNodes
-from .preflight import Preflight
+from .departure import HaproxyRemoval, HaproxyRemovalArgs, NodeDeparture, NodeDepartureArgs
+from .haproxy import HaproxyLoadBalancer, HaproxyLoadBalancerArgs
+from .high_availability import HighAvailability, HighAvailabilityArgs
+from .install import Elma365Install, Elma365InstallArgs
+from .join import NodeJoin, NodeJoinArgs
+from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes, KubernetesNodesArgs
+from .preflight import Preflight, PreflightArgs
 from .record import departed, haproxy_left_behind, record_of
-from .scaling import Scaling, Settings
+from .scaling import Scaling, ScalingArgs, Settings, SettingsArgs
 from .site import Node, Site
+
+
+@dataclass(frozen=True)
+class Elma365ClusterArgs:
+    site: Site
+    # the record the last successful deployment exported (components/record.py); None: a new stack
+    previous: Optional[dict[str, Any]] = None
 
 
 class Elma365Cluster(pulumi.ComponentResource):
     """The whole site: install, serial joins, settings, scaling, HA, load balancer, departures.
 
-    `previous` is the record the last successful deployment exported (components/record.py): nodes
-    whose entry is gone since leave the cluster in this run, and a load balancer host no longer
-    named gets its own config back. The site config (secrets left out) is recorded as the
-    component's inputs, for policies."""
+    Nodes whose entry is gone since the previous deployment leave the cluster in this run, and a
+    load balancer host no longer named gets its own config back. The site config (secrets left out)
+    is recorded as the component's inputs, for policies."""
 
-    def __init__(self, name: str, site: Site, opts: pulumi.ResourceOptions | None = None,
-                 previous: Optional[dict[str, Any]] = None):
+    def __init__(self, name: str, args: Elma365ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        site, previous = args.site, args.previous
         super().__init__("elma365:cluster:Elma365Cluster", name, site.public_view(), opts)
-        child = pulumi.ResourceOptions(parent=self)
+
+        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+
         # nothing is installed or prepared before every node passed its checks
-        self.preflight = Preflight("preflight", site, child) if site.preflight.enabled else None
+        self.preflight = Preflight("preflight", PreflightArgs(site), after()) if site.preflight.enabled else None
         checked = self.preflight.done if self.preflight else []
-        self.install = Elma365Install("install", site, child, after=checked)
+        self.install = Elma365Install("install", Elma365InstallArgs(site), after(*checked))
         last: pulumi.Resource = self.install.done
         self.joins = []
         for node in site.joining:
-            join = NodeJoin(f"join-{node.name}", site, node, after=last, opts=child, preflight=checked,
-                            channel=self.install.microk8s_channel)
+            join = NodeJoin(f"join-{node.name}", NodeJoinArgs(site, node, self.install.microk8s_channel, checked),
+                            after(last))
             self.joins.append(join)
             last = join.done
-        self.settings = Settings("settings", site, after=[last], opts=child)
-        self.scaling = Scaling("scaling", site, after=[self.settings.reconfigure], opts=child)
-        self.ha = HighAvailability("ha", site, after=self.scaling.done or [self.settings.reconfigure], opts=child)
-        self.haproxy = HaproxyLoadBalancer("haproxy", site, child) if site.haproxy else None
+        self.settings = Settings("settings", SettingsArgs(site), after(last))
+        self.scaling = Scaling("scaling", ScalingArgs(site), after(self.settings.reconfigure))
+        self.ha = HighAvailability("ha", HighAvailabilityArgs(site),
+                                   after(*(self.scaling.done or [self.settings.reconfigure])))
+        self.haproxy = HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site), after()) if site.haproxy else None
         left_behind = haproxy_left_behind(previous, site)
-        self.haproxy_removal = HaproxyRemoval("haproxy-removal", site, left_behind, child) if left_behind else None
+        self.haproxy_removal = (HaproxyRemoval("haproxy-removal", HaproxyRemovalArgs(site, left_behind), after())
+                                if left_behind else None)
 
         # a node leaves after the joins (a replacement is in first) and once HAProxy no longer sends it traffic
         before_departure = [last] + ([self.haproxy.apply] if self.haproxy else [])
-        self.departures = []
-        for node in site.decommissioned:
-            self.departures.append(NodeDeparture(f"departure-{node.name}", site, node, node.decommission == "force",
-                                                 after=before_departure, opts=child))
-        for gone in departed(previous, site):
-            node = Node(name=gone["name"], address=gone["address"], cluster_address=gone["clusterAddress"],
-                        port=gone.get("port"), host_key=gone.get("hostKey"))
-            self.departures.append(NodeDeparture(f"departure-{node.name}", site, node, False,
-                                                 after=before_departure, opts=child))
+        leaving = [(node, node.decommission == "force") for node in site.decommissioned]
+        leaving += [(Node(name=gone["name"], address=gone["address"], cluster_address=gone["clusterAddress"],
+                          port=gone.get("port"), host_key=gone.get("hostKey")), False)
+                    for gone in departed(previous, site)]
+        self.departures = [NodeDeparture(f"departure-{node.name}", NodeDepartureArgs(site, node, force),
+                                         after(*before_departure)) for node, force in leaving]
 
         # read-only, right after the last join (in parallel with settings, scaling and HA); the node
         # labels are applied once the roll-out that restarts nodes is over
-        self.kubeconfig_source = KubeconfigSource("kubeconfig", site, after=[last], opts=child)
+        self.kubeconfig_source = KubeconfigSource("kubeconfig", KubeconfigSourceArgs(site), after(last))
         self.kubeconfig = self.kubeconfig_source.kubeconfig
-        self.kubernetes = (KubernetesNodes("kubernetes", site, self.kubeconfig, after=[self.ha.restart], opts=child)
-                           if site.kubernetes.enabled else None)
+        self.kubernetes = (KubernetesNodes("kubernetes", KubernetesNodesArgs(site, self.kubeconfig),
+                                           after(self.ha.restart)) if site.kubernetes.enabled else None)
         self.kubernetes_nodes = self.kubernetes.labels if self.kubernetes else None
 
         self.node_names = [n.name for n in site.active]

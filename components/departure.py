@@ -1,24 +1,33 @@
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
-from .remote_step import connection, node_connection, step
+from .remote_step import connection, depends_on, node_connection, step
 from .render.departure import drain_command, leave_command, remove_node_command
 from .render.haproxy import removal_command
 from .site import Node, Site
 
 
+@dataclass(frozen=True)
+class NodeDepartureArgs:
+    site: Site
+    node: Node
+    force: bool = False   # a dead node: removed on the main node, nothing runs on it
+
+
 class NodeDeparture(pulumi.ComponentResource):
-    """A node on its way out: `nodes[i].decommission: true` (or its entry deleted, as the previous
+    """After `opts.depends_on`, a node on its way out: `nodes[i].decommission: true` (or its entry deleted, as the previous
     deployment's record tells): drained and, once it has left (`microk8s leave` on itself), removed
     on the main node; `decommission: force` (a dead node): removed on the main node, nothing runs
     on it. Each step runs once: later changes (a new key, new script text) never run it again."""
 
-    def __init__(self, name: str, site: Site, node: Node, force: bool, after: Sequence[pulumi.Resource],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: NodeDepartureArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:NodeDeparture", name, None, opts)
+        site, node, force = args.site, args.node, args.force
+        after = depends_on(opts)
         main = node_connection(site, site.main)
         if force:
             self.remove = step(f"{node.name}-remove-node", main, remove_node_command(site, node, force=True),
@@ -33,12 +42,19 @@ class NodeDeparture(pulumi.ComponentResource):
         self.register_outputs({"node": node.name, "force": force})
 
 
+@dataclass(frozen=True)
+class HaproxyRemovalArgs:
+    site: Site
+    old: dict[str, Any]   # the HAProxy host as the previous deployment's record has it
+
+
 class HaproxyRemoval(pulumi.ComponentResource):
     """The HAProxy host the previous deployment used and the config no longer names: this program's
     config comes off it (components/render/haproxy.removal_command)."""
 
-    def __init__(self, name: str, site: Site, old: dict[str, Any], opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: HaproxyRemovalArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:HaproxyRemoval", name, None, opts)
+        site, old = args.site, args.old
         conn = connection(site, old["host"], port=old.get("port"), user=old.get("user"), host_key=old.get("hostKey"))
         self.done = step("haproxy-removal", conn, removal_command(site, old), once=True, parent=self)
         self.register_outputs({"host": old["host"]})

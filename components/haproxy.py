@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
 from .remote_step import connection, step
 from .render.haproxy import apply_command, stdin_bundle, version_command
 from .site import Site
+
+
+@dataclass(frozen=True)
+class HaproxyLoadBalancerArgs:
+    site: Site
 
 
 class HaproxyLoadBalancer(pulumi.ComponentResource):
@@ -15,8 +22,9 @@ class HaproxyLoadBalancer(pulumi.ComponentResource):
     `haproxy -v`), whose output picks the config's dialect; then `haproxy-config`, which gets the
     config (and a TLS certificate, if any) on stdin, validates it and swaps it in."""
 
-    def __init__(self, name: str, site: Site, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: HaproxyLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:HaproxyLoadBalancer", name, None, opts)
+        site = args.site
         haproxy = site.haproxy
         assert haproxy is not None
         conn = connection(site, haproxy.host, port=haproxy.port, user=haproxy.user, host_key=haproxy.host_key)

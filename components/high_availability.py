@@ -1,26 +1,32 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import pulumi
 
-from .remote_step import node_connection, step
+from .remote_step import depends_on, node_connection, step
 from .render.operations import ha_settings, restart_command, update_hamode_command
 from .site import Site
 
 
+@dataclass(frozen=True)
+class HighAvailabilityArgs:
+    site: Site
+
+
 class HighAvailability(pulumi.ComponentResource):
-    """After the settings: `elma365ctl update-hamode` node by node (each waits for the previous one:
+    """After `opts.depends_on` (the settings and the scale commands): `elma365ctl update-hamode` node by node (each waits for the previous one:
     the nodes restart), then a single `elma365ctl restart`. Present on every site: each step runs
     its tool only when the HA settings differ from what its node last applied (every node starts
     with HA off), so switching HA on, changing it, or switching it off rolls out once."""
 
-    def __init__(self, name: str, site: Site, after: Sequence[pulumi.Resource],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: HighAvailabilityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:HighAvailability", name, None, opts)
+        site = args.site
         applies = ha_settings(site)
         self.updates = []
-        previous: Sequence[pulumi.Resource] = list(after)
+        previous: Sequence[pulumi.Resource] = depends_on(opts)
         for node in site.active:
             update = step(f"{node.name}-update-hamode", node_connection(site, node),
                           update_hamode_command(site, node), update=update_hamode_command(site, node, adopt=True),

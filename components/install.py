@@ -1,25 +1,31 @@
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
 
 import pulumi
 
-from .remote_step import node_connection, step
+from .remote_step import depends_on, node_connection, step
 from .render.install import install_command, install_stdin, installed_settings
 from .render.join import microk8s_channel_command
 from .site import Site
 
 
-class Elma365Install(pulumi.ComponentResource):
-    """The vendor installer on the main node, answered from the site config."""
+@dataclass(frozen=True)
+class Elma365InstallArgs:
+    site: Site
 
-    def __init__(self, name: str, site: Site, opts: pulumi.ResourceOptions | None = None,
-                 after: Sequence[pulumi.Resource] = ()):
+
+class Elma365Install(pulumi.ComponentResource):
+    """The vendor installer on the main node, answered from the site config, after
+    `opts.depends_on` (the preflight checks); then the MicroK8s channel every joining node gets."""
+
+    def __init__(self, name: str, args: Elma365InstallArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:Elma365Install", name, None, opts)
+        site = args.site
         main = site.main
         self.done = step(f"{main.name}-install", node_connection(site, main), install_command(site),
-                         stdin=install_stdin(site), applies=installed_settings(site), log="stderr", after=after,
-                         parent=self)
+                         stdin=install_stdin(site), applies=installed_settings(site), log="stderr",
+                         after=depends_on(opts), parent=self)
         # the MicroK8s channel every joining node gets (read-only; refuses a pin that differs)
         self.microk8s_channel = step(f"{main.name}-microk8s-channel", node_connection(site, main),
                                      microk8s_channel_command(site), after=[self.done], parent=self)

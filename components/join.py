@@ -1,34 +1,42 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import pulumi
 from pulumi_command import remote
 
-from .remote_step import node_connection, step
+from .remote_step import depends_on, node_connection, step
 from .render.join import add_node_command, join_command, prepare_command, select_join_target
 from .site import Node, Site
 
 
+@dataclass(frozen=True)
+class NodeJoinArgs:
+    site: Site
+    node: Node
+    channel: Optional[remote.Command] = None   # the main node's step that reads its MicroK8s channel
+    checked: Sequence[pulumi.Resource] = field(default_factory=tuple)  # the preflight checks
+
+
 class NodeJoin(pulumi.ComponentResource):
-    """One additional node: prepared at once, joined only after `after` (the previous join).
+    """One additional node: prepared once the checks passed and the main node's MicroK8s channel is
+    known; joined only after `opts.depends_on` (the previous join, or the install).
 
     add-node's output is a one-time token: a secret, never logged. Nothing here undoes a join:
     a node leaves only through NodeDeparture (components/departure.py)."""
 
-    def __init__(self, name: str, site: Site, node: Node, after: pulumi.Resource,
-                 opts: pulumi.ResourceOptions | None = None, preflight: Sequence[pulumi.Resource] = (),
-                 channel: Optional[remote.Command] = None):
+    def __init__(self, name: str, args: NodeJoinArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:NodeJoin", name, None, opts)
+        site, node, channel = args.site, args.node, args.channel
         main = site.main
-        # MicroK8s from the main node's channel (`channel`: the step that reads it there)
+        read_channel = [channel] if channel is not None else []
         wanted = channel.stdout if channel is not None else pulumi.Output.from_input(site.install.microk8s_channel or "")
         self.prepare = step(f"{node.name}-prepare", node_connection(site, node), prepare_command(site, node),
-                            stdin=wanted, after=[*preflight, *([channel] if channel is not None else [])],
-                            parent=self)
+                            stdin=wanted, after=[*args.checked, *read_channel], parent=self)
         self.add_node = step(f"{node.name}-add-node", node_connection(site, main),
                              add_node_command(site, node), secret_output=True,
-                             after=[after, *([channel] if channel is not None else [])], parent=self)
+                             after=[*depends_on(opts), *read_channel], parent=self)
         target = self.add_node.stdout.apply(lambda out: select_join_target(out, main))
         self.done = step(f"{node.name}-join", node_connection(site, node),
                          self.add_node.urn.apply(lambda urn: join_command(site, node, urn)),

@@ -1,37 +1,49 @@
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import Optional
 
 import pulumi
 
-from .remote_step import node_connection, step
+from .remote_step import depends_on, node_connection, step
 from .render.kubernetes import kubeconfig_command, node_labels, required, with_server
 from .site import Site
+
+
+@dataclass(frozen=True)
+class KubeconfigSourceArgs:
+    site: Site
 
 
 class KubeconfigSource(pulumi.ComponentResource):
     """`microk8s config` on the main node after the last join: a secret, with logging off, and its
     API server set to the main node's SSH address (what the machine running Pulumi reaches)."""
 
-    def __init__(self, name: str, site: Site, after: Sequence[pulumi.Resource],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: KubeconfigSourceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:Kubeconfig", name, None, opts)
+        site = args.site
         main = site.main
         self.command = step(f"{main.name}-kubeconfig", node_connection(site, main), kubeconfig_command(site),
-                            secret_output=True, after=after, parent=self)
+                            secret_output=True, after=depends_on(opts), parent=self)
         address = main.address
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             self.command.stdout.apply(lambda text: with_server(text, address)))
         self.register_outputs({})
 
 
+@dataclass(frozen=True)
+class KubernetesNodesArgs:
+    site: Site
+    kubeconfig: pulumi.Output[str]
+
+
 class KubernetesNodes(pulumi.ComponentResource):
     """A Kubernetes provider from the kubeconfig, and one NodePatch per node with the labels the site
     config declares: server-side apply of metadata.labels only, nothing else on the Node is touched."""
 
-    def __init__(self, name: str, site: Site, kubeconfig: pulumi.Output[str],
-                 after: Sequence[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: KubernetesNodesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:KubernetesNodes", name, None, opts)
+        site, kubeconfig, after = args.site, args.kubeconfig, depends_on(opts)
         import pulumi_kubernetes as k8s  # only when enabled: the package is large
 
         self.provider = k8s.Provider("kubernetes", kubeconfig=pulumi.Output.secret(kubeconfig.apply(required)),

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
 from .remote_step import node_connection, step
 from .render.preflight import node_facts, preflight_command
 from .site import Site
+
+
+@dataclass(frozen=True)
+class PreflightArgs:
+    site: Site
 
 
 class Preflight(pulumi.ComponentResource):
@@ -17,16 +24,15 @@ class Preflight(pulumi.ComponentResource):
     main node's cluster address, sudo) or the `elma365:preflight` thresholds change: exactly its
     `triggers`, and the only things its command text is made of."""
 
-    def __init__(self, name: str, site: Site, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: PreflightArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:Preflight", name, None, opts)
+        site = args.site
         self.checks: dict[str, pulumi.Resource] = {}
         thresholds = site.preflight.thresholds()
         for node in site.active:
             self.checks[node.name] = step(f"{node.name}-preflight", node_connection(site, node),
                                           preflight_command(site, node),
                                           triggers=[node_facts(site, node), thresholds], parent=self)
-        self.report = pulumi.Output.all(*[c.stdout for c in self.checks.values()]).apply(
-            lambda outs: "\n".join(o for o in outs if o))
         self.register_outputs({"nodes": list(self.checks), "thresholds": thresholds})
 
     @property

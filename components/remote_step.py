@@ -25,6 +25,15 @@ def connection(site: Site, host: str, *, port: Optional[int] = None, user: Optio
                                  proxy=proxy)
 
 
+def depends_on(opts: Optional[pulumi.ResourceOptions]) -> list[pulumi.Resource]:
+    """A component's `opts.depends_on`, for the steps that must wait for it (Pulumi does not delay a
+    component's children by the component's own dependencies)."""
+    deps = opts.depends_on if opts is not None else None
+    if deps is None:
+        return []
+    return list(deps) if isinstance(deps, (list, tuple)) else [deps]
+
+
 def node_connection(site: Site, node: Node) -> remote.ConnectionArgs:
     return connection(site, node.address, port=node.port, host_key=node.host_key)
 

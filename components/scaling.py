@@ -1,44 +1,55 @@
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
 
 import pulumi
 
-from .remote_step import node_connection, step
+from .remote_step import depends_on, node_connection, step
 from .render.install import reconfigure_command, reconfigure_stdin, settings
 from .render.operations import scale_command, scale_settings
 from .site import Site
 
 
+@dataclass(frozen=True)
+class SettingsArgs:
+    site: Site
+
+
 class Settings(pulumi.ComponentResource):
-    """`elma365ctl reconfigure` on the main node after all joins: autoscaling, Linkerd, HA mode, the
+    """`elma365ctl reconfigure` on the main node after `opts.depends_on` (the last join): autoscaling, Linkerd, HA mode, the
     external services. It runs whenever one of them differs from what the node last applied (or
     was installed with), whichever way: switching autoscaling or HA off is a change like any other."""
 
-    def __init__(self, name: str, site: Site, after: Sequence[pulumi.Resource],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: SettingsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:Settings", name, None, opts)
+        site = args.site
         conn = node_connection(site, site.main)
         # the step that was `ha-reconfigure` (HA only) before it took every setting
         old = pulumi.Alias(name="ha-reconfigure", parent=_old_parent("elma365:cluster:HighAvailability", "ha"))
         self.reconfigure = step("reconfigure", conn, reconfigure_command(site),
                                 update=reconfigure_command(site, adopt=True), stdin=reconfigure_stdin(site),
-                                applies=settings(site), log="stderr", after=after, parent=self, aliases=[old])
+                                applies=settings(site), log="stderr", after=depends_on(opts), parent=self,
+                                aliases=[old])
         self.register_outputs({})
 
 
+@dataclass(frozen=True)
+class ScalingArgs:
+    site: Site
+
+
 class Scaling(pulumi.ComponentResource):
-    """Manual replica counts, after the settings (manual scaling is refused while autoscaling is on,
+    """Manual replica counts, after `opts.depends_on`: the settings (manual scaling is refused while autoscaling is on,
     so switching autoscaling off comes first). `scale all` first: a per-service count beside it wins."""
 
-    def __init__(self, name: str, site: Site, after: Sequence[pulumi.Resource],
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: ScalingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:Scaling", name, None, opts)
+        site = args.site
         main = node_connection(site, site.main)
         self.commands = []
         scale_all = None
         for service, replicas in site.scaling.replicas.items():
-            deps = [scale_all] if scale_all is not None else list(after)
+            deps = [scale_all] if scale_all is not None else depends_on(opts)
             command = step(f"scale-{service}", main, scale_command(site, service, replicas),
                            update=scale_command(site, service, replicas, adopt=True),
                            applies=scale_settings(site, service, replicas), after=deps, parent=self)
