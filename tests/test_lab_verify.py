@@ -2,7 +2,7 @@
 injected by hand (a node stopped, a node unreachable, HA switched off with the vendor's own tool, the
 HAProxy config edited on its host, another MicroK8s on one node) is reported with the one command
 that repairs it, that command is run, and the site matches again. Every verify run makes only
-read-only calls (the simulator's journal) and reads every host at once.
+read-only calls (the simulator's journal).
 
 One 3-node HA lab serves the whole module, in order; each test leaves the site as it found it."""
 from __future__ import annotations
@@ -141,12 +141,8 @@ def test_a_deployed_site_matches_read_through_pulumi_config(lab):
         [(n, c) for n in ("elma365-1", "elma365-2", "elma365-3")
          for c in ("microk8s status", "microk8s version", "snap list microk8s")]
         + [("elma365-1", c) for c in ("microk8s kubectl get nodes", "elma365ctl status", "microk8s config")])
-    # every host at once: each node's session began before any other node's ended
-    per_node = {}
-    for c in calls:
-        first, last = per_node.get(c["node"], (c["start"], c["end"]))
-        per_node[c["node"]] = (min(first, c["start"]), max(last, c["end"]))
-    assert max(s for s, _ in per_node.values()) < min(e for _, e in per_node.values()), per_node
+    # (that every host is read at once is tests/test_verify.py's: an overlap of sessions in the
+    # journal would be a matter of timing on a loaded machine)
     out = done.stdout
     assert out.splitlines()[0].split() == ["NODE", "CHECK", "EXPECTED", "(config)", "FOUND"]
     if v.rendered_socket(site_of(lab)):   # HAProxy's own view, through the admin socket the program configures

@@ -604,3 +604,24 @@ def test_make_verify_runs_the_module_with_the_stack(args, expected):
 def test_make_verify_without_a_stack_says_how_to_call_it():
     done = subprocess.run(["make", "-s", "-C", str(ROOT), "verify"], capture_output=True, text=True)
     assert done.returncode != 0 and "make verify STACK=<name>" in done.stdout + done.stderr
+
+
+def test_every_host_is_read_at_once(monkeypatch):
+    """All sessions are open together: each fake session waits until every other one has started,
+    which a one-after-another reading could never get past."""
+    import threading
+
+    from components import verify as module
+    from components.site import parse_site
+    from tests.sites import SECRET_KEYS, example
+
+    site = parse_site(example(), SECRET_KEYS)
+    hosts = len(site.active) + 1  # and the HAProxy host
+    everyone_started = threading.Barrier(hosts, timeout=20)
+
+    def session(self, argv, command, stdin, timeout):
+        everyone_started.wait()  # raises BrokenBarrierError if the sessions ran one at a time
+        return module.HostOutput(True, {})
+
+    monkeypatch.setattr(module.Ssh, "run", session)
+    assert sorted(module.collect(site, "/dev/null")) == sorted([*[n.name for n in site.active], module.HAPROXY])
