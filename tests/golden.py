@@ -4,8 +4,9 @@
     .venv/bin/python -m tests.golden --write  # `make golden`: a deliberate change, reviewed as a diff of shell
 
 Each step's `create` (and `update`, where it differs) is stored as the bash script the step hands to
-the server, under tests/golden/<stack>/<server>/<step>[.update].sh, with the command line around it
-(`sudo -n`, ...) in a first comment line. Secrets never appear: they travel on stdin, which is not stored.
+the server, under tests/golden/<stack>/<server>/<step>[.update].golden (expected output, not code:
+one node's script repeats another's), with the command line around it (`sudo -n`, ...) in a first
+comment line. Secrets never appear: they travel on stdin, which is not stored.
 """
 from __future__ import annotations
 
@@ -37,10 +38,10 @@ def rendered(stack: str) -> dict[Path, str]:
     files: dict[Path, str] = {}
     for command in deployed.commands:
         server = command.inputs["connection"]["host"]
-        files[Path(stack) / server / f"{command.name}.sh"] = script_of(command.inputs["create"])
+        files[Path(stack) / server / f"{command.name}.golden"] = script_of(command.inputs["create"])
         update = command.inputs.get("update")
         if update and update != command.inputs["create"]:
-            files[Path(stack) / server / f"{command.name}.update.sh"] = script_of(update)
+            files[Path(stack) / server / f"{command.name}.update.golden"] = script_of(update)
     return files
 
 
@@ -48,7 +49,7 @@ def differences() -> list[str]:
     problems = []
     for stack in STACKS:
         want = rendered(stack)
-        have = {p.relative_to(GOLDEN): p.read_text() for p in (GOLDEN / stack).rglob("*.sh")}
+        have = {p.relative_to(GOLDEN): p.read_text() for p in (GOLDEN / stack).rglob("*.golden")}
         for path in sorted(set(want) | set(have)):
             if path not in have:
                 problems.append(f"new: {path}")
@@ -61,7 +62,7 @@ def differences() -> list[str]:
 
 def write() -> None:
     for stack in STACKS:
-        for old in (GOLDEN / stack).rglob("*.sh"):
+        for old in (GOLDEN / stack).rglob("*.golden"):
             old.unlink()
         for path, text in rendered(stack).items():
             (GOLDEN / path).parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ def test_every_step_renders_exactly_its_golden_script():
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed (make test installs it)")
 def test_every_rendered_script_and_every_script_file_passes_shellcheck():
-    scripts = sorted(str(p) for p in GOLDEN.rglob("*.sh"))
+    scripts = sorted(str(p) for p in GOLDEN.rglob("*.golden"))
     files = [str(p) for p in (GOLDEN.parent.parent / "tools").glob("*") if p.suffix in ("", ".sh") and p.is_file()
              and p.read_text().startswith("#!")]
     files += [str(GOLDEN.parent.parent / "lab" / "main_job.sh"), str(GOLDEN.parent.parent / "lab" / "setup.sh"),
