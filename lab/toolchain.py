@@ -25,6 +25,7 @@
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -41,8 +42,10 @@ class ToolchainMissing(RuntimeError):
     pass
 
 
+@functools.lru_cache(maxsize=None)
 def bin_dir() -> Path:
-    """The folder of the `pulumi` binary: the one on PATH, else the cache `make pulumi` fills."""
+    """The folder of the `pulumi` binary: the one on PATH, else the cache `make pulumi` fills
+    (asked once per process: every stack and check of a test run uses it)."""
     done = subprocess.run(["bash", str(ROOT / "tools" / "build-pulumi.sh"), "--bin-dir"],
                           capture_output=True, text=True, check=True)
     return Path(done.stdout.strip())
