@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Sequence
 
 import pulumi
 from pulumi_command import remote
@@ -15,7 +15,7 @@ from .site import Node, Site
 class NodeJoinArgs:
     site: Site
     node: Node
-    channel: Optional[remote.Command] = None   # the main node's step that reads its MicroK8s channel
+    channel: remote.Command   # the main node's step that reads its MicroK8s channel
     checked: Sequence[pulumi.Resource] = field(default_factory=tuple)  # the preflight checks
 
 
@@ -30,13 +30,11 @@ class NodeJoin(pulumi.ComponentResource):
         super().__init__("elma365:cluster:NodeJoin", name, None, opts)
         site, node, channel = args.site, args.node, args.channel
         main = site.main
-        read_channel = [channel] if channel is not None else []
-        wanted = channel.stdout if channel is not None else pulumi.Output.from_input(site.install.microk8s_channel or "")
         self.prepare = step(f"{node.name}-prepare", node_connection(site, node), prepare_command(site, node),
-                            stdin=wanted, after=[*args.checked, *read_channel], parent=self)
+                            stdin=channel.stdout, after=[*args.checked, channel], parent=self)
         self.add_node = step(f"{node.name}-add-node", node_connection(site, main),
                              add_node_command(site, node), secret_output=True,
-                             after=[*depends_on(opts), *read_channel], parent=self)
+                             after=[*depends_on(opts), channel], parent=self)
         target = self.add_node.stdout.apply(lambda out: select_join_target(out, main))
         self.done = step(f"{node.name}-join", node_connection(site, node),
                          self.add_node.urn.apply(lambda urn: join_command(site, node, urn)),

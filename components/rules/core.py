@@ -145,6 +145,17 @@ def _host_key(key: str, value: Any) -> Iterator[Violation]:
     yield from _pattern(key, value, HOST_KEY, "an SSH public host key line, e.g. 'ssh-ed25519 AAAA...'")
 
 
+def _ssh_server(key: str, entry: Mapping[str, Any], missing_host: str) -> Iterator[Violation]:
+    """A server the program logs into besides the nodes (the load balancer, the bastion): its host,
+    port, login name and pinned host key."""
+    if entry.get("host") in (None, ""):
+        yield Violation(f"{key}.host", MISSING, missing_host)
+    yield from _address(f"{key}.host", entry.get("host", MISSING))
+    yield from _port(f"{key}.port", entry.get("port", MISSING))
+    yield from _pattern(f"{key}.user", entry.get("user", MISSING), SSH_USER, "a plain login name")
+    yield from _host_key(f"{key}.hostKey", entry.get("hostKey", MISSING))
+
+
 def _unknown_keys(key: str, value: Any, known: Iterable[str], *, secret: bool = False) -> Iterator[Violation]:
     if isinstance(value, Mapping):
         for name in value:
@@ -164,4 +175,4 @@ def _number(key: str, value: Any, low: float, high: float, *, whole: bool = Fals
 
 
 # the helpers are shared by the rule modules of this package
-__all__ = ['ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_pattern', '_port', '_unknown_keys', 'check', 'is_int', 'rule', 'show']
+__all__ = ['ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'check', 'is_int', 'rule', 'show']

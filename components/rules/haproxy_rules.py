@@ -119,12 +119,7 @@ def haproxy_section(raw: RawSite) -> Iterator[Violation]:
     if not isinstance(haproxy, Mapping):
         return
     yield from _unknown_keys("haproxy", haproxy, HAPROXY_KEYS, secret="haproxy" in raw.secret_keys)
-    if haproxy.get("host") in (None, ""):
-        yield Violation("haproxy.host", MISSING, "is required when haproxy is set (the load balancer's SSH address)")
-    yield from _address("haproxy.host", haproxy.get("host", MISSING))
-    yield from _port("haproxy.port", haproxy.get("port", MISSING))
-    yield from _pattern("haproxy.user", haproxy.get("user", MISSING), SSH_USER, "a plain login name")
-    yield from _host_key("haproxy.hostKey", haproxy.get("hostKey", MISSING))
+    yield from _ssh_server("haproxy", haproxy, "is required when haproxy is set (the load balancer's SSH address)")
     bind = haproxy.get("bind", MISSING)
     if bind is not MISSING:
         match = BIND.match(bind) if isinstance(bind, str) else None

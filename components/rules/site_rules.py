@@ -55,12 +55,7 @@ def ssh_section(raw: RawSite) -> Iterator[Violation]:
             yield Violation("ssh.bastion", bastion, "must be an object with host, port, user")
         else:
             yield from _unknown_keys("ssh.bastion", bastion, ("host", "port", "user", "hostKey"))
-            if bastion.get("host") in (None, ""):
-                yield Violation("ssh.bastion.host", MISSING, "is required when ssh.bastion is set")
-            yield from _address("ssh.bastion.host", bastion.get("host", MISSING))
-            yield from _port("ssh.bastion.port", bastion.get("port", MISSING))
-            yield from _pattern("ssh.bastion.user", bastion.get("user", MISSING), SSH_USER, "a plain login name")
-            yield from _host_key("ssh.bastion.hostKey", bastion.get("hostKey", MISSING))
+            yield from _ssh_server("ssh.bastion", bastion, "is required when ssh.bastion is set")
 
 
 # ---------------------------------------------------------------- nodes
