@@ -12,7 +12,7 @@ from .install import Elma365Install, Elma365InstallArgs
 from .join import NodeJoin, NodeJoinArgs
 from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes, KubernetesNodesArgs
 from .preflight import Preflight, PreflightArgs
-from .record import departed, haproxy_left_behind, record_of
+from .record import adopted, departed, haproxy_left_behind, record_of
 from .scaling import Scaling, ScalingArgs, Settings, SettingsArgs
 from .site import Node, Site
 
@@ -49,7 +49,7 @@ class Elma365Cluster(pulumi.ComponentResource):
                             after(last))
             self.joins.append(join)
             last = join.done
-        self.settings = Settings("settings", SettingsArgs(site), after(last))
+        self.settings = Settings("settings", SettingsArgs(site, adopt=adopted(previous)), after(last))
         self.scaling = Scaling("scaling", ScalingArgs(site), after(self.settings.reconfigure))
         self.ha = HighAvailability("ha", HighAvailabilityArgs(site),
                                    after(*(self.scaling.done or [self.settings.reconfigure])))
@@ -89,7 +89,7 @@ class Elma365Cluster(pulumi.ComponentResource):
         finished = [d.remove.stdout for d in self.departures]
         if self.haproxy_removal:
             finished.append(self.haproxy_removal.done.stdout)
-        record = record_of(site)
+        record = record_of(site, adopted(previous))
         self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,
                                "haproxyUrl": self.haproxy_url, "configured": self.configured})

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pulumi
 
 from .remote_step import node_connection, step
-from .render.preflight import node_facts, preflight_command
+from .render.preflight import node_facts, preflight_command, preflight_update_command
 from .site import Site
 
 
@@ -32,6 +32,7 @@ class Preflight(pulumi.ComponentResource):
         for node in site.active:
             self.checks[node.name] = step(f"{node.name}-preflight", node_connection(site, node),
                                           preflight_command(site, node),
+                                          update=preflight_update_command(site, node),
                                           triggers=[node_facts(site, node), thresholds], parent=self)
         self.register_outputs({"nodes": list(self.checks), "thresholds": thresholds})
 

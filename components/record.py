@@ -20,10 +20,18 @@ FORMAT = 2
 RECORD_OUTPUT = "site"
 
 
-def record_of(site: Site) -> dict[str, Any]:
+def adopted(previous: Optional[dict[str, Any]]) -> bool:
+    """The stack was first deployed by a version of this program that kept no record of applied
+    settings on the nodes (legacy): its settings steps adopt a missing record rather than apply.
+    Kept in the record, so the steps' inputs stay the same in every later run."""
+    return bool(previous and (previous.get("legacy") or previous.get("adopted")))
+
+
+def record_of(site: Site, adopted_stack: bool = False) -> dict[str, Any]:
     haproxy = site.haproxy
     return {
         "format": FORMAT,
+        "adopted": adopted_stack,
         "main": site.main.name,
         "active": [n.name for n in site.active],
         "nodes": {n.name: {"address": n.address, "clusterAddress": n.cluster_address, "port": n.port,

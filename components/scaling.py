@@ -13,6 +13,9 @@ from .site import Site
 @dataclass(frozen=True)
 class SettingsArgs:
     site: Site
+    # the stack was deployed by an earlier version of this program, which kept no record of applied
+    # settings on the nodes: a missing record means "applied by it", even for this new step
+    adopt: bool = False
 
 
 class Settings(pulumi.ComponentResource):
@@ -26,7 +29,7 @@ class Settings(pulumi.ComponentResource):
         conn = node_connection(site, site.main)
         # the step that was `ha-reconfigure` (HA only) before it took every setting
         old = pulumi.Alias(name="ha-reconfigure", parent=_old_parent("elma365:cluster:HighAvailability", "ha"))
-        self.reconfigure = step("reconfigure", conn, reconfigure_command(site),
+        self.reconfigure = step("reconfigure", conn, reconfigure_command(site, adopt=args.adopt),
                                 update=reconfigure_command(site, adopt=True), stdin=reconfigure_stdin(site),
                                 applies=settings(site), log="stderr", after=depends_on(opts), parent=self,
                                 aliases=[old])

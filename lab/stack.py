@@ -173,7 +173,7 @@ class PulumiStack:
         self.config_file.write_text(yaml.safe_dump(document, sort_keys=False))
         for path, text in wanted.items():
             if self._secrets.get(path, (None,))[0] != text:
-                self.pulumi("config", "set", "--secret", "--path", f"elma365:{path}", stdin=text)
+                self.pulumi("config", "set", "--secret", "--path", f"elma365:{path}", "--stack", self.stack, stdin=text)
                 stored = yaml.safe_load(self.config_file.read_text())["config"]
                 key, _, rest = path.partition(".")
                 self._secrets[path] = (text, _get(stored[f"elma365:{key}"], rest))

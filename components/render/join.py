@@ -61,7 +61,7 @@ if ! [[ "$channel" =~ $channel_pattern ]]; then
 fi
 if command -v microk8s >/dev/null 2>&1; then
   tracking=$(snap list microk8s 2>/dev/null | awk '$1 == "microk8s" {{ print $4 }}')
-  if [ "$tracking" = "$channel" ] || [ -f {JOINED_MARKER} ]; then
+  if [ "$tracking" = "$channel" ] || [ -f {JOINED_MARKER} ] || {_member_here(site.main)}; then
     echo "MicroK8s ($tracking) is already installed on {node.name}"
   else
     echo "MicroK8s on {node.name} tracks ${{tracking:-an unknown channel}}; moving it to $channel, as on {site.main.name}"
