@@ -35,7 +35,7 @@ def test_only_text_numbers_and_raw_are_filled_in():
 @pytest.mark.parametrize("text", ["plain", "two words", "a{b}c", "x}y{", "back\\slash", "$dollar [cmd]", "", "line\nbreak"])
 def test_a_tcl_word_is_exactly_the_text(text, tmp_path):
     script = tmp_path / "t.tcl"
-    script.write_text(f"puts -nonewline [set v {tcl_quote(text)}]\n")
+    script.write_text(f"puts -nonewline [set v {tcl_quote(text)}]; flush stdout\n")
     out = subprocess.run(["expect", str(script)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout == text
