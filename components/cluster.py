@@ -12,7 +12,7 @@ from .install import Elma365Install, Elma365InstallArgs
 from .join import NodeJoin, NodeJoinArgs
 from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes, KubernetesNodesArgs
 from .preflight import Preflight, PreflightArgs
-from .record import adopted, departed, haproxy_left_behind, record_of
+from .record import adopted, balancers_left_behind, departed, record_of
 from .scaling import Scaling, ScalingArgs, Settings, SettingsArgs
 from .site import Node, Site
 
@@ -54,12 +54,14 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.ha = HighAvailability("ha", HighAvailabilityArgs(site),
                                    after(*(self.scaling.done or [self.settings.reconfigure])))
         self.haproxy = HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site), after()) if site.haproxy else None
-        left_behind = haproxy_left_behind(previous, site)
-        self.haproxy_removal = (HaproxyRemoval("haproxy-removal", HaproxyRemovalArgs(site, left_behind), after())
-                                if left_behind else None)
+        # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
+        self.haproxy_removals = [
+            HaproxyRemoval("haproxy-removal" if i == 0 else f"haproxy-removal-{old['host']}",
+                           HaproxyRemovalArgs(site, old), after(*([self.haproxy.done] if self.haproxy else [])))
+            for i, old in enumerate(balancers_left_behind(previous, site))]
 
         # a node leaves after the joins (a replacement is in first) and once HAProxy no longer sends it traffic
-        before_departure = [last] + ([self.haproxy.apply] if self.haproxy else [])
+        before_departure = [last] + ([self.haproxy.done] if self.haproxy else [])
         leaving = [(node, node.decommission == "force") for node in site.decommissioned]
         leaving += [(Node(name=gone["name"], address=gone["address"], cluster_address=gone["clusterAddress"],
                           port=gone.get("port"), host_key=gone.get("hostKey")), False)
@@ -87,8 +89,7 @@ class Elma365Cluster(pulumi.ComponentResource):
         # The record the next run compares with: it counts only once every departure (and the
         # HAProxy removal) has succeeded, so a failed one is tried again by the next run.
         finished = [d.remove.stdout for d in self.departures]
-        if self.haproxy_removal:
-            finished.append(self.haproxy_removal.done.stdout)
+        finished += [removal.done.stdout for removal in self.haproxy_removals]
         record = record_of(site, adopted(previous))
         self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,

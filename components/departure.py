@@ -7,6 +7,7 @@ import pulumi
 
 from .remote_step import connection, depends_on, node_connection, step
 from .render.departure import drain_command, leave_command, remove_node_command
+from .render import keepalived
 from .render.haproxy import removal_command
 from .site import Node, Site
 
@@ -45,16 +46,24 @@ class NodeDeparture(pulumi.ComponentResource):
 @dataclass(frozen=True)
 class HaproxyRemovalArgs:
     site: Site
-    old: dict[str, Any]   # the HAProxy host as the previous deployment's record has it
+    old: dict[str, Any]   # a balancer as components/record.balancers_left_behind gives it
 
 
 class HaproxyRemoval(pulumi.ComponentResource):
-    """The HAProxy host the previous deployment used and the config no longer names: this program's
-    config comes off it (components/render/haproxy.removal_command)."""
+    """A balancer the previous deployment used that gives something up: its VRRP instance first
+    (the virtual IP moves to a balancer that keeps it), then, if the config no longer names the
+    host, this program's HAProxy config (components/render/haproxy.removal_command)."""
 
     def __init__(self, name: str, args: HaproxyRemovalArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:HaproxyRemoval", name, None, opts)
         site, old = args.site, args.old
         conn = connection(site, old["host"], port=old.get("port"), user=old.get("user"), host_key=old.get("hostKey"))
-        self.done = step("haproxy-removal", conn, removal_command(site, old), once=True, parent=self)
+        steps: list[pulumi.Resource] = []
+        if old.get("keepalived"):
+            steps.append(step("keepalived-removal", conn, keepalived.removal_command(site, old["keepalived"]),
+                              once=True, parent=self, after=depends_on(opts)))
+        if old.get("haproxy"):
+            steps.append(step("haproxy-removal", conn, removal_command(site, old["haproxy"]), once=True,
+                              parent=self, after=steps[-1:] or depends_on(opts)))
+        self.done = steps[-1]
         self.register_outputs({"host": old["host"]})

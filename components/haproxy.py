@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pulumi
 
 from .remote_step import connection, step
+from .render import keepalived
 from .render.haproxy import apply_command, stdin_bundle, version_command
-from .site import Site
+from .site import BalancerHost, Haproxy, Site
 
 
 @dataclass(frozen=True)
@@ -14,26 +16,48 @@ class HaproxyLoadBalancerArgs:
     site: Site
 
 
+def step_name(haproxy: Haproxy, balancer: BalancerHost, what: str) -> str:
+    """`haproxy-<what>` for the one balancer (the names a single-host site always had), else
+    `haproxy-<what>-<host>`: a balancer keeps its steps when others are added or taken out."""
+    if len(haproxy.balancers) == 1:
+        return f"haproxy-{what}"
+    return f"haproxy-{what}-" + re.sub(r"[^A-Za-z0-9.-]", "-", balancer.host)
+
+
 class HaproxyLoadBalancer(pulumi.ComponentResource):
     """HAProxy in front of every node. Independent of the cluster's steps: it runs at once, and its
     health checks keep a node out of rotation until that node answers.
 
-    Two steps on the load balancer host: `haproxy-version` (installs HAProxy if missing, prints
-    `haproxy -v`), whose output picks the config's dialect; then `haproxy-config`, which gets the
-    config (and a TLS certificate, if any) on stdin, validates it and swaps it in."""
+    Per balancer: `haproxy-version` (installs HAProxy if missing, prints `haproxy -v`), whose
+    output picks the config's dialect; then `haproxy-config`, which gets the config (and a TLS
+    certificate, if any) on stdin, validates it and swaps it in. With a virtual IP, then
+    `haproxy-keepalived` (components/render/keepalived.py). Balancers are changed one after the
+    other, so that one always serves."""
 
     def __init__(self, name: str, args: HaproxyLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:HaproxyLoadBalancer", name, None, opts)
         site = args.site
         haproxy = site.haproxy
         assert haproxy is not None
-        conn = connection(site, haproxy.host, port=haproxy.port, user=haproxy.user, host_key=haproxy.host_key)
-        self.version = step("haproxy-version", conn, version_command(site, haproxy), parent=self)
-        # secret: it may hold the stats password and the TLS certificate's private key
-        self.config = pulumi.Output.secret(
-            self.version.stdout.apply(lambda out: stdin_bundle(haproxy, site.active, out)))
-        self.apply = step("haproxy-config", conn, apply_command(site, haproxy), stdin=self.config,
-                          parent=self, after=[self.version])
+        self.versions, self.configs, self.keepalived = [], [], []
+        previous: list[pulumi.Resource] = []
+        for index, balancer in enumerate(haproxy.balancers):
+            conn = connection(site, balancer.host, port=balancer.port, user=balancer.user, host_key=balancer.host_key)
+            version = step(step_name(haproxy, balancer, "version"), conn, version_command(site, haproxy), parent=self)
+            # secret: it may hold the stats password and the TLS certificate's private key
+            config = pulumi.Output.secret(version.stdout.apply(lambda out: stdin_bundle(haproxy, site.active, out)))
+            apply = step(step_name(haproxy, balancer, "config"), conn, apply_command(site, haproxy), stdin=config,
+                         parent=self, after=[version, *previous])
+            self.versions.append(version)
+            self.configs.append(apply)
+            previous = [apply]
+            if haproxy.keepalived:
+                vrrp = step(step_name(haproxy, balancer, "keepalived"), conn,
+                            keepalived.apply_command(site, haproxy, index), parent=self, after=[apply])
+                self.keepalived.append(vrrp)
+                previous = [vrrp]
+        self.version, self.apply = self.versions[0], self.configs[0]
+        self.done = previous[0]
         port = haproxy.bind.rsplit(":", 1)[1]
-        self.url = f"http://{haproxy.host}" + ("" if port == "80" else f":{port}") + "/"
+        self.url = f"http://{haproxy.public_address}" + ("" if port == "80" else f":{port}") + "/"
         self.register_outputs({"url": self.url})

@@ -39,7 +39,12 @@ def record_of(site: Site, adopted_stack: bool = False) -> dict[str, Any]:
         "haproxy": None if haproxy is None else {
             "host": haproxy.host, "port": haproxy.port, "user": haproxy.user, "hostKey": haproxy.host_key,
             "configPath": haproxy.config_path, "reloadCommand": haproxy.reload_command,
-            "shared": haproxy.shared, "includePath": haproxy.include_path},
+            "shared": haproxy.shared, "includePath": haproxy.include_path,
+            # only with several balancers or a virtual IP, so a single balancer's record stays as it was
+            **({"hosts": [{"host": b.host, "port": b.port, "user": b.user, "hostKey": b.host_key}
+                          for b in haproxy.balancers]} if len(haproxy.balancers) > 1 else {}),
+            **({"keepalived": {"configPath": haproxy.keepalived.config_path,
+                               "reloadCommand": haproxy.keepalived.reload_command}} if haproxy.keepalived else {})},
     }
 
 
@@ -100,11 +105,23 @@ def departed(previous: Optional[dict[str, Any]], site: Site) -> list[dict[str, A
             if name not in listed and name in previous.get("nodes", {}) and name != previous.get("main")]
 
 
-def haproxy_left_behind(previous: Optional[dict[str, Any]], site: Site) -> Optional[dict[str, Any]]:
-    """The HAProxy host of the previous deployment, when the config no longer puts HAProxy there."""
+def balancers_left_behind(previous: Optional[dict[str, Any]], site: Site) -> list[dict[str, Any]]:
+    """The balancers of the previous deployment that give something up in this run: HAProxy, when
+    the config no longer names the host (`haproxy`: the old HAProxy settings), and the virtual IP,
+    when the host had it and no longer has (`keepalived`: the old keepalived settings). Each entry
+    carries what it takes to reach the host."""
     old = (previous or {}).get("haproxy")
     if not old:
-        return None
-    if site.haproxy is not None and site.haproxy.host == old["host"]:
-        return None
-    return old
+        return []
+    now = site.haproxy
+    hosts_now = {b.host for b in now.balancers} if now else set()
+    vip_now = bool(now and now.keepalived)
+    shared = {k: v for k, v in old.items() if k not in ("hosts", "keepalived")}
+    left = []
+    for host in old.get("hosts") or [{k: old.get(k) for k in ("host", "port", "user", "hostKey")}]:
+        gone = host["host"] not in hosts_now
+        vip_off = bool(old.get("keepalived")) and (gone or not vip_now)
+        if gone or vip_off:
+            left.append({**host, "haproxy": {**shared, **host} if gone else None,
+                         "keepalived": old["keepalived"] if vip_off else None})
+    return left

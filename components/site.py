@@ -111,8 +111,30 @@ class Ha:
 
 
 @dataclass(frozen=True)
-class Haproxy:
+class BalancerHost:
+    """One HAProxy host: its SSH address, and what overrides `ssh` for it."""
     host: str
+    port: Optional[int] = None
+    user: Optional[str] = None
+    host_key: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Keepalived:
+    """The virtual IP the balancers share: keepalived (VRRPv3) on each, the address on the live one."""
+    address: str                 # the virtual IP, without a prefix length
+    prefix_length: int
+    interface: str               # where the VIP goes and VRRP speaks, the same name on every balancer
+    virtual_router_id: int = D["haproxy.keepalived.virtualRouterId"]
+    advert_interval: float = D["haproxy.keepalived.advertInterval"]
+    preempt: bool = D["haproxy.keepalived.preempt"]
+    config_path: str = D["haproxy.keepalived.configPath"]
+    reload_command: str = D["haproxy.keepalived.reloadCommand"]
+
+
+@dataclass(frozen=True)
+class Haproxy:
+    host: str                    # the first (or only) balancer; `hosts` has them all
     port: Optional[int] = None
     user: Optional[str] = None
     host_key: Optional[str] = None
@@ -136,6 +158,17 @@ class Haproxy:
     health_check: HealthCheck = field(default_factory=lambda: HealthCheck())
     stats: Optional[HaproxyStats] = None
     tls: Optional[HaproxyTls] = None
+    hosts: tuple[BalancerHost, ...] = ()
+    keepalived: Optional[Keepalived] = None
+
+    @property
+    def balancers(self) -> tuple[BalancerHost, ...]:
+        return self.hosts or (BalancerHost(self.host, self.port, self.user, self.host_key),)
+
+    @property
+    def public_address(self) -> str:
+        """Where clients reach ELMA365: the virtual IP, or the one balancer."""
+        return self.keepalived.address if self.keepalived else self.host
 
 
 @dataclass(frozen=True)
@@ -297,6 +330,28 @@ def _haproxy_extras(p: Mapping[str, Any]) -> dict[str, Any]:
             "health_check": health, "stats": stats, "tls": tls}
 
 
+def _balancer(entry: Any) -> BalancerHost:
+    """`haproxy.hosts[i]`: an address, or {host, port, user, hostKey}; the single-host form is the same."""
+    if isinstance(entry, str):
+        return BalancerHost(entry)
+    return BalancerHost(entry["host"], entry.get("port"), entry.get("user"), entry.get("hostKey"))
+
+
+def _keepalived(p: Mapping[str, Any]) -> Optional[Keepalived]:
+    if not p.get("virtualIp"):
+        return None
+    address, _, prefix = str(p["virtualIp"]).partition("/")
+    k = p.get("keepalived") or {}
+    return Keepalived(
+        address=address, prefix_length=int(prefix) if prefix else (128 if ":" in address else 32),
+        interface=k["interface"],
+        virtual_router_id=_opt(k, "virtualRouterId", D["haproxy.keepalived.virtualRouterId"]),
+        advert_interval=_opt(k, "advertInterval", D["haproxy.keepalived.advertInterval"]),
+        preempt=_opt(k, "preempt", D["haproxy.keepalived.preempt"]),
+        config_path=_opt(k, "configPath", D["haproxy.keepalived.configPath"]),
+        reload_command=_opt(k, "reloadCommand", D["haproxy.keepalived.reloadCommand"]))
+
+
 def _build(values: Mapping[str, Any]) -> Site:
     s = values["ssh"]
     bastion = s.get("bastion")
@@ -342,8 +397,10 @@ def _build(values: Mapping[str, Any]) -> Site:
     ha = Ha(enabled=_opt(h, "enabled", D["ha.enabled"]), replicas=_opt(h, "replicas", Ha.replicas),
             failover_seconds=_opt(h, "failoverSeconds", Ha.failover_seconds))
     p = values.get("haproxy")
+    balancers = tuple(_balancer(b) for b in (p.get("hosts") or [p])) if p else ()
     haproxy = Haproxy(
-        host=p["host"], port=p.get("port"), user=p.get("user"), host_key=p.get("hostKey"),
+        host=balancers[0].host, port=balancers[0].port, user=balancers[0].user, host_key=balancers[0].host_key,
+        hosts=balancers, keepalived=_keepalived(p),
         bind=_opt(p, "bind", D["haproxy.bind"]), backend_port=_opt(p, "backendPort", D["haproxy.backendPort"]),
         config_path=_opt(p, "configPath", D["haproxy.configPath"]),
         reload_command=_opt(p, "reloadCommand", D["haproxy.reloadCommand"]),

@@ -45,6 +45,12 @@ DEFAULTS: dict[str, Any] = {
     "haproxy.tls.bind": "*:443",
     "haproxy.tls.certificatePath": "/etc/haproxy/elma365.pem",
     "haproxy.tls.redirectHttp": True,
+    "haproxy.keepalived.virtualRouterId": 51,
+    # VRRPv3 adverts every 0.5 s: a dead balancer's VIP moves within ~1.7 s (3 adverts + skew)
+    "haproxy.keepalived.advertInterval": 0.5,
+    "haproxy.keepalived.preempt": False,
+    "haproxy.keepalived.configPath": "/etc/keepalived/keepalived.conf",
+    "haproxy.keepalived.reloadCommand": "systemctl reload-or-restart keepalived",
     "preflight.enabled": True,
     # the vendor's published minimum for one ELMA365 On-Premises Enterprise server (500 users)
     "preflight.minCpuCores": 10,

@@ -1,6 +1,7 @@
 """Rules of elma365:haproxy."""
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any, Iterator, Mapping
 
@@ -10,7 +11,7 @@ from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
 # ---------------------------------------------------------------- haproxy
 
-HAPROXY_KEYS = ("host", "port", "user", "hostKey", "bind", "backendPort", "configPath", "reloadCommand", "log",
+HAPROXY_KEYS = ("host", "hosts", "virtualIp", "keepalived", "port", "user", "hostKey", "bind", "backendPort", "configPath", "reloadCommand", "log",
                 "shared", "includePath",
                 "timeouts", "retries", "redispatch", "healthCheck", "stats", "tls")
 HAPROXY_TIMEOUT_KEYS = ("connect", "client", "server", "tunnel", "clientFin", "httpRequest", "httpKeepAlive",
@@ -18,6 +19,10 @@ HAPROXY_TIMEOUT_KEYS = ("connect", "client", "server", "tunnel", "clientFin", "h
 HAPROXY_HEALTH_KEYS = ("path", "inter", "fall", "rise")
 HAPROXY_STATS_KEYS = ("bind", "uri", "user", "password")
 HAPROXY_TLS_KEYS = ("bind", "certificate", "certificatePath", "redirectHttp")
+BALANCER_KEYS = ("host", "port", "user", "hostKey")
+KEEPALIVED_KEYS = ("interface", "virtualRouterId", "advertInterval", "preempt", "configPath", "reloadCommand")
+MAX_BALANCERS = 5
+INTERFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 HAPROXY_TIME = re.compile(r"^[1-9][0-9]{0,8}(us|ms|s|m|h|d)?$")
 HAPROXY_URI = re.compile(r"^/[A-Za-z0-9._~/%-]{0,200}$")
 STATS_USER = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -119,7 +124,7 @@ def haproxy_section(raw: RawSite) -> Iterator[Violation]:
     if not isinstance(haproxy, Mapping):
         return
     yield from _unknown_keys("haproxy", haproxy, HAPROXY_KEYS, secret="haproxy" in raw.secret_keys)
-    yield from _ssh_server("haproxy", haproxy, "is required when haproxy is set (the load balancer's SSH address)")
+    yield from _balancers(raw, haproxy)
     bind = haproxy.get("bind", MISSING)
     if bind is not MISSING:
         match = BIND.match(bind) if isinstance(bind, str) else None
@@ -135,7 +140,96 @@ def haproxy_section(raw: RawSite) -> Iterator[Violation]:
     log = haproxy.get("log", MISSING)
     if log is not MISSING and not (isinstance(log, str) and (ABSOLUTE_PATH.match(log) or BIND.match(log))):
         yield Violation("haproxy.log", log, "must be a syslog socket path (/dev/log) or <address>:<port>")
-    reload = haproxy.get("reloadCommand", MISSING)
-    if reload is not MISSING and (not isinstance(reload, str) or not reload.strip() or "\n" in reload or "\0" in reload):
-        yield Violation("haproxy.reloadCommand", reload, "must be a one-line command")
+    yield from _one_line("haproxy.reloadCommand", haproxy.get("reloadCommand", MISSING))
     yield from _haproxy_extras(raw, haproxy)
+    yield from _virtual_ip(raw, haproxy)
+
+
+def _one_line(key: str, value: Any) -> Iterator[Violation]:
+    if value is not MISSING and (not isinstance(value, str) or not value.strip() or "\n" in value or "\0" in value):
+        yield Violation(key, value, "must be a one-line command")
+
+
+def _balancers(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violation]:
+    """`host` (one balancer) or `hosts` (one or more), never both."""
+    hosts = haproxy.get("hosts", MISSING)
+    if hosts is MISSING or hosts is None:
+        yield from _ssh_server("haproxy", haproxy, "is required when haproxy is set (the load balancer's SSH "
+                                                   "address; or haproxy.hosts for several)")
+        return
+    if haproxy.get("host") not in (MISSING, None) or any(haproxy.get(k) not in (MISSING, None)
+                                                         for k in ("port", "user", "hostKey")):
+        yield Violation("haproxy.host", haproxy.get("host", MISSING),
+                        "give haproxy.host (with port, user, hostKey) or haproxy.hosts, not both: "
+                        "with hosts, each entry carries its own port, user and hostKey")
+    if not isinstance(hosts, list) or not 1 <= len(hosts) <= MAX_BALANCERS:
+        yield Violation("haproxy.hosts", hosts, f"must be a list of 1 to {MAX_BALANCERS} balancers, each an "
+                                                "address or {host, port, user, hostKey}")
+        return
+    seen = set()
+    for i, entry in enumerate(hosts):
+        key = f"haproxy.hosts[{i}]"
+        if isinstance(entry, str):
+            entry = {"host": entry}
+        if not isinstance(entry, Mapping):
+            yield Violation(key, entry, "must be an address or an object {host, port, user, hostKey}")
+            continue
+        yield from _unknown_keys(key, entry, BALANCER_KEYS)
+        yield from _ssh_server(key, entry, "is required (the balancer's SSH address)")
+        if entry.get("host") in seen:
+            yield Violation(f"{key}.host", entry["host"], "is listed twice in haproxy.hosts")
+        seen.add(entry.get("host"))
+
+
+def _virtual_ip(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violation]:
+    """Several balancers share one address (keepalived); one balancer needs none."""
+    vip, keepalived = haproxy.get("virtualIp", MISSING), haproxy.get("keepalived", MISSING)
+    hosts = haproxy.get("hosts")
+    count = len(hosts) if isinstance(hosts, list) else 1
+    if vip in (MISSING, None):
+        if count > 1:
+            yield Violation("haproxy.virtualIp", MISSING,
+                            f"is required with {count} haproxy.hosts: the address clients use, which keepalived "
+                            "keeps on the live balancer")
+        if keepalived not in (MISSING, None):
+            yield Violation("haproxy.keepalived", "{...}", "is set but haproxy.virtualIp is not")
+        return
+    if count < 2:
+        yield Violation("haproxy.virtualIp", vip, "needs at least two haproxy.hosts (one balancer has its own address)")
+    address, _, prefix = str(vip).partition("/")
+    try:
+        ip = ipaddress.ip_address(address)
+        if prefix and not (prefix.isdigit() and 1 <= int(prefix) <= ip.max_prefixlen):
+            raise ValueError(prefix)
+    except ValueError:
+        yield Violation("haproxy.virtualIp", vip, "must be an IPv4/IPv6 address, optionally with a prefix "
+                                                  "length (10.0.0.100 or 10.0.0.100/24)")
+    else:
+        taken = {str(h.get("host") if isinstance(h, Mapping) else h) for h in (hosts or [])}
+        taken |= {str(n.get(k)) for n in (raw.get("nodes") or []) if isinstance(n, Mapping)
+                  for k in ("address", "clusterAddress")}
+        if address in taken:
+            yield Violation("haproxy.virtualIp", vip, "must be an address of its own, not a balancer's or a node's")
+    bind = haproxy.get("bind", DEFAULTS["haproxy.bind"])
+    if isinstance(bind, str) and not bind.startswith("*:"):
+        yield Violation("haproxy.bind", bind, "must be *:<port> with a virtual IP: a standby balancer must "
+                                              "listen before the address arrives")
+    if not isinstance(keepalived, Mapping):
+        yield Violation("haproxy.keepalived.interface", MISSING,
+                        "is required with haproxy.virtualIp: the network interface (the same name on every "
+                        "balancer) that carries the virtual IP and VRRP, e.g. eth0")
+        return
+    yield from _unknown_keys("haproxy.keepalived", keepalived, KEEPALIVED_KEYS)
+    interface = keepalived.get("interface", MISSING)
+    if interface in (MISSING, None, ""):
+        yield Violation("haproxy.keepalived.interface", MISSING,
+                        "is required with haproxy.virtualIp (the interface that carries it, e.g. eth0)")
+    yield from _pattern("haproxy.keepalived.interface", interface, INTERFACE, "an interface name such as eth0")
+    yield from _number("haproxy.keepalived.virtualRouterId", keepalived.get("virtualRouterId", MISSING), 1, 255,
+                       whole=True)
+    # VRRPv3 counts in centiseconds: 0.01 s .. 40.95 s
+    yield from _number("haproxy.keepalived.advertInterval", keepalived.get("advertInterval", MISSING), 0.01, 40.95)
+    yield from _bool("haproxy.keepalived.preempt", keepalived.get("preempt", MISSING))
+    yield from _pattern("haproxy.keepalived.configPath", keepalived.get("configPath", MISSING), ABSOLUTE_PATH,
+                        "an absolute path")
+    yield from _one_line("haproxy.keepalived.reloadCommand", keepalived.get("reloadCommand", MISSING))
