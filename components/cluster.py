@@ -56,9 +56,10 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.haproxy = HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site), after()) if site.haproxy else None
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
         self.haproxy_removals = [
-            HaproxyRemoval("haproxy-removal" if i == 0 else f"haproxy-removal-{old['host']}",
-                           HaproxyRemovalArgs(site, old), after(*([self.haproxy.done] if self.haproxy else [])))
-            for i, old in enumerate(balancers_left_behind(previous, site))]
+            HaproxyRemoval(f"haproxy-removal{suffix}", HaproxyRemovalArgs(site, old, suffix),
+                           after(*([self.haproxy.done] if self.haproxy else [])))
+            for i, old in enumerate(balancers_left_behind(previous, site))
+            for suffix in ["" if i == 0 else f"-{old['host']}"]]
 
         # a node leaves after the joins (a replacement is in first) and once HAProxy no longer sends it traffic
         before_departure = [last] + ([self.haproxy.done] if self.haproxy else [])

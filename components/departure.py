@@ -47,6 +47,7 @@ class NodeDeparture(pulumi.ComponentResource):
 class HaproxyRemovalArgs:
     site: Site
     old: dict[str, Any]   # a balancer as components/record.balancers_left_behind gives it
+    suffix: str = ""      # after the steps' names: steps of one type under one parent type share a URN space
 
 
 class HaproxyRemoval(pulumi.ComponentResource):
@@ -60,10 +61,10 @@ class HaproxyRemoval(pulumi.ComponentResource):
         conn = connection(site, old["host"], port=old.get("port"), user=old.get("user"), host_key=old.get("hostKey"))
         steps: list[pulumi.Resource] = []
         if old.get("keepalived"):
-            steps.append(step("keepalived-removal", conn, keepalived.removal_command(site, old["keepalived"]),
+            steps.append(step(f"keepalived-removal{args.suffix}", conn, keepalived.removal_command(site, old["keepalived"]),
                               once=True, parent=self, after=depends_on(opts)))
         if old.get("haproxy"):
-            steps.append(step("haproxy-removal", conn, removal_command(site, old["haproxy"]), once=True,
+            steps.append(step(f"haproxy-removal{args.suffix}", conn, removal_command(site, old["haproxy"]), once=True,
                               parent=self, after=steps[-1:] or depends_on(opts)))
         self.done = steps[-1]
         self.register_outputs({"host": old["host"]})

@@ -51,11 +51,11 @@ class Lab:
     """One lab site plus one stack of the program on it: `up()` is one `pulumi up` of the real CLI."""
 
     def __init__(self, directory: Path, nodes: int = 3, durations: Optional[dict] = None,
-                 faults: Optional[dict] = None, session_path: Optional[str] = None):
+                 faults: Optional[dict] = None, session_path: Optional[str] = None, balancers: int = 0):
         self.dir = Path(directory)
         self.site = LabSite(str(self.dir))
         self.info = self.site.up(nodes=nodes, haproxy=True, durations=durations or {}, faults=faults or {},
-                                 session_path=session_path)
+                                 session_path=session_path, balancers=balancers)
         shutil.rmtree(self.dir / "stack", ignore_errors=True)  # a new lab starts with an empty stack
         self.stack = PulumiStack(self.dir / "stack")
         self.stack.init()

@@ -46,7 +46,16 @@ def lab_values(stack_file: Path, lab_info: dict[str, Any], nodes: Optional[int] 
         if node["name"] in lab_nodes:
             node["address"] = lab_nodes[node["name"]]["address"]
             node["hostKey"] = lab_nodes[node["name"]]["hostKey"]
-    if values.get("haproxy") and lab_info.get("haproxy"):
+    if values.get("haproxy") and lab_info.get("balancers"):
+        # two or more balancers on the lab's bridge, one virtual IP between them
+        h = values["haproxy"]
+        for key in ("host", "port", "hostKey"):
+            h.pop(key, None)
+        h["hosts"] = [{"host": b["address"], "port": b["port"], "hostKey": b["hostKey"]} for b in lab_info["balancers"]]
+        h["bind"] = "*:" + h["bind"].rsplit(":", 1)[1]
+        h["virtualIp"] = lab_info["virtualIp"]
+        h["keepalived"] = {"interface": lab_info["vrrpInterface"], "reloadCommand": "lab-keepalived-reload"}
+    elif values.get("haproxy") and lab_info.get("haproxy"):
         address = lab_info["haproxy"]["address"]
         values["haproxy"]["host"] = address
         values["haproxy"]["bind"] = f"{address}:{values['haproxy']['bind'].rsplit(':', 1)[1]}"

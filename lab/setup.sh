@@ -3,7 +3,7 @@
 # makes sure the packages' own system services are not left running: the lab
 # starts its own sshd/haproxy instances (see lab/site.py).
 set -euo pipefail
-PKGS="openssh-server openssh-client haproxy expect iproute2 curl util-linux shellcheck"
+PKGS="openssh-server openssh-client haproxy keepalived expect iproute2 curl util-linux shellcheck"
 
 if [ "$(id -u)" != 0 ]; then
     echo "lab/setup.sh: must be run as root" >&2
@@ -51,5 +51,6 @@ stop_service() {   # <service> <pidfile>
 }
 stop_service ssh /run/sshd.pid
 stop_service haproxy /run/haproxy.pid
+stop_service keepalived /run/keepalived.pid
 mkdir -p /run/sshd
 echo "lab/setup.sh: done"

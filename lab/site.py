@@ -51,7 +51,16 @@ MAX_NODES = 12
 # /root too: each server has its own root home (and this machine's root shell profile, which
 # bash reads for every SSH command, would otherwise add ~0.25 s to each lab command).
 PRIVATE_DIRS = ["/opt", "/usr/local/bin", "/var/snap", "/etc/haproxy", "/root",
-                "/var/lib/elma365-cluster", "/var/log/elma365-cluster", "/run/haproxy"]
+                "/var/lib/elma365-cluster", "/var/log/elma365-cluster", "/run/haproxy",
+                "/etc/keepalived", "/run/keepalived"]
+# With two or more balancers (a virtual IP), the lab is a network of its own: a bridge in this
+# machine's namespace carries the nodes' addresses (their sshd and web endpoints stay in this
+# namespace), and each balancer is a network namespace with one veth on the bridge. Nothing is
+# routed anywhere else.
+BRIDGE_NET = "10.213.%d" % LAB_NET
+BRIDGE = "e365br%d" % LAB_NET
+BALANCER_INTERFACE = "eth0"   # inside each balancer's namespace
+VIRTUAL_IP = BRIDGE_NET + ".100"
 INSTALLER_PATH = "onPremise/master/latest/download"
 DEFAULT_DIR = "/tmp/elma365-lab"
 
@@ -169,7 +178,7 @@ class LabSite:
         hosts = list(info.get("nodes") or [])
         if info.get("haproxy"):
             hosts.append(info["haproxy"])
-        return hosts
+        return hosts + list(info.get("balancers") or [])
 
     def _host(self, name):
         for h in self._layout_hosts():
@@ -236,9 +245,13 @@ class LabSite:
     # ------------------------------------------------------------------
     # up
     # ------------------------------------------------------------------
-    def up(self, nodes=3, haproxy=True, durations=None, faults=None, fresh=True, timeout=15.0, session_path=None):
+    def up(self, nodes=3, haproxy=True, durations=None, faults=None, fresh=True, timeout=15.0, session_path=None,
+           balancers=0):
         """`session_path`: the PATH every SSH session on the lab's hosts starts with (sshd SetEnv),
-        e.g. "/usr/bin:/bin", which lacks the folders the tools live in, as some servers' do."""
+        e.g. "/usr/bin:/bin", which lacks the folders the tools live in, as some servers' do.
+        `balancers` >= 2: that many HAProxy hosts (haproxy-1, ...) in network namespaces on a bridge
+        with the nodes, for a virtual IP (BRIDGE_NET); `haproxy` is then ignored."""
+        self.balancers = int(balancers)
         self.session_path = session_path
         if os.geteuid() != 0:
             raise LabError("the lab must be run as root (mount namespaces, sshd)")
@@ -247,8 +260,12 @@ class LabSite:
         for tool in (SSHD, shutil.which("unshare"), shutil.which("ssh-keygen"), PYTHON):
             if not tool or not os.path.exists(tool):
                 raise LabError("missing tool %s: run lab/setup.sh" % tool)
-        if haproxy and not shutil.which("haproxy"):
+        if (haproxy or balancers) and not shutil.which("haproxy"):
             raise LabError("haproxy is not installed: run lab/setup.sh")
+        if balancers and not shutil.which("keepalived"):
+            raise LabError("keepalived is not installed: run lab/setup.sh")
+        if balancers and not 2 <= int(balancers) <= 5:
+            raise LabError("balancers must be between 2 and 5")
         self.down()
         try:
             return self._up(int(nodes), haproxy, durations, faults, fresh, timeout)
@@ -266,13 +283,19 @@ class LabSite:
             os.makedirs(d, exist_ok=True)
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 
-        cluster = [{"name": node_name(i), "address": node_address(i), "port": SSH_PORT, "role": "node"}
-                   for i in range(1, n + 1)]
+        bridged = self.balancers >= 2
+        cluster = [{"name": node_name(i), "address": "%s.%d" % (BRIDGE_NET, 10 + i) if bridged else node_address(i),
+                    "port": SSH_PORT, "role": "node"} for i in range(1, n + 1)]
         hosts = list(cluster)
-        if haproxy:
+        balancers = [{"name": "haproxy-%d" % k, "address": "%s.%d" % (BRIDGE_NET, 4 + k), "port": SSH_PORT,
+                      "role": "haproxy", "netns": "e365lb%d-%d" % (LAB_NET, k)} for k in range(1, self.balancers + 1)]
+        if bridged:
+            hosts += balancers
+            self._net_up(cluster, balancers)
+        elif haproxy:
             hosts.append({"name": HAPROXY_NAME, "address": HAPROXY_ADDRESS, "port": SSH_PORT, "role": "haproxy"})
         self._write_json(os.path.join(self.run, "layout.json"), hosts)
-        busy = [(h["address"], p) for h in hosts
+        busy = [(h["address"], p) for h in hosts if not h.get("netns")   # a new namespace has nothing bound
                 for p in ([SSH_PORT, WEB_PORT] if h["role"] == "node" else [SSH_PORT]) if not _port_free(h["address"], p)]
         if busy:
             raise LabError("address(es) already in use (another lab running?): %s"
@@ -320,8 +343,8 @@ class LabSite:
                 for tool in ("snap", "elma365ctl"):
                     self._install(os.path.join(bindir, tool), src=SIM)
             else:
-                self._install(os.path.join(bindir, "lab-haproxy-reload"),
-                              src=os.path.join(SIM_DIR, "lab-haproxy-reload"))
+                for tool in ("lab-haproxy-reload", "lab-keepalived-reload"):
+                    self._install(os.path.join(bindir, tool), src=os.path.join(SIM_DIR, tool))
 
         # installer download
         dl = os.path.join(self.www, INSTALLER_PATH)
@@ -344,7 +367,10 @@ class LabSite:
             "nodes": [{"name": h["name"], "address": h["address"], "port": h["port"], "hostKey": h["hostKey"]}
                       for h in cluster],
             "haproxy": ({"name": HAPROXY_NAME, "address": HAPROXY_ADDRESS, "port": SSH_PORT,
-                         "hostKey": hosts[-1]["hostKey"]} if haproxy else None),
+                         "hostKey": hosts[-1]["hostKey"]} if haproxy and not bridged else None),
+            "balancers": [{k: h[k] for k in ("name", "address", "port", "hostKey", "netns")} for h in balancers],
+            "virtualIp": VIRTUAL_IP if bridged else None,
+            "vrrpInterface": BALANCER_INTERFACE if bridged else None,
             "privateKeyPath": self.private_key,
             "publicKeyPath": self.private_key + ".pub",
             "knownHostsPath": self.known_hosts,
@@ -447,9 +473,10 @@ class LabSite:
         script += self._own_host_files(h, root)
         script.append("exec %s -D -f '%s' -E '%s'" % (SSHD, conf, log))
         subprocess.run([SSHD, "-t", "-f", conf], check=True)
-        self._spawn("sshd-%s" % name,
-                    ["unshare", "--mount", "--uts", "--propagation", "private", "/bin/sh", "-c", "\n".join(script)],
-                    log=log)
+        argv = ["unshare", "--mount", "--uts", "--propagation", "private", "/bin/sh", "-c", "\n".join(script)]
+        if h.get("netns"):
+            argv = ["ip", "netns", "exec", h["netns"]] + argv
+        self._spawn("sshd-%s" % name, argv, log=log)
         if wait:
             self._wait_sshd(h, time.time() + 15)
 
@@ -512,6 +539,95 @@ class LabSite:
         except OSError:
             pass
         raise LabError("sshd for %s did not come up on %s:%d\n%s" % (h["name"], h["address"], h["port"], tail))
+
+    # ------------------------------------------------------------------
+    # the bridged network (balancers with a virtual IP)
+    # ------------------------------------------------------------------
+    def _net_up(self, cluster, balancers):
+        self._net_down()
+        route = subprocess.run(["ip", "-o", "route", "show", BRIDGE_NET + ".0/24"], capture_output=True, text=True)
+        if route.stdout.strip():
+            raise LabError("%s.0/24 is already routed on this machine (%s): set ELMA365_LAB_NET to another number"
+                           % (BRIDGE_NET, route.stdout.strip()))
+        self._write_json(os.path.join(self.run, "net.json"),
+                         {"bridge": BRIDGE, "netns": [b["netns"] for b in balancers]})
+        ip = ["ip"]
+        cmds = [ip + ["link", "add", BRIDGE, "type", "bridge"],
+                ip + ["addr", "add", BRIDGE_NET + ".1/24", "dev", BRIDGE],
+                ip + ["link", "set", BRIDGE, "up"]]
+        cmds += [ip + ["addr", "add", h["address"] + "/32", "dev", BRIDGE] for h in cluster]
+        for k, b in enumerate(balancers, 1):
+            outside = "e365v%db%d" % (LAB_NET, k)
+            cmds += [ip + ["netns", "add", b["netns"]],
+                     ip + ["link", "add", outside, "type", "veth", "peer", "name", BALANCER_INTERFACE,
+                           "netns", b["netns"]],
+                     ip + ["link", "set", outside, "master", BRIDGE, "up"],
+                     ip + ["-n", b["netns"], "addr", "add", b["address"] + "/24", "dev", BALANCER_INTERFACE],
+                     ip + ["-n", b["netns"], "link", "set", BALANCER_INTERFACE, "up"],
+                     ip + ["-n", b["netns"], "link", "set", "lo", "up"]]
+            b["veth"] = outside
+        for cmd in cmds:
+            subprocess.run(cmd, check=True, capture_output=True)
+
+    def _net_down(self):
+        try:
+            with open(os.path.join(self.run, "net.json")) as f:
+                net = json.load(f)
+        except (OSError, ValueError):
+            return
+        for ns in net.get("netns", []):
+            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        subprocess.run(["ip", "link", "del", net["bridge"]], capture_output=True)
+        os.unlink(os.path.join(self.run, "net.json"))
+
+    def balancer(self, name):
+        for b in (self.info() or {}).get("balancers") or []:
+            if b["name"] == name:
+                return b
+        raise LabError("unknown lab balancer %r" % name)
+
+    def holder(self, address=VIRTUAL_IP):
+        """The balancer whose interface has the virtual IP now (None: nobody has it)."""
+        for b in (self.info() or {}).get("balancers") or []:
+            out = subprocess.run(["ip", "-n", b["netns"], "-o", "addr", "show", "dev", BALANCER_INTERFACE],
+                                 capture_output=True, text=True).stdout
+            if " %s/" % address in out:
+                return b["name"]
+        return None
+
+    def cut_off(self, name):
+        """Lab fault: balancer `name` dies as a host does: its link goes down and every process it
+        runs (sshd, HAProxy, keepalived) is killed, without a word to its peers."""
+        self.balancer(name)
+        veth = "e365v%db%s" % (LAB_NET, name.rsplit("-", 1)[1])
+        subprocess.run(["ip", "link", "set", veth, "down"], check=True)
+        self._stop("sshd-%s" % name)
+
+    def boot(self, name, address=VIRTUAL_IP):
+        """Balancer `name` starts again as a rebooted host: no address but its own, link up, sshd,
+        then its services (HAProxy, keepalived) from the config they have on disk."""
+        b = self.balancer(name)
+        subprocess.run(["ip", "-n", b["netns"], "addr", "del", address + "/32", "dev", BALANCER_INTERFACE],
+                       capture_output=True)
+        veth = "e365v%db%s" % (LAB_NET, name.rsplit("-", 1)[1])
+        subprocess.run(["ip", "link", "set", veth, "up"], check=True)
+        self.start_node(name)
+        self.on_host(name, "lab-haproxy-reload && lab-keepalived-reload")
+
+    def on_host(self, name, command):
+        """`command` in the host's own namespaces (as its services would run), not over SSH."""
+        pid = self._read_pid("sshd-%s" % name)
+        if not pid or not _pid_alive(pid):
+            raise LabError("%s is not running" % name)
+        return subprocess.run(["nsenter", "--target", str(pid), "--mount", "--uts", "--net", "/bin/bash", "-c",
+                               'PATH="/usr/local/bin:$PATH"; ' + command],
+                              check=True, capture_output=True, text=True).stdout
 
     # ------------------------------------------------------------------
     # stop
@@ -583,6 +699,7 @@ class LabSite:
         order = sorted(keys, key=lambda k: (0 if k.startswith("sshd-") else 1 if k.startswith("web-") else 2, k))
         for key in order:
             self._stop(key)
+        self._net_down()
 
     def stop_node(self, name):
         """Stops the sshd of one host (and its sessions): the host becomes unreachable."""
@@ -620,6 +737,7 @@ def main(argv=None):
     p.add_argument("dir", nargs="?", default=DEFAULT_DIR)
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--no-haproxy", action="store_true")
+    p.add_argument("--balancers", type=int, default=0, help="N >= 2: N HAProxy hosts with a virtual IP")
     p.add_argument("--durations", help="JSON object or file with step durations")
     p.add_argument("--faults", help="JSON object or file with faults")
     p.add_argument("--keep", action="store_true", help="keep keys, state and node directories")
@@ -632,7 +750,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         if a.cmd == "up":
-            info = LabSite(a.dir).up(nodes=a.nodes, haproxy=not a.no_haproxy,
+            info = LabSite(a.dir).up(nodes=a.nodes, haproxy=not a.no_haproxy, balancers=a.balancers,
                                      durations=_load_json_arg(a.durations), faults=_load_json_arg(a.faults),
                                      fresh=not a.keep)
             print(json.dumps(info, indent=2))

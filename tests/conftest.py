@@ -19,9 +19,10 @@ def new_lab(tmp_path):
 
     labs = []
 
-    def make(nodes: int = 3, durations=None, faults=None, all_nodes: bool = False, session_path=None) -> Lab:
+    def make(nodes: int = 3, durations=None, faults=None, all_nodes: bool = False, session_path=None,
+             balancers: int = 0) -> Lab:
         lab = Lab(tmp_path / f"lab{len(labs)}", nodes=nodes, durations=durations or FAST, faults=faults,
-                  session_path=session_path)
+                  session_path=session_path, balancers=balancers)
         if all_nodes:
             lab.values = {**lab.values, "nodes": lab.node_values(nodes)["nodes"]}
         labs.append(lab)

@@ -4,13 +4,12 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import urllib.request
-from dataclasses import dataclass
 from typing import Optional
 
 import pytest
 
 from lab import toolchain
+from lab.load import one
 
 
 def lab_available() -> Optional[str]:
@@ -26,27 +25,6 @@ needs_lab = pytest.mark.skipif(lab_available() is not None, reason=lab_available
 
 # Simulated tool durations short enough for many labs per run; a test that measures order gives its own.
 FAST = {"install": 0.3, "join": 0.2, "update_hamode": 0.2, "token_ttl": 600}
-
-
-@dataclass
-class Sent:
-    """One GET through the load balancer."""
-    at: float                 # when it was sent, in the caller's clock (e.g. seconds into a load)
-    ok: bool                  # answered 200
-    node: Optional[str]       # the node that answered (X-Elma365-Node)
-    error: str = ""
-    seconds: float = 0.0
-
-
-def one(url: str, at: float = 0.0, timeout: float = 1.5) -> Sent:
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            response.read()
-            return Sent(at, response.status == 200, response.headers.get("X-Elma365-Node"),
-                        seconds=time.monotonic() - started)
-    except Exception as exc:  # refused, 5xx, timeout: a failed request
-        return Sent(at, False, None, f"{type(exc).__name__}: {exc}", time.monotonic() - started)
 
 
 def wait_all_in_rotation(url: str, names: set[str], deadline: float = 20.0) -> float:

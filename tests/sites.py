@@ -44,5 +44,5 @@ def cluster_outputs(main_address: str = "192.168.1.51", haproxy_version: str = H
     def stdout(args) -> str:
         if args.name.endswith("-add-node"):
             return add_node_output(main_address)
-        return haproxy_version if args.name == "haproxy-version" else ""
+        return haproxy_version if args.name.startswith("haproxy-version") else ""
     return Outputs(stdout)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,8 @@ from lab import ssh_exec
 from tests.haproxy_support import manual_config
 from tests.sites import SECRET_KEYS
 from lab.harness import Lab
-from tests.lab_support import Sent, needs_lab, one, wait_all_in_rotation
+from lab.load import Sent, steady_load
+from tests.lab_support import needs_lab, wait_all_in_rotation
 
 pytestmark = needs_lab
 
@@ -31,25 +30,10 @@ DOWN_AT, UP_AT = 2.0, 8.0                       # the victim's ELMA365 is down f
 VICTIM = "elma365-2"
 
 
-def steady_load(lab: Lab, url: str) -> list[Sent]:
-    """RATE requests/s for SECONDS on a fixed schedule (a bounded count, each with a short timeout);
-    the victim's web endpoint goes down at DOWN_AT and comes back at UP_AT."""
-    events = [(DOWN_AT, False), (UP_AT, True)]
-    futures = []
-    with ThreadPoolExecutor(max_workers=64) as pool:
-        start = time.monotonic()
-        for i in range(int(RATE * SECONDS)):
-            at = i / RATE
-            while events and events[0][0] <= at:
-                lab.site.set_web(VICTIM, events.pop(0)[1])
-            delay = start + at - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(one, url, at, TIMEOUT))
-        results = [f.result() for f in futures]
-    for _, up in events:
-        lab.site.set_web(VICTIM, up)
-    return results
+def victim_down_then_up(lab: Lab, url: str) -> list[Sent]:
+    """RATE requests/s for SECONDS; the victim's web endpoint goes down at DOWN_AT and comes back at UP_AT."""
+    return steady_load(url, RATE, SECONDS, [(DOWN_AT, lambda: lab.site.set_web(VICTIM, False)),
+                                            (UP_AT, lambda: lab.site.set_web(VICTIM, True))], timeout=TIMEOUT)
 
 
 def apply_over_ssh(lab: Lab, config: str) -> ssh_exec.Result:
@@ -99,7 +83,7 @@ def test_a_dying_node_costs_no_request_with_our_config_and_some_with_the_manuals
     assert "http-check send meth HEAD uri /" in live.read_text()  # rendered for the lab's 2.6
 
     wait_all_in_rotation(url, names)
-    ours = summary(steady_load(lab, url))
+    ours = summary(victim_down_then_up(lab, url))
 
     manual = manual_config(lab.values["haproxy"]["bind"],
                            [(n["name"], n["address"]) for n in lab.values["nodes"]],
@@ -108,7 +92,7 @@ def test_a_dying_node_costs_no_request_with_our_config_and_some_with_the_manuals
     assert applied.exit_code == 0, applied.stderr
     assert live.read_text() == manual
     wait_all_in_rotation(url, names)
-    theirs = summary(steady_load(lab, url))
+    theirs = summary(victim_down_then_up(lab, url))
 
     print("\nHAProxy under load, %s down %.0f..%.0f s of %.0f s at %d req/s:\n  ours:   %s\n  manual: %s"
           % (VICTIM, DOWN_AT, UP_AT, SECONDS, RATE, json.dumps(ours), json.dumps(theirs)))

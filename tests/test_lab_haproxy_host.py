@@ -7,7 +7,8 @@ import socket
 import time
 from pathlib import Path
 
-from tests.lab_support import needs_lab, one, wait_all_in_rotation
+from lab.load import one
+from tests.lab_support import needs_lab, wait_all_in_rotation
 
 pytestmark = needs_lab
 

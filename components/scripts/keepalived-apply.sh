@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # keepalived on this balancer: its VRRP instance for the virtual IP, health-checked by HAProxy's port.
 # The new config is checked with `keepalived -t` beside the live one, and only a valid one replaces it.
 cfg={{config_path}}

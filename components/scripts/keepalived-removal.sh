@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # This balancer leaves the virtual IP: keepalived gets the host's own config back (or an empty one),
 # so it releases the address at once, and the program's config is kept as a disabled file.
 cfg={{config_path}}

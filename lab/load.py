@@ -1,0 +1,61 @@
+"""Requests through a lab's load balancer: one GET, and a steady load on a fixed schedule."""
+from __future__ import annotations
+
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+
+@dataclass
+class Sent:
+    """One GET through the load balancer."""
+    at: float                 # when it was sent, in the caller's clock (e.g. seconds into a load)
+    ok: bool                  # answered 200
+    node: Optional[str]       # the node that answered (X-Elma365-Node)
+    error: str = ""
+    seconds: float = 0.0
+
+
+def one(url: str, at: float = 0.0, timeout: float = 1.5) -> Sent:
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            response.read()
+            return Sent(at, response.status == 200, response.headers.get("X-Elma365-Node"),
+                        seconds=time.monotonic() - started)
+    except Exception as exc:  # refused, 5xx, timeout: a failed request
+        return Sent(at, False, None, f"{type(exc).__name__}: {exc}", time.monotonic() - started)
+
+
+def steady_load(url: str, rate: int, seconds: float, events: Sequence[tuple[float, Callable[[], None]]] = (),
+                timeout: float = 1.5) -> list[Sent]:
+    """`rate` requests/s for `seconds` on a fixed schedule (a bounded count, each with a short
+    timeout); each event runs (in the sender's thread) once its time into the load has come."""
+    pending = sorted(events, key=lambda e: e[0])
+    futures = []
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        start = time.monotonic()
+        for i in range(int(rate * seconds)):
+            at = i / rate
+            while pending and pending[0][0] <= at:
+                pending.pop(0)[1]()
+            delay = start + at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(one, url, at, timeout))
+        results = [f.result() for f in futures]
+    for _, event in pending:
+        event()
+    return results
+
+
+def outage(sent: list[Sent], fault_at: float) -> Optional[float]:
+    """Seconds from the fault to the send time of the first request that succeeded after the last
+    one that failed (None: nothing failed after the fault)."""
+    failed = [s.at for s in sent if not s.ok and s.at >= fault_at - 1.5]
+    if not failed:
+        return None
+    after = [s.at for s in sent if s.ok and s.at > max(failed)]
+    return (min(after) if after else sent[-1].at) - fault_at

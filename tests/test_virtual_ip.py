@@ -1,0 +1,156 @@
+"""Two balancers, one virtual IP: the operator's checklist for haproxy.hosts + haproxy.virtualIp."""
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+import pytest
+
+from components.render.keepalived import check_script, keepalived_config
+from components.site import SiteConfigError, parse_site
+from tests.test_day2_program import deployed
+from tests.sites import SECRET_KEYS, example
+
+A, B, C, VIP = "192.168.1.61", "192.168.1.62", "192.168.1.63", "192.168.1.60"
+
+
+def two_balancers(*hosts: str, vip: str | None = VIP, **keepalived) -> dict:
+    values = example()
+    h = values["haproxy"]
+    for key in ("host", "port", "user", "hostKey"):
+        h.pop(key, None)
+    h["hosts"] = [{"host": x, "hostKey": f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{i}" + "A" * 42}
+                  for i, x in enumerate(hosts or (A, B))]
+    h["bind"] = "*:80"
+    if vip:
+        h["virtualIp"] = vip
+        h["keepalived"] = {"interface": "eth0", **keepalived}
+    return values
+
+
+def problems(values) -> str:
+    with pytest.raises(SiteConfigError) as error:
+        parse_site(values, SECRET_KEYS)
+    return str(error.value)
+
+
+def test_two_balancers_need_a_virtual_ip_and_its_interface():
+    assert "haproxy.virtualIp = (missing): is required with 2 haproxy.hosts" in problems(two_balancers(vip=None))
+    values = two_balancers()
+    del values["haproxy"]["keepalived"]
+    assert "haproxy.keepalived.interface = (missing): is required with haproxy.virtualIp" in problems(values)
+
+
+def test_a_virtual_ip_needs_two_balancers_an_address_of_its_own_and_a_wildcard_bind():
+    assert "needs at least two haproxy.hosts" in problems(two_balancers(A))
+    assert "must be an address of its own" in problems(two_balancers(vip=A))
+    assert "must be an address of its own" in problems(two_balancers(vip="192.168.1.51"))
+    values = two_balancers()
+    values["haproxy"]["bind"] = f"{VIP}:80"
+    assert "haproxy.bind = \"192.168.1.60:80\": must be *:<port> with a virtual IP" in problems(values)
+    assert "must be an IPv4/IPv6 address, optionally with a prefix" in problems(two_balancers(vip="10.0.0.1/33"))
+
+
+def test_host_and_hosts_are_not_both_given_and_no_balancer_twice():
+    values = two_balancers()
+    values["haproxy"]["host"] = A
+    assert "give haproxy.host (with port, user, hostKey) or haproxy.hosts, not both" in problems(values)
+    assert "haproxy.hosts[1].host = \"192.168.1.61\": is listed twice" in problems(two_balancers(A, A))
+    assert "must be a list of 1 to 5 balancers" in problems(two_balancers(*[f"10.0.0.{i}" for i in range(1, 7)]))
+
+
+def test_keepalived_settings_are_checked():
+    message = problems(two_balancers(interface="eth 0", virtualRouterId=256, advertInterval=0, preempt="yes",
+                                     configPath="keepalived.conf", reloadCommand="a\nb", priority=1))
+    for expected in ("keepalived.interface = \"eth 0\"", "virtualRouterId = 256", "advertInterval = 0",
+                     "keepalived.preempt", "keepalived.configPath", "keepalived.reloadCommand",
+                     "keepalived.priority = 1: unknown key"):
+        assert expected in message
+
+
+def test_each_balancer_gets_the_same_instance_with_its_own_priority():
+    haproxy = parse_site(two_balancers(), SECRET_KEYS).haproxy
+    first, second = keepalived_config(haproxy, 0), keepalived_config(haproxy, 1)
+    assert "priority 150" in first and "priority 125" in second
+    assert first.replace("priority 150", "").replace("balancer 1", "") == \
+        second.replace("priority 125", "").replace("balancer 2", "")
+    assert "state BACKUP" in first and "nopreempt" in first and "vrrp_version 3" in first
+    assert f"{VIP}/32 dev eth0" in first and "advert_int 0.5" in first
+    assert "nopreempt" not in keepalived_config(parse_site(two_balancers(preempt=True), SECRET_KEYS).haproxy, 0)
+    assert "exec 3<>\"/dev/tcp/127.0.0.1/$port\"" in check_script(haproxy) and "port=80" in check_script(haproxy)
+
+
+@pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v keepalived && [ $(id -u) = 0 ]"],
+                                   capture_output=True).returncode != 0, reason="needs keepalived and root")
+def test_keepalived_accepts_the_rendered_config(tmp_path):
+    haproxy = parse_site(two_balancers(), SECRET_KEYS).haproxy
+    conf = tmp_path / "keepalived.conf"
+    conf.write_text(keepalived_config(haproxy, 1).replace("/etc/keepalived/elma365-cluster-check-haproxy",
+                                                          str(tmp_path / "check")))
+    (tmp_path / "check").write_text(check_script(haproxy))
+    (tmp_path / "check").chmod(0o755)
+    test = "ip link add eth0 type veth peer name eth1 && ip link set eth0 up && keepalived -t -f \"$1\""
+    ok = subprocess.run(["unshare", "--net", "sh", "-c", test, "t", str(conf)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    conf.write_text(conf.read_text().replace("advert_int", "advert_intt"))
+    bad = subprocess.run(["unshare", "--net", "sh", "-c", test, "t", str(conf)], capture_output=True, text=True)
+    assert bad.returncode != 0 and "advert_intt" in bad.stdout + bad.stderr
+
+
+def test_balancers_are_changed_one_after_the_other_and_the_url_is_the_virtual_ip():
+    run = deployed(two_balancers())
+    for host in (A, B):
+        for what in ("version", "config", "keepalived"):
+            assert run.command(f"haproxy-{what}-{host}").inputs["connection"]["host"] == host
+        assert run.depends(f"haproxy-keepalived-{host}", on=f"haproxy-config-{host}")
+    assert run.depends(f"haproxy-config-{B}", on=f"haproxy-keepalived-{A}")
+    # the same HAProxy config on both
+    assert run.command(f"haproxy-config-{A}").inputs["stdin"] == run.command(f"haproxy-config-{B}").inputs["stdin"]
+    assert "priority 125" in run.command(f"haproxy-keepalived-{B}").inputs["create"]
+    assert run.exports["haproxyUrl"] == f"http://{VIP}/"
+
+
+def test_a_single_balancer_keeps_its_step_names():
+    names = {c.name for c in deployed(example()).commands}
+    assert {"haproxy-version", "haproxy-config"} <= names and not any("keepalived" in n for n in names)
+
+
+def test_a_balancer_taken_out_gives_up_the_virtual_ip_then_haproxy():
+    run = deployed(two_balancers(A, C), two_balancers(A, B))
+    mine = [c for c in run.commands if c.inputs["connection"]["host"] == B]
+    assert [c.name for c in mine] == ["keepalived-removal", "haproxy-removal"]
+    assert run.depends("haproxy-removal", on="keepalived-removal")
+    assert run.reaches("keepalived-removal", on=f"haproxy-keepalived-{C}")  # the others serve first
+    assert unique_urns(run)
+    for step in mine:
+        assert "create" in step.options["ignoreChanges"]
+
+
+def test_switching_the_virtual_ip_off_takes_keepalived_off_every_balancer():
+    values = example()
+    values["haproxy"]["host"] = A
+    run = deployed(values, two_balancers(A, B))
+    removals = sorted((c.inputs["connection"]["host"], c.name) for c in run.commands if "removal" in c.name)
+    assert removals == [(A, "keepalived-removal"), (B, f"haproxy-removal-{B}"), (B, f"keepalived-removal-{B}")]
+    assert unique_urns(run)
+
+
+def unique_urns(run) -> bool:
+    """Pulumi refuses a second resource with the same URN (the parent's type chain, not its name,
+    is in a URN: two components of one type may not have same-named steps)."""
+    urns = [c.urn for c in run.commands]
+    return len(urns) == len(set(urns))
+
+
+@pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v shellcheck"], capture_output=True).returncode != 0,
+                    reason="needs shellcheck (make test installs it)")
+def test_the_rendered_keepalived_scripts_are_shellcheck_clean():
+    from components.render import keepalived
+    site = parse_site(two_balancers(), SECRET_KEYS)
+    old = {"configPath": "/etc/keepalived/keepalived.conf", "reloadCommand": "systemctl reload keepalived"}
+    for command in (keepalived.apply_command(site, site.haproxy, 1), keepalived.removal_command(site, old),
+                    check_script(site.haproxy)):
+        script = shlex.split(command)[-1] if command.startswith("bash -c") else command
+        out = subprocess.run(["shellcheck", "-s", "bash", "-S", "warning", "-"], input=script, capture_output=True,
+                             text=True)
+        assert out.returncode == 0, out.stdout
