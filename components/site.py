@@ -291,7 +291,9 @@ class Site:
                    "failoverSeconds": self.ha.failover_seconds},
             "haproxy": None if not self.haproxy else {
                 "host": self.haproxy.host, "bind": self.haproxy.bind, "backendPort": self.haproxy.backend_port,
-                "configPath": self.haproxy.config_path, "reloadCommand": self.haproxy.reload_command},
+                "configPath": self.haproxy.config_path, "reloadCommand": self.haproxy.reload_command,
+                **({"hosts": [b.host for b in self.haproxy.balancers]} if len(self.haproxy.balancers) > 1 else {}),
+                **({"virtualIp": self.haproxy.keepalived.address} if self.haproxy.keepalived else {})},
         }
 
 

@@ -151,3 +151,12 @@ def aside() -> Iterator[Callable[[Callable[[], None]], None]]:
         thread.join()
     if errors:
         raise errors[0]
+
+
+def single_balancer_down(site: LabSite, url: str, name: str, dead_for: float = 4.0) -> list[Sent]:
+    """The comparison: one balancer and no VIP; it dies FAULT_AT s into the load and is back
+    `dead_for` s later (a reboot as fast as the lab's)."""
+    with aside() as later:
+        return steady_load(url, RATE, SECONDS, [(FAULT_AT, lambda: later(lambda: site.cut_off(name))),
+                                                (FAULT_AT + dead_for, lambda: later(lambda: site.boot(name)))],
+                           timeout=TIMEOUT)

@@ -10,6 +10,11 @@ preparation, HAProxy) must overlap it. Wall time is that of the whole `pulumi up
 (start of the CLI, the language host and the program, provider start, the steps, the last
 checkpoint), split into: before the first tool ran on a node, between the first and the last
 tool, and after the last one.
+
+Two balancers with a virtual IP (lab/failover.py): under 20 requests/s the live balancer dies as
+a host (link down, every process killed) or only its HAProxy dies, and later comes back; failed
+requests are counted, the VIP's move is timed (polling who holds it), and the longest time
+without an answer is measured. Then with `preempt: true`, and a single balancer for comparison.
 """
 from __future__ import annotations
 
@@ -21,7 +26,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from lab import failover
 from lab.harness import Lab
+from lab.load import one
 
 FIXED = {"install": 3.0, "add_node": 0.5, "join": 1.0, "scale": 0.5, "reconfigure": 1.0,
          "update_hamode": 1.0, "restart": 1.0, "snap_install": 1.0, "token_ttl": 600}
@@ -100,6 +107,66 @@ def fresh_deploy_ratio(directory: Path, nodes: int) -> dict[str, float]:
             "commands": len(report.steps), "no-op up seconds (3 runs)": [round(x, 2) for x in noop]}
 
 
+def balancer_failover(directory: Path, repeats: int) -> dict[str, object]:
+    """Two balancers with a VIP under 20 requests/s: the live one dies (as a host; or only its
+    HAProxy) `repeats` times each, and comes back; then preempt: true; then one balancer alone."""
+    lab = Lab(directory / "vip", nodes=3, durations={"install": 0.2, "join": 0.1, "update_hamode": 0.1,
+                                                      "token_ttl": 600}, balancers=2)
+    try:
+        assert lab.up().ok
+        url = f"http://{lab.info['virtualIp']}/"
+        wait_all_in_rotation(url)
+        out: dict[str, object] = {"requests per load": int(failover.RATE * failover.SECONDS),
+                                  "request timeout s": failover.TIMEOUT}
+        for fault in ("host", "haproxy"):
+            runs = []
+            for _ in range(repeats):
+                failed = failover.fail_live_balancer(lab.site, url, fault)
+                back = failover.bring_back(lab.site, url, failed)
+                runs.append({"failed": failed.failed, "vip moved after s": round(failed.vip_moved_after or -1, 2),
+                             "longest silence s": round(failed.silence, 2), "failed on return": back.failed,
+                             "vip stayed": back.holder_after == failed.holder_after})
+            out[f"{fault} fault"] = runs
+            print(f"{fault} fault: {runs}")
+        values = copy.deepcopy(lab.values)
+        values["haproxy"]["keepalived"]["preempt"] = True
+        assert lab.up(values).ok
+        runs = []
+        for _ in range(repeats):
+            while lab.site.holder() != "haproxy-1":
+                time.sleep(0.2)
+            failed = failover.fail_live_balancer(lab.site, url, "host")
+            back = failover.bring_back(lab.site, url, failed)
+            runs.append({"failed": failed.failed, "failed on return": back.failed,
+                         "vip back on haproxy-1": back.holder_after == "haproxy-1",
+                         "longest silence on return s": round(back.silence, 2)})
+        out["preempt: host fault and return"] = runs
+        print(f"preempt: {runs}")
+        values = copy.deepcopy(lab.values)
+        h = values["haproxy"]
+        h.update(h.pop("hosts")[0])
+        del h["virtualIp"], h["keepalived"]
+        assert lab.up(values).ok
+        single = f"http://{h['host']}/"
+        wait_all_in_rotation(single)
+        sent = failover.single_balancer_down(lab.site, single, "haproxy-1")
+        out["single balancer dead 4 s"] = {"failed": sum(not s.ok for s in sent), "requests": len(sent),
+                                           "longest silence s": round(failover.longest_silence(sent, 1.5), 2)}
+        print(f"single balancer: {out['single balancer dead 4 s']}")
+        return out
+    finally:
+        lab.down()
+
+
+def wait_all_in_rotation(url: str, deadline: float = 20.0) -> None:
+    start, seen = time.monotonic(), set()
+    while len(seen) < 3 and time.monotonic() - start < deadline:
+        sent = one(url)
+        if sent.ok:
+            seen.add(sent.node)
+        time.sleep(0.05)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.measure", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -107,6 +174,9 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, action="append", help="fresh-deploy sizes (default 3 and 10)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--skip-counts", action="store_true")
+    parser.add_argument("--skip-deploys", action="store_true", help="no fresh-deploy measurement")
+    parser.add_argument("--failover-repeats", type=int, default=5,
+                        help="two balancers with a VIP: how often each fault is measured (0: not at all)")
     parser.add_argument("--ssh-mux", action="store_true",
                         help="the lab's provider keeps one SSH connection per host (the real provider does not)")
     args = parser.parse_args()
@@ -118,10 +188,12 @@ def main() -> int:
         for name, counts in out["scenarios"].items():
             print(f"{name:<20} {counts}")
     out["fresh deploy"] = []
-    for nodes in args.nodes or [3, 10]:
+    for nodes in [] if args.skip_deploys else args.nodes or [3, 10]:
         result = fresh_deploy_ratio(Path(args.lab), nodes)
         out["fresh deploy"].append(result)
         print(f"fresh deploy {result}")
+    if args.failover_repeats:
+        out["balancer failover"] = balancer_failover(Path(args.lab), args.failover_repeats)
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     return 0

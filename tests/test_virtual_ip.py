@@ -154,3 +154,20 @@ def test_the_rendered_keepalived_scripts_are_shellcheck_clean():
         out = subprocess.run(["shellcheck", "-s", "bash", "-S", "warning", "-"], input=script, capture_output=True,
                              text=True)
         assert out.returncode == 0, out.stdout
+
+
+def test_make_hostkeys_pins_each_balancer_and_says_how_to_pin_a_plain_address(monkeypatch):
+    import importlib.util
+    import sys
+    from tests.mock_runtime import ROOT_DIR
+    spec = importlib.util.spec_from_file_location("hostkeys", ROOT_DIR / "tools" / "hostkeys.py")
+    hostkeys = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "hostkeys", hostkeys)  # its dataclasses look their module up
+    spec.loader.exec_module(hostkeys)
+    values = two_balancers()
+    values["haproxy"]["hosts"][1]["port"] = 2222
+    found = [(s.name, s.address, s.port, s.config_path) for s in hostkeys.servers_of(values) if s.role == "haproxy"]
+    assert found == [("haproxy-1", A, 22, "haproxy.hosts[0].hostKey"), ("haproxy-2", B, 2222, "haproxy.hosts[1].hostKey")]
+    values["haproxy"]["hosts"][1] = B
+    with pytest.raises(SystemExit, match=r"haproxy.hosts\[1\] is a plain address .*Write it as \{host: 192.168.1.62\}"):
+        hostkeys.servers_of(values)

@@ -3,7 +3,8 @@ fingerprints for the operator to confirm, and pin them in the stack config.
 
     .venv/bin/python tools/hostkeys.py --stack <name> [--identity ~/.ssh/key] [--yes]
 
-Servers: every node (`nodes[i].hostKey`), the HAProxy host (`haproxy.hostKey`) and the bastion
+Servers: every node (`nodes[i].hostKey`), the HAProxy host (`haproxy.hostKey`, or each of
+`haproxy.hosts[i].hostKey`) and the bastion
 (`ssh.bastion.hostKey`). Keys are ed25519 (an ssh-rsa pin is refused by the program: OpenSSH 8.8+
 refuses the SHA-1 signatures it implies). With a bastion, the bastion is scanned directly and the
 others through it (`ssh <bastion> ssh-keyscan ...`, which needs `--identity`), as the program
@@ -46,7 +47,15 @@ def servers_of(values: dict[str, Any]) -> list[Server]:
     found = [Server("node", n["name"], n["address"], int(n.get("port") or port), f"nodes[{i}].hostKey")
              for i, n in enumerate(values.get("nodes") or [])]
     haproxy = values.get("haproxy")
-    if haproxy:
+    if haproxy and haproxy.get("hosts"):
+        for i, entry in enumerate(haproxy["hosts"]):
+            if not isinstance(entry, dict):
+                raise SystemExit(f"error: elma365:haproxy.hosts[{i}] is a plain address ({entry}): `pulumi config "
+                                 f"set --path` cannot add a key to it. Write it as {{host: {entry}}} in "
+                                 "stacks/Pulumi.<stack>.yaml, then run this again")
+            found.append(Server("haproxy", f"haproxy-{i + 1}", entry["host"], int(entry.get("port") or port),
+                                f"haproxy.hosts[{i}].hostKey"))
+    elif haproxy:
         found.append(Server("haproxy", "haproxy", haproxy["host"], int(haproxy.get("port") or port),
                             "haproxy.hostKey"))
     bastion = ssh.get("bastion")
