@@ -1,20 +1,16 @@
-"""The main node's install step: download the vendor installer, run it with the site's answers."""
+"""The main node's install step: download the vendor installer, run it with the site's answers; then
+read the MicroK8s channel every joining node gets."""
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
 from ..site import Ha, Site
-from .answers import expect_driver, install_replies, settings_replies
-from .shell import (APPLIED_DIR, DETACHED, INSTALLED_MARKER, WORK_DIR, applied_guard, datastore_backup, ensure_package, q,
-                    record_applied, remote, stdin_to_private_file)
+from .answers import expect_driver, install_replies
+from .settings import settings
+from .shell import (APPLIED_DIR, DETACHED, INSTALLED_MARKER, WORK_DIR, ensure_package, q, remote)
 
 INSTALLER = f"{WORK_DIR}/elma365-installer.sh"
-
-
-def settings(site: Site) -> list[Any]:
-    """What `elma365ctl reconfigure` applies: every answer it is given."""
-    return [[r.pattern, r.text] for r in settings_replies(site)]
 
 
 def installed_settings(site: Site) -> list[Any]:
@@ -71,26 +67,21 @@ def install_stdin(site: Site) -> str:
                          timeout_minutes=site.install.timeout_minutes)
 
 
-def reconfigure_command(site: Site, adopt: bool = False) -> str:
-    """`elma365ctl reconfigure` asks every setting again (autoscaling, Linkerd, HA, the external
-    services): it runs when any of them differs from what the node last applied (or installed).
-    Autoscaling switched on moves the replica counts: the manual counts applied before no longer
-    hold, so their records go, and the scale steps run again when the site returns to them."""
-    auto = site.scaling.autoscaling
-    forget_counts = f"rm -f {APPLIED_DIR}/scale-*\n" if auto is not None and auto.enabled else ""
+def microk8s_channel_command(site: Site) -> str:
+    """On the main node, after the install: the snap channel its MicroK8s tracks, which every joining
+    node gets. A channel the site pins must be that one: a mismatch stops here, before any join."""
+    pin = site.install.microk8s_channel
+    check = f"""if [ "$tracking" != {q(pin)} ]; then
+  echo "ERROR: MicroK8s on {site.main.name} tracks $tracking, but elma365:install.microk8sChannel pins {pin}: nodes of one cluster must run the same MicroK8s. Remove the pin to follow {site.main.name}, or pin $tracking" >&2
+  exit 1
+fi
+""" if pin else ""
     body = f"""
-{applied_guard("settings")}
-{stdin_to_private_file("driver", "reconfigure.exp")}
-{ensure_package("expect", "expect")}
-{datastore_backup(site.install.datastore_backups, "the settings (HA mode) change")}
-echo "reconfiguring ELMA365 on {site.main.name}"
-expect -f "$driver" -- elma365ctl reconfigure
-{record_applied()}
-{forget_counts}"""
-    return remote(body, sudo=site.ssh.needs_sudo, env="ADOPT=1" if adopt else "")
-
-
-def reconfigure_stdin(site: Site) -> str:
-    return expect_driver(settings_replies(site), tool="elma365ctl reconfigure", transcript="reconfigure",
-                         question_timeout=site.install.question_timeout_seconds,
-                         timeout_minutes=site.install.timeout_minutes)
+tracking=$(snap list microk8s 2>/dev/null | awk '$1 == "microk8s" {{ print $4 }}')
+if [ -z "$tracking" ]; then
+  echo "ERROR: MicroK8s on {site.main.name} is not a snap (snap list microk8s shows none); the joining nodes cannot be given its channel" >&2
+  exit 1
+fi
+{check}printf '%s\\n' "$tracking"
+"""
+    return remote(body, sudo=site.ssh.needs_sudo)

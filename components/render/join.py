@@ -28,26 +28,6 @@ def _member_here(main: Node) -> str:
     return f"microk8s status 2>/dev/null | grep -F {q(main.cluster_address + ':19001')} >/dev/null"
 
 
-def microk8s_channel_command(site: Site) -> str:
-    """On the main node, after the install: the snap channel its MicroK8s tracks, which every joining
-    node gets. A channel the site pins must be that one: a mismatch stops here, before any join."""
-    pin = site.install.microk8s_channel
-    check = f"""if [ "$tracking" != {q(pin)} ]; then
-  echo "ERROR: MicroK8s on {site.main.name} tracks $tracking, but elma365:install.microk8sChannel pins {pin}: nodes of one cluster must run the same MicroK8s. Remove the pin to follow {site.main.name}, or pin $tracking" >&2
-  exit 1
-fi
-""" if pin else ""
-    body = f"""
-tracking=$(snap list microk8s 2>/dev/null | awk '$1 == "microk8s" {{ print $4 }}')
-if [ -z "$tracking" ]; then
-  echo "ERROR: MicroK8s on {site.main.name} is not a snap (snap list microk8s shows none); the joining nodes cannot be given its channel" >&2
-  exit 1
-fi
-{check}printf '%s\\n' "$tracking"
-"""
-    return remote(body, sudo=site.ssh.needs_sudo)
-
-
 def prepare_command(site: Site, node: Node) -> str:
     """On every joining node: MicroK8s from the main node's channel (on stdin: the main node's
     `microk8s-channel` step reads it there), before the join. A node not yet in the cluster that

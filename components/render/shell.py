@@ -80,6 +80,11 @@ def record_applied() -> str:
             """printf '%s\\n' "$want" > "$applied.tmp" && mv -f "$applied.tmp" "$applied\"""")
 
 
+def adopt_env(adopt: bool) -> str:
+    """The `env` of a guarded step's `update` (it ran before): see applied_guard."""
+    return "ADOPT=1" if adopt else ""
+
+
 def remote(body: str, *, sudo: bool, env: str = "") -> str:
     """Wrap a script so it runs the same under any login shell, failing on the first error.
 
