@@ -11,11 +11,13 @@ import pytest
 from components.render.template import PLACEHOLDER, SCRIPTS
 from tests.golden import GOLDEN, differences
 
-# shellcheck reads a script file with each placeholder filled by a plain word: the check is of the
-# shell around them (their values are quoted, or checked plain text, when the program fills them).
+# shellcheck reads a script file with each placeholder filled by a plain word (a number, or what the
+# place needs: a variable's name, a list of words): the check is of the shell around them (their
+# values are quoted, or checked plain text, when the program fills them).
 # A file is a part of a step's script: a variable one part sets and another reads is no finding here
 # (SC2034: set but not used, SC2154: used but not set); the rendered scripts above are checked whole.
 PART_EXCLUDES = "SC2034,SC2154"
+DUMMY = {"var": "v", "supported_os": "a b", "ports": "1 2"}
 
 
 def shellcheck(files: list[str], *extra: str) -> subprocess.CompletedProcess:
@@ -26,7 +28,7 @@ def script_files_filled(into) -> list[str]:
     filled = []
     for path in sorted(SCRIPTS.glob("*.sh")):
         target = into / path.name
-        target.write_text(PLACEHOLDER.sub("x1", path.read_text()))
+        target.write_text(PLACEHOLDER.sub(lambda m: DUMMY.get(m.group(1), "1"), path.read_text()))
         filled.append(str(target))
     return filled
 
