@@ -5,7 +5,7 @@ value, or a value the script never uses, is an error, so a typo cannot ship an e
 quoted for the file's language (`.sh`: POSIX shell, `.exp`: Tcl); a list or tuple is that many words,
 each quoted, one space apart. A value inside a quoted string of the script (a name or a phrase in a
 message) goes in as `Text(...)`: verbatim, and only if it holds nothing special inside a quoted string
-of either language (letters, digits, spaces and `_:,./()+-`), else an error. A fragment this program rendered
+of either language (letters, digits, spaces and `_@:,./()+-`), else an error. A fragment this program rendered
 itself (another script's text, a fixed snippet) goes in as `Raw(...)`, verbatim, and says so at the
 call site.
 """
@@ -38,7 +38,7 @@ class Text:
     text: str
 
 
-PLAIN_TEXT = re.compile(r"[A-Za-z0-9 _:,./()+-]+")
+PLAIN_TEXT = re.compile(r"[A-Za-z0-9 _@:,./()+-]+")
 Value = Union[str, int, Raw, Text, list, tuple]
 
 
