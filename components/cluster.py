@@ -13,7 +13,8 @@ from .join import NodeJoin, NodeJoinArgs
 from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes, KubernetesNodesArgs
 from .preflight import Preflight, PreflightArgs
 from .record import adopted, balancers_left_behind, departed, record_of
-from .scaling import Scaling, ScalingArgs, Settings, SettingsArgs
+from .scaling import Scaling, ScalingArgs
+from .settings import Settings, SettingsArgs
 from .site import Node, Site
 
 

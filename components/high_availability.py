@@ -6,7 +6,7 @@ from typing import Sequence
 import pulumi
 
 from .remote_step import depends_on, node_connection, step
-from .render.operations import ha_settings, restart_command, update_hamode_command
+from .render.high_availability import ha_settings, restart_command, update_hamode_command
 from .site import Site
 
 

@@ -5,8 +5,7 @@ from dataclasses import dataclass
 import pulumi
 
 from .remote_step import depends_on, node_connection, step
-from .render.install import install_command, install_stdin, installed_settings
-from .render.join import microk8s_channel_command
+from .render.install import install_command, install_stdin, installed_settings, microk8s_channel_command
 from .site import Site
 
 

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from components.record import record_of
-from components.render.operations import HA_OFF
+from components.render.high_availability import HA_OFF
 from components.render.shell import digest
 from components.site import parse_site
 from tests.mock_runtime import run_program

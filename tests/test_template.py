@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from components.render.template import Raw, TemplateError, fill_text, tcl_quote
+from components.render.template import QUOTERS, SCRIPTS, Raw, TemplateError, Text, fill_text, tcl_quote
 
 
 def test_a_value_is_one_shell_word_whatever_it_holds():
@@ -30,6 +30,30 @@ def test_only_text_numbers_and_raw_are_filled_in():
     with pytest.raises(TemplateError, match="must be text"):
         fill_text("{{x}}", {"x": True})
     assert fill_text("n={{n}}", {"n": 3}) == "n=3"
+
+
+def test_a_list_is_its_words_each_quoted():
+    assert fill_text("for x in {{xs}}; do", {"xs": ["a", "b c", 3]}) == "for x in a 'b c' 3; do"
+    assert fill_text("[list {{xs}}]", {"xs": ("a", "b c")}, quote=tcl_quote) == "[list a {b c}]"
+    with pytest.raises(TemplateError, match="must be text"):
+        fill_text("{{xs}}", {"xs": [None]})
+
+
+def test_text_inside_a_quoted_string_goes_in_as_it_is_only_when_nothing_in_it_is_special_there():
+    assert fill_text('echo "on {{n}}:{{p}} {{w}}"', {"n": Text("node-1.example"), "p": Text("fd00::1"),
+                                                       "w": Text("the settings (HA mode) change")}) == \
+        'echo "on node-1.example:fd00::1 the settings (HA mode) change"'
+    for bad in ("$(id)", 'x"y', "a'b", "`x`", "a\\b", "a\nb", "{x}", "%s", ""):
+        with pytest.raises(TemplateError, match="not plain text"):
+            fill_text('echo "{{n}}"', {"n": Text(bad)})
+    with pytest.raises(TemplateError, match="not plain text"):
+        fill_text('puts "{{n}}"', {"n": Text("[exit]")}, quote=tcl_quote)
+
+
+def test_every_script_file_is_in_a_known_language():
+    files = sorted(SCRIPTS.glob("*"))
+    assert files, "components/scripts is empty"
+    assert [p.name for p in files if p.suffix not in QUOTERS] == []
 
 
 @pytest.mark.parametrize("text", ["plain", "two words", "a{b}c", "x}y{", "back\\slash", "$dollar [cmd]", "", "line\nbreak"])

@@ -13,7 +13,8 @@ import textwrap
 import pytest
 
 from components.render.answers import MASK, Reply, expect_driver, masked_texts
-from components.render.install import install_command, reconfigure_command
+from components.render.install import install_command
+from components.render.settings import reconfigure_command
 from components.site import parse_site
 from tests.sites import SECRET_KEYS, example
 

@@ -5,6 +5,7 @@ import re
 
 from ..site import Node, Site
 from .shell import APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, datastore_backup, ensure_package, q, remote
+from .template import Raw, Text, fill
 
 ALREADY_MEMBER = "ELMA365_CLUSTER_NODE_ALREADY_MEMBER"
 JOIN_LINE = re.compile(r"^\s*microk8s join (?P<host>\S+?):(?P<port>\d+)/(?P<token>[A-Za-z0-9]+)/(?P<hash>[A-Za-z0-9]+)(?P<worker>\s+--worker)?\s*$")
@@ -28,50 +29,13 @@ def _member_here(main: Node) -> str:
     return f"microk8s status 2>/dev/null | grep -F {q(main.cluster_address + ':19001')} >/dev/null"
 
 
-def microk8s_channel_command(site: Site) -> str:
-    """On the main node, after the install: the snap channel its MicroK8s tracks, which every joining
-    node gets. A channel the site pins must be that one: a mismatch stops here, before any join."""
-    pin = site.install.microk8s_channel
-    check = f"""if [ "$tracking" != {q(pin)} ]; then
-  echo "ERROR: MicroK8s on {site.main.name} tracks $tracking, but elma365:install.microk8sChannel pins {pin}: nodes of one cluster must run the same MicroK8s. Remove the pin to follow {site.main.name}, or pin $tracking" >&2
-  exit 1
-fi
-""" if pin else ""
-    body = f"""
-tracking=$(snap list microk8s 2>/dev/null | awk '$1 == "microk8s" {{ print $4 }}')
-if [ -z "$tracking" ]; then
-  echo "ERROR: MicroK8s on {site.main.name} is not a snap (snap list microk8s shows none); the joining nodes cannot be given its channel" >&2
-  exit 1
-fi
-{check}printf '%s\\n' "$tracking"
-"""
-    return remote(body, sudo=site.ssh.needs_sudo)
-
-
 def prepare_command(site: Site, node: Node) -> str:
     """On every joining node: MicroK8s from the main node's channel (on stdin: the main node's
     `microk8s-channel` step reads it there), before the join. A node not yet in the cluster that
     tracks another channel is moved to the main node's; a member is left alone."""
-    body = f"""
-IFS= read -r channel || true
-channel_pattern={q(CHANNEL.pattern)}
-if ! [[ "$channel" =~ $channel_pattern ]]; then
-  echo "ERROR: no usable MicroK8s channel from {site.main.name} for {node.name}: '$channel'" >&2
-  exit 1
-fi
-if command -v microk8s >/dev/null 2>&1; then
-  tracking=$(snap list microk8s 2>/dev/null | awk '$1 == "microk8s" {{ print $4 }}')
-  if [ "$tracking" = "$channel" ] || [ -f {JOINED_MARKER} ] || {_member_here(site.main)}; then
-    echo "MicroK8s ($tracking) is already installed on {node.name}"
-  else
-    echo "MicroK8s on {node.name} tracks ${{tracking:-an unknown channel}}; moving it to $channel, as on {site.main.name}"
-    snap refresh microk8s --channel="$channel"
-  fi
-else
-  {ensure_package("snap", "snapd")}
-  snap install microk8s --classic --channel="$channel"
-fi
-"""
+    body = fill("join-prepare.sh", channel_pattern=CHANNEL.pattern, main_text=Text(site.main.name),
+                node_text=Text(node.name), joined_marker=JOINED_MARKER, member_here=Raw(_member_here(site.main)),
+                ensure_snap=Raw(ensure_package("snap", "snapd"))) + "\n"  # Raw: commands rendered here
     if site.ha.enabled:
         body += f"""
 command -v elma365ctl >/dev/null 2>&1 || {{ echo "ERROR: elma365ctl is missing on {node.name}; HA mode runs 'elma365ctl update-hamode' on every node" >&2; exit 1; }}
@@ -115,47 +79,8 @@ def select_join_target(add_node_output: str, main: Node) -> str:
 def join_command(site: Site, node: Node, replace_hint: str) -> str:
     """On the joining node; the target (with its one-time token) arrives on stdin."""
     main = site.main
-    body = f"""
-IFS= read -r target || true
-{DETACHED}
-mkdir -p {STATE_DIR}
-if {_member_here(main)}; then
-  touch {JOINED_MARKER}
-  echo "{node.name} is already a member of the cluster at {main.cluster_address}"
-  exit 0
-fi
-if waited_for_earlier join && {_member_here(main)}; then
-  touch {JOINED_MARKER}
-  echo "{node.name} joined the cluster at {main.cluster_address} in the run an earlier session started"
-  exit 0
-fi
-if [ "$target" = {ALREADY_MEMBER} ]; then
-  echo "ERROR: the main node lists {node.name} as a member but {node.name} is not joined to {main.cluster_address}; remove it on the main node (microk8s remove-node {node.name}) and run again" >&2
-  exit 1
-fi
-target_pattern={q(TARGET.pattern)}
-if ! [[ "$target" =~ $target_pattern ]]; then
-  echo "ERROR: no usable join line for {node.name}" >&2
-  exit 1
-fi
-# A token is presented at most once: a re-run never retries a spent one.
-spent={STATE_DIR}/spent-join-tokens
-mkdir -p {STATE_DIR}
-token_id=$(printf '%s' "$target" | sha256sum | cut -c1-16)
-fresh_token_hint={q("get a fresh one with: pulumi up --replace " + q(replace_hint))}
-if grep -qxF "$token_id" "$spent" 2>/dev/null; then
-  echo "ERROR: the join token for {node.name} was already used once; $fresh_token_hint" >&2
-  exit 1
-fi
-echo "$token_id" >> "$spent"
-# whatever this node applied as a member of an earlier cluster (HA mode) does not hold in this one
-rm -rf {APPLIED_DIR}
-if ! run_detached join microk8s join "$target"; then
-  echo "ERROR: {node.name} could not join {main.cluster_address}; its one-time token is spent now; $fresh_token_hint" >&2
-  exit 1
-fi
-microk8s status --wait-ready --timeout 600 >/dev/null
-touch {JOINED_MARKER}
-echo "{node.name} joined the cluster at {main.cluster_address}"
-"""
+    body = fill("join.sh", detached=Raw(DETACHED), member_here=Raw(_member_here(main)),  # Raw: rendered here
+                already_member=ALREADY_MEMBER, applied_dir=APPLIED_DIR, state_dir=STATE_DIR,
+                joined_marker=JOINED_MARKER, node_text=Text(node.name), main_address_text=Text(main.cluster_address),
+                target_pattern=TARGET.pattern, fresh_token_hint="get a fresh one with: pulumi up --replace " + q(replace_hint))
     return remote(body, sudo=site.ssh.needs_sudo)

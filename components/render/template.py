@@ -2,7 +2,10 @@
 
 A placeholder is `{{name}}` (letters, digits, `_`). Filling is strict both ways: a placeholder with no
 value, or a value the script never uses, is an error, so a typo cannot ship an empty word. A value is
-quoted for the file's language (`.sh`: POSIX shell, `.exp`: Tcl); a fragment this program rendered
+quoted for the file's language (`.sh`: POSIX shell, `.exp`: Tcl); a list or tuple is that many words,
+each quoted, one space apart. A value inside a quoted string of the script (a name or a phrase in a
+message) goes in as `Text(...)`: verbatim, and only if it holds nothing special inside a quoted string
+of either language (letters, digits, spaces and `_@:,./()+-`), else an error. A fragment this program rendered
 itself (another script's text, a fixed snippet) goes in as `Raw(...)`, verbatim, and says so at the
 call site.
 """
@@ -11,9 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote as q
 from typing import Union
 
-from .shell import q
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 PLACEHOLDER = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
@@ -29,7 +32,14 @@ class Raw:
     text: str
 
 
-Value = Union[str, int, Raw]
+@dataclass(frozen=True)
+class Text:
+    """A value inside a quoted string of the script: verbatim, holding nothing special there."""
+    text: str
+
+
+PLAIN_TEXT = re.compile(r"[A-Za-z0-9 _@:,./()+-]+")
+Value = Union[str, int, Raw, Text, list, tuple]
 
 
 def tcl_quote(text: str) -> str:
@@ -66,22 +76,34 @@ def fill_text(text: str, values: dict[str, Value], *, quote=q, name: str = "scri
     if unused:
         raise TemplateError(f"{name}: value(s) given for no placeholder: {', '.join(unused)}")
 
-    def one(match: re.Match) -> str:
-        value = values[match.group(1)]
-        if isinstance(value, Raw):
-            return value.text
+    def word(key: str, value) -> str:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise TemplateError(f"{name}: {match.group(1)} must be text, a whole number or Raw, "
+            raise TemplateError(f"{name}: {key} must be text, a whole number, a list of them, Text or Raw, "
                                 f"not {type(value).__name__}")
         return quote(str(value))
+
+    def one(match: re.Match) -> str:
+        key = match.group(1)
+        value = values[key]
+        if isinstance(value, Raw):
+            return value.text
+        if isinstance(value, Text):
+            if not PLAIN_TEXT.fullmatch(value.text):
+                raise TemplateError(f"{name}: {key} is not plain text: {value.text!r}")
+            return value.text
+        if isinstance(value, (list, tuple)):
+            return " ".join(word(key, item) for item in value)
+        return word(key, value)
 
     return PLACEHOLDER.sub(one, text)
 
 
 def fill(script: str, **values: Value) -> str:
-    """`components/scripts/<script>` with its placeholders filled (see the module's doc)."""
+    """`components/scripts/<script>` with its placeholders filled (see the module's doc), without the
+    file's last newline: the text is a piece of the command the caller puts together."""
     path = SCRIPTS / script
     quote = QUOTERS.get(path.suffix)
     if quote is None:
         raise TemplateError(f"{script}: unknown script language (known: {', '.join(QUOTERS)})")
-    return fill_text(path.read_text(), values, quote=quote, name=script)
+    text = path.read_text()
+    return fill_text(text[:-1] if text.endswith("\n") else text, values, quote=quote, name=script)

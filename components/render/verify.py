@@ -26,6 +26,7 @@ from ..site import Node, Site
 from .answers import SERVICE_LABELS
 from .haproxy import UnsupportedHaproxy, _host, haproxy_config, parse_version
 from .shell import APPLIED_DIR, q, remote
+from .template import Text, fill
 
 MARK = "@@elma365-verify"
 HAPROXY = "@haproxy"            # the HAProxy host's key among the hosts (a node may be called "haproxy")
@@ -39,14 +40,7 @@ OK, DRIFT, SKIP = "ok", "DRIFT", "skip"
 # Each section runs one read-only command; its output (stdout and stderr) and exit status come back
 # between markers. Only the stats page read gets the session's stdin (its password); every other
 # command reads /dev/null.
-_SECTION = f"""section() {{  # NAME COMMAND [stdin]
-  local name=$1 cmd=$2 rc=0 out
-  if [ "${{3:-}}" = stdin ]; then out=$(eval "$cmd" 2>&1) || rc=$?
-  else out=$(eval "$cmd" 2>&1 </dev/null) || rc=$?
-  fi
-  printf '%s\\n' "{MARK} begin $name" "$out" "{MARK} end $name $rc"
-}}
-T=""; if command -v timeout >/dev/null 2>&1; then T="timeout 60"; fi"""
+_SECTION = fill("verify-section.sh", mark=Text(MARK))
 
 # `microk8s config` prints the admin credentials: only their kind leaves the node, never their value
 KUBECONFIG_SUMMARY = ("$T microk8s config | awk '/^[[:space:]]*(apiVersion|kind|current-context|server):/ { print; next } "

@@ -1,0 +1,40 @@
+"""The settings step: `elma365ctl reconfigure` on the main node after the last join, answering every
+setting it asks (autoscaling, Linkerd, HA mode, the external services)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..site import Site
+from .answers import expect_driver, settings_replies
+from .shell import (APPLIED_DIR, adopt_env, applied_guard, datastore_backup, ensure_package, record_applied, remote,
+                    stdin_to_private_file)
+
+
+def settings(site: Site) -> list[Any]:
+    """What `elma365ctl reconfigure` applies: every answer it is given."""
+    return [[r.pattern, r.text] for r in settings_replies(site)]
+
+
+def reconfigure_command(site: Site, adopt: bool = False) -> str:
+    """`elma365ctl reconfigure` asks every setting again (autoscaling, Linkerd, HA, the external
+    services): it runs when any of them differs from what the node last applied (or installed).
+    Autoscaling switched on moves the replica counts: the manual counts applied before no longer
+    hold, so their records go, and the scale steps run again when the site returns to them."""
+    auto = site.scaling.autoscaling
+    forget_counts = f"rm -f {APPLIED_DIR}/scale-*\n" if auto is not None and auto.enabled else ""
+    body = f"""
+{applied_guard("settings")}
+{stdin_to_private_file("driver", "reconfigure.exp")}
+{ensure_package("expect", "expect")}
+{datastore_backup(site.install.datastore_backups, "the settings (HA mode) change")}
+echo "reconfiguring ELMA365 on {site.main.name}"
+expect -f "$driver" -- elma365ctl reconfigure
+{record_applied()}
+{forget_counts}"""
+    return remote(body, sudo=site.ssh.needs_sudo, env=adopt_env(adopt))
+
+
+def reconfigure_stdin(site: Site) -> str:
+    return expect_driver(settings_replies(site), tool="elma365ctl reconfigure", transcript="reconfigure",
+                         question_timeout=site.install.question_timeout_seconds,
+                         timeout_minutes=site.install.timeout_minutes)
