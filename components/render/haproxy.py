@@ -13,6 +13,7 @@ import re
 
 from ..site import Haproxy, Node, Site
 from .shell import ensure_package, q, remote
+from .template import Raw, Text, fill
 
 OLDEST = (1, 8)
 VERSION = re.compile(r"HA-?Proxy version (\d+)\.(\d+)", re.IGNORECASE)
@@ -135,23 +136,12 @@ def stdin_bundle(haproxy: Haproxy, nodes: tuple[Node, ...], version_text: str) -
 
 def version_command(site: Site, haproxy: Haproxy) -> str:
     """Install HAProxy with the host's package manager if missing; print `haproxy -v`'s first line."""
-    body = f"""
-if ! command -v haproxy >/dev/null 2>&1; then
-  {ensure_package("haproxy", "haproxy")}
-  # a package install does not start HAProxy everywhere (dnf, yum): enable and start it
-  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl enable --now haproxy; fi
-fi
-v=$(haproxy -v 2>&1)
-printf '%s\\n' "${{v%%$'\\n'*}}"
-"""
+    body = fill("haproxy-version.sh", ensure_haproxy=Raw(ensure_package("haproxy", "haproxy")))
     return remote(body, sudo=site.ssh.needs_sudo)
 
 
 def _keep_hosts_own() -> str:
-    return f"""# what was there before this program's first config, kept once: removing `haproxy` restores it
-if [ ! -e "$cfg{BEFORE}" ] && {{ [ ! -f "$cfg" ] || ! grep -qF {q(MANAGED)} "$cfg"; }}; then
-  if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg{BEFORE}"; else : > "$cfg{BEFORE}.none"; fi
-fi"""
+    return fill("haproxy-keep-own.sh", before=Text(BEFORE), managed=MANAGED)
 
 
 DROP_IN = "/etc/systemd/system/haproxy.service.d/elma365-cluster.conf"
@@ -160,13 +150,7 @@ DROP_IN = "/etc/systemd/system/haproxy.service.d/elma365-cluster.conf"
 def _wire_include(haproxy: Haproxy) -> str:
     """The distributions' units start `haproxy -f $CONFIG`: a drop-in adds the program's file to it."""
     wanted = f'[Service]\nEnvironment="CONFIG={haproxy.config_path} -f {haproxy.include_path}"\n'
-    return f"""if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  mkdir -p "$(dirname {DROP_IN})"
-  if ! printf '%b' {q(wanted)} | cmp -s - {DROP_IN}; then
-    printf '%b' {q(wanted)} > {DROP_IN}
-    systemctl daemon-reload
-  fi
-fi"""
+    return fill("haproxy-wire-include.sh", drop_in=DROP_IN, wanted=wanted)
 
 
 def apply_command(site: Site, haproxy: Haproxy) -> str:
@@ -174,62 +158,13 @@ def apply_command(site: Site, haproxy: Haproxy) -> str:
 
     The config (and, with TLS, the certificate) arrive on stdin and are written root-only (0600).
     If the reload fails the previous files are put back, so the live config is never a broken one."""
-    tls = haproxy.tls
-    crt = q(tls.certificate_path) if tls else "''"
     # shared: HAProxy checks and runs the host's config with the program's file beside it
     base = f"-f {q(haproxy.config_path)} " if haproxy.shared else ""
-    body = f"""
-{ensure_package("haproxy", "haproxy")}
-umask 077
-cfg={q(haproxy.target_path)}
-crt={crt}
-sep={q(CERT_SEPARATOR)}
-mkdir -p "$(dirname "$cfg")"
-bundle=$(mktemp "$cfg.in.XXXXXX")
-new=$(mktemp "$cfg.new.XXXXXX")
-check=$(mktemp "$cfg.check.XXXXXX")
-newcrt=/dev/null
-if [ -n "$crt" ]; then mkdir -p "$(dirname "$crt")"; newcrt=$(mktemp "$crt.new.XXXXXX"); fi
-trap 'rm -f "$bundle" "$new" "$check"; [ "$newcrt" = /dev/null ] || rm -f "$newcrt"' EXIT
-cat > "$bundle"
-awk -v sep="$sep" -v cfg="$new" -v crt="$newcrt" 'BEGIN {{ out = cfg }} $0 == sep {{ out = crt; next }} {{ print > out }}' "$bundle"
-chmod 600 "$new"
-if [ -f "$cfg" ] && cmp -s "$new" "$cfg" && {{ [ -z "$crt" ] || {{ [ -f "$crt" ] && cmp -s "$newcrt" "$crt"; }}; }}; then
-  chmod 600 "$cfg"
-  echo "HAProxy config unchanged"
-  exit 0
-fi
-# validate the new config against the new certificate, before anything live is touched
-if [ -n "$crt" ]; then
-  awk -v a="crt $crt" -v b="crt $newcrt" '{{ i = index($0, a); if (i) $0 = substr($0, 1, i - 1) b substr($0, i + length(a)); print }}' "$new" > "$check"
-else
-  cp "$new" "$check"
-fi
-if ! out=$(haproxy -c {base}-f "$check" 2>&1); then
-  echo "ERROR: HAProxy rejected the new config; the live one is unchanged:" >&2
-  printf '%s\\n' "$out" | sed "s|$check|$cfg (new)|g" >&2
-  exit 1
-fi
-had_cfg=0; had_crt=0
-{_keep_hosts_own() if not haproxy.shared else _wire_include(haproxy)}
-if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg.bak"; chmod 600 "$cfg.bak"; had_cfg=1; fi
-if [ -n "$crt" ]; then
-  if [ -f "$crt" ]; then cp -p "$crt" "$crt.bak"; chmod 600 "$crt.bak"; had_crt=1; fi
-  chmod 600 "$newcrt"; mv -f "$newcrt" "$crt"; newcrt=/dev/null
-fi
-mv -f "$new" "$cfg"
-mkdir -p "$(dirname {ADMIN_SOCKET})" {CHROOT}
-reload={q(haproxy.reload_command)}
-if ! bash -c "$reload"; then
-  echo "ERROR: reload failed: $reload; the previous config is restored" >&2
-  if [ "$had_cfg" = 1 ]; then mv -f "$cfg.bak" "$cfg"; else rm -f "$cfg"; fi
-  if [ -n "$crt" ]; then
-    if [ "$had_crt" = 1 ]; then mv -f "$crt.bak" "$crt"; else rm -f "$crt"; fi
-  fi
-  exit 1
-fi
-echo "HAProxy config applied and reloaded"
-"""
+    body = fill("haproxy-apply.sh", ensure_haproxy=Raw(ensure_package("haproxy", "haproxy")),
+                config_path=haproxy.target_path, crt=haproxy.tls.certificate_path if haproxy.tls else "",
+                separator=CERT_SEPARATOR, base=Raw(base), admin_socket=ADMIN_SOCKET, chroot=CHROOT,
+                own_or_include=Raw(_keep_hosts_own() if not haproxy.shared else _wire_include(haproxy)),
+                reload_command=haproxy.reload_command)
     return remote(body, sudo=site.ssh.needs_sudo)
 
 
@@ -240,54 +175,13 @@ def removal_command(site: Site, old: dict) -> str:
     touched while it is the live one (a re-run, or another owner since, finds nothing to do)."""
     if old.get("shared"):
         return _remove_include(site, old)
-    cfg = q(old["configPath"])
-    body = f"""
-cfg={cfg}
-if [ ! -f "$cfg" ] || ! grep -qF {q(MANAGED)} "$cfg"; then
-  echo "the live HAProxy config is not elma365-cluster's; nothing to take off"
-  exit 0
-fi
-if [ -f "$cfg{BEFORE}" ]; then
-  if ! out=$(haproxy -c -f "$cfg{BEFORE}" 2>&1); then
-    echo "ERROR: the config this host had before elma365-cluster ($cfg{BEFORE}) does not load; the live one is left in place:" >&2
-    printf '%s\\n' "$out" >&2
-    exit 1
-  fi
-  cp -p "$cfg" "$cfg{DISABLED}"
-  cp -p "$cfg{BEFORE}" "$cfg"
-  reload={q(old["reloadCommand"])}
-  if ! bash -c "$reload"; then
-    cp -p "$cfg{DISABLED}" "$cfg"
-    echo "ERROR: reload failed: $reload; elma365-cluster's config is live again" >&2
-    exit 1
-  fi
-  rm -f "$cfg{BEFORE}"
-  echo "HAProxy: the host's own config is back ($cfg); elma365-cluster's is kept as $cfg{DISABLED}"
-else
-  mv -f "$cfg" "$cfg{DISABLED}"
-  rm -f "$cfg{BEFORE}.none"
-  echo "HAProxy: elma365-cluster's config moved to $cfg{DISABLED}; there was no config before it to restore, so HAProxy keeps serving it until stopped (systemctl stop haproxy)"
-fi
-"""
+    body = fill("haproxy-removal.sh", config_path=old["configPath"], managed=MANAGED, before=Text(BEFORE),
+                disabled=Text(DISABLED), reload_command=old["reloadCommand"])
     return remote(body, sudo=site.ssh.needs_sudo)
 
 
 def _remove_include(site: Site, old: dict) -> str:
     """Shared host: the program's own file and its service wiring go; the host's config is untouched."""
-    body = f"""
-cfg={q(old["includePath"])}
-if [ ! -f "$cfg" ] || ! grep -qF {q(MANAGED)} "$cfg"; then
-  echo "no elma365-cluster config at $cfg; nothing to take off"
-  exit 0
-fi
-mv -f "$cfg" "$cfg{DISABLED}"
-if [ -f {DROP_IN} ]; then rm -f {DROP_IN}; systemctl daemon-reload; fi
-reload={q(old["reloadCommand"])}
-if ! bash -c "$reload"; then
-  mv -f "$cfg{DISABLED}" "$cfg"
-  echo "ERROR: reload failed: $reload; elma365-cluster's config is back in place" >&2
-  exit 1
-fi
-echo "HAProxy: elma365-cluster's config is off this host (kept as $cfg{DISABLED}); the host's own config is untouched"
-"""
+    body = fill("haproxy-remove-include.sh", include_path=old["includePath"], managed=MANAGED,
+                disabled=Text(DISABLED), drop_in=DROP_IN, reload_command=old["reloadCommand"])
     return remote(body, sudo=site.ssh.needs_sudo)
