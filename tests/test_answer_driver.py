@@ -69,3 +69,12 @@ def test_the_tool_failing_fails_the_step(tmp_path):
     result = subprocess.run(["expect", "-f", str(driver), "--", str(tool)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 7
     assert "the installer exited with status 7" in result.stderr
+
+
+def test_an_empty_answer_is_an_empty_line_for_its_own_question(tmp_path):
+    # an empty answer (accept the tool's default) must not shift the answers after it
+    replies = [Reply("(?i)domain name", ""), Reply("(?i)use custom connection string", "y"),
+               Reply("(?i)postgresql connection string", "postgres://u:S3cret@db/e")]
+    result, out = run_driver(tmp_path, replies)
+    assert result.returncode == 0, result.stderr
+    assert out == "domain= custom=y pglen=24\n"

@@ -184,7 +184,9 @@ def masked_texts(replies: list[Reply]) -> list[str]:
 # ---------------------------------------------------------------- the driver
 
 def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
+    """One Tcl word: the base64 of `text` (nothing in it is special to Tcl), `{}` for an empty text,
+    which would otherwise be no word at all and shift every answer after it."""
+    return base64.b64encode(text.encode()).decode() or "{}"
 
 
 def _plain_word(text: str) -> str:
@@ -211,7 +213,7 @@ def expect_driver(replies: list[Reply], *, tool: str, question_timeout: int, tim
     ends. A failed run prints the transcript's last lines and its path. Every `progress_seconds`
     the driver prints how long the tool has run and the last question it answered: the loop wakes
     every second and keeps a clock, so neither a chatty tool nor a silent one stops it."""
-    # base64 words (Raw): nothing in them is special to Tcl. NB: an empty text encodes to no word at all
+    # base64 words (Raw): nothing in them is special to Tcl
     pairs = " ".join(f"{_b64(r.pattern)} {_b64(r.text)}" for r in replies)
     regexps = " ".join(_b64(r.regexp) for r in replies)
     masks = " ".join(_b64(t) for t in masked_texts(replies))
