@@ -1,27 +1,18 @@
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pulumi
 
 from .remote_step import connection, step
 from .render import keepalived
-from .render.haproxy import apply_command, stdin_bundle, version_command
-from .site import BalancerHost, Haproxy, Site
+from .render.haproxy import apply_command, balancer_step, stdin_bundle, version_command
+from .site import Site
 
 
 @dataclass(frozen=True)
 class HaproxyLoadBalancerArgs:
     site: Site
-
-
-def step_name(haproxy: Haproxy, balancer: BalancerHost, what: str) -> str:
-    """`haproxy-<what>` for the one balancer (the names a single-host site always had), else
-    `haproxy-<what>-<host>`: a balancer keeps its steps when others are added or taken out."""
-    if len(haproxy.balancers) == 1:
-        return f"haproxy-{what}"
-    return f"haproxy-{what}-" + re.sub(r"[^A-Za-z0-9.-]", "-", balancer.host)
 
 
 class HaproxyLoadBalancer(pulumi.ComponentResource):
@@ -43,16 +34,16 @@ class HaproxyLoadBalancer(pulumi.ComponentResource):
         previous: list[pulumi.Resource] = []
         for index, balancer in enumerate(haproxy.balancers):
             conn = connection(site, balancer.host, port=balancer.port, user=balancer.user, host_key=balancer.host_key)
-            version = step(step_name(haproxy, balancer, "version"), conn, version_command(site, haproxy), parent=self)
+            version = step(balancer_step(haproxy, balancer, "version"), conn, version_command(site, haproxy), parent=self)
             # secret: it may hold the stats password and the TLS certificate's private key
             config = pulumi.Output.secret(version.stdout.apply(lambda out: stdin_bundle(haproxy, site.active, out)))
-            apply = step(step_name(haproxy, balancer, "config"), conn, apply_command(site, haproxy), stdin=config,
+            apply = step(balancer_step(haproxy, balancer, "config"), conn, apply_command(site, haproxy), stdin=config,
                          parent=self, after=[version, *previous])
             self.versions.append(version)
             self.configs.append(apply)
             previous = [apply]
             if haproxy.keepalived:
-                vrrp = step(step_name(haproxy, balancer, "keepalived"), conn,
+                vrrp = step(balancer_step(haproxy, balancer, "keepalived"), conn,
                             keepalived.apply_command(site, haproxy, index), parent=self, after=[apply])
                 self.keepalived.append(vrrp)
                 previous = [vrrp]

@@ -174,7 +174,7 @@ class Ssh:
 
 
 def collect(site: Site, key_file: str, timeout: float = 180) -> dict[str, HostOutput]:
-    """Every active node and the HAProxy host at once: one thread and one SSH session each."""
+    """Every active node and every HAProxy host at once: one thread and one SSH session each."""
     with tempfile.TemporaryDirectory(prefix="elma365-verify.") as workdir:
         ssh = Ssh(site, key_file, workdir)
         jobs: dict[str, tuple[list[str], str, Optional[str]]] = {}
@@ -182,11 +182,12 @@ def collect(site: Site, key_file: str, timeout: float = 180) -> dict[str, HostOu
             argv = ssh.argv(node.name, node.address, node.port or site.ssh.port, site.ssh.user, node.host_key)
             jobs[node.name] = (argv, render.host_script(site, render.node_sections(node == site.main)), None)
         h = site.haproxy
-        if h is not None:
+        for key, _, b in render.balancers(site):
             with_stats = h.stats is not None and str(h.stats.password) != PLACEHOLDERS["haproxy.stats.password"]
-            argv = ssh.argv("haproxy", h.host, h.port or site.ssh.port, h.user or site.ssh.user, h.host_key)
+            name = "haproxy" if key == HAPROXY else f"haproxy-{b.host}"   # its known_hosts file's name
+            argv = ssh.argv(name, b.host, b.port or site.ssh.port, b.user or site.ssh.user, b.host_key)
             stdin = render.curl_config(h.stats.user, str(h.stats.password)) if with_stats else None
-            jobs[HAPROXY] = (argv, render.host_script(site, render.haproxy_sections(site, with_stats)), stdin)
+            jobs[key] = (argv, render.host_script(site, render.haproxy_sections(site, with_stats)), stdin)
         with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
             futures = {name: pool.submit(ssh.run, argv, command, stdin, timeout)
                        for name, (argv, command, stdin) in jobs.items()}

@@ -9,9 +9,12 @@ and that a balancer coming back costs no request."""
 from __future__ import annotations
 
 import copy
+import io
 import time
 from pathlib import Path
 
+from components import verify
+from components.render import verify as v
 from lab.failover import FAULT_AT, SECONDS, bring_back, fail_live_balancer
 from lab.load import one
 from tests.lab_support import needs_lab, wait_all_in_rotation
@@ -46,6 +49,13 @@ def test_two_balancers_share_a_virtual_ip_through_failures_and_returns(new_lab):
                for b in lab.info["balancers"]]
     assert configs[0] == configs[1] and "server elma365-3 " in configs[0]
     wait_all_in_rotation(url, NODES)
+
+    # make verify reads both balancers and finds the VIP on the first
+    code, rows = verify.verify(copy.deepcopy(lab.values), set(lab.values), None, v.Context(stack="lab"),
+                               out=io.StringIO())
+    assert [(r.where, r.check, r.found) for r in rows if r.status == v.DRIFT] == [] and code == 0
+    assert next(r.found for r in rows if r.check == f"virtual IP {vip}") == f"held by {first}"
+    assert {r.where for r in rows if "keepalived.conf" in r.check} == {f"haproxy {first}", f"haproxy {second}"}
 
     for fault in ("host", "haproxy"):
         failed = fail_live_balancer(site, url, fault)

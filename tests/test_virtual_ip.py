@@ -171,3 +171,52 @@ def test_make_hostkeys_pins_each_balancer_and_says_how_to_pin_a_plain_address(mo
     values["haproxy"]["hosts"][1] = B
     with pytest.raises(SystemExit, match=r"haproxy.hosts\[1\] is a plain address .*Write it as \{host: 192.168.1.62\}"):
         hostkeys.servers_of(values)
+
+
+# ---------------------------------------------------------------- make verify with two balancers
+
+def verified(mutate=lambda hosts: None):
+    import hashlib
+
+    from components.render import verify as v
+    from tests.test_verify import healthy
+    site = parse_site(two_balancers(), SECRET_KEYS | {"haproxy"})
+    hosts = healthy(site)
+    one = hosts.pop(v.HAPROXY)
+    for key, index, _ in v.balancers(site):
+        config = keepalived_config(site.haproxy, index)
+        sections = {**one.sections, "keepalived-config": v.Section(0, config.rstrip("\n")),
+                    "keepalived-sha256": v.Section(0, hashlib.sha256(config.encode()).hexdigest() + "  -"),
+                    "vip": v.Section(0, f"2: eth0    inet {VIP}/32 scope global eth0" if index == 0 else "")}
+        hosts[key] = v.HostOutput(True, sections)
+    mutate(hosts)
+    return v.compare(site, hosts, v.Context(stack="prod"))
+
+
+def test_make_verify_reads_every_balancer_and_who_holds_the_virtual_ip():
+    from components.render import verify as v
+    rows = verified()
+    assert [(r.where, r.check) for r in rows if r.status == v.DRIFT] == []
+    for host in (A, B):
+        assert any(r.where == f"haproxy {host}" and r.check.startswith("live /etc/keepalived/keepalived.conf")
+                   and r.status == v.OK for r in rows)
+    vip = next(r for r in rows if r.check == f"virtual IP {VIP}")
+    assert (vip.where, vip.found, vip.status) == ("cluster", f"held by {A}", v.OK)
+
+
+def test_make_verify_names_a_drifted_keepalived_config_and_a_split_brain():
+    from components.render import verify as v
+
+    def edit(hosts):
+        live = hosts[f"{v.HAPROXY}:{B}"].sections
+        live["keepalived-config"] = v.Section(0, live["keepalived-config"].out.replace("priority 125", "priority 200"))
+        live["keepalived-sha256"] = v.Section(0, "0" * 64 + "  -")
+        live["vip"] = v.Section(0, f"2: eth0    inet {VIP}/32 scope global eth0")
+    rows = verified(edit)
+    split, drifted = [r for r in rows if r.status == v.DRIFT]
+    assert [(r.where, r.check.split(" =")[0]) for r in (split, drifted)] == [
+        ("cluster", f"virtual IP {VIP}"), (f"haproxy {B}", "live /etc/keepalived/keepalived.conf")]
+    assert "priority 200" in drifted.found
+    assert f"--replace 'urn:pulumi:prod::elma365-cluster::elma365:cluster:Elma365Cluster$elma365:cluster:" \
+           f"HaproxyLoadBalancer$command:remote:Command::haproxy-keepalived-{B}'" in drifted.repair.text
+    assert split.found == f"held by {A}, {B}"

@@ -22,9 +22,10 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
-from ..site import Node, Site
+from ..site import BalancerHost, Node, Site
 from .answers import SERVICE_LABELS
-from .haproxy import UnsupportedHaproxy, _host, haproxy_config, parse_version
+from . import keepalived
+from .haproxy import UnsupportedHaproxy, _host, balancer_step, haproxy_config, parse_version
 from .shell import APPLIED_DIR, q, remote
 from .template import Text, fill
 
@@ -130,6 +131,12 @@ def haproxy_sections(site: Site, with_stats: bool) -> list[tuple[str, str, bool]
     elif with_stats and h.stats:
         sections.append(("stats", f"command -v curl >/dev/null || exit 127; $T curl -sS --fail --max-time 5 -K - "
                                   f"{q(stats_url(h.stats.bind, h.stats.uri))}", True))
+    k = h.keepalived
+    if k is not None:
+        sections += [("keepalived-config", f"cat -- {q(k.config_path)}", False),
+                     ("keepalived-sha256", f"sha256sum < {q(k.config_path)}", False),
+                     # a line when this balancer has the VIP on an interface, nothing when not
+                     ("vip", f"ip -o addr show to {q(k.address)}", False)]
     return sections
 
 
@@ -370,11 +377,20 @@ class Context:
     unread_secrets: frozenset[str] = frozenset()   # config paths whose secret value was not read
 
 
+def balancers(site: Site) -> list[tuple[str, int, BalancerHost]]:
+    """(key among the hosts, index, balancer) for each HAProxy host: `@haproxy` for the one
+    balancer, `@haproxy:<host>` for each of several."""
+    h = site.haproxy
+    if h is None:
+        return []
+    many = len(h.balancers) > 1
+    return [(f"{HAPROXY}:{b.host}" if many else HAPROXY, i, b) for i, b in enumerate(h.balancers)]
+
+
 def targets(site: Site) -> dict[str, Target]:
     out = {n.name: Target(n.address, n.port or site.ssh.port, site.ssh.user) for n in site.nodes}
-    if site.haproxy:
-        h = site.haproxy
-        out[HAPROXY] = Target(h.host, h.port or site.ssh.port, h.user or site.ssh.user)
+    for key, _, b in balancers(site):
+        out[key] = Target(b.host, b.port or site.ssh.port, b.user or site.ssh.user)
     return out
 
 
@@ -447,8 +463,11 @@ def rejoin_repair(site: Site, ctx: Context, node: Node, listed: bool) -> Repair:
     return Repair(" && ".join(parts + [_pulumi_up(ctx, urns)]), ssh=ssh, replace=tuple(urns))
 
 
-def haproxy_repair(site: Site, ctx: Context) -> Repair:
-    urns = [urn(ctx, "HaproxyLoadBalancer", "haproxy-version"), urn(ctx, "HaproxyLoadBalancer", "haproxy-config")]
+def haproxy_repair(site: Site, ctx: Context, balancer: Optional[BalancerHost] = None,
+                   what: Sequence[str] = ("version", "config")) -> Repair:
+    h = site.haproxy
+    assert h is not None
+    urns = [urn(ctx, "HaproxyLoadBalancer", balancer_step(h, balancer or h.balancers[0], w)) for w in what]
     return Repair(_pulumi_up(ctx, urns), replace=tuple(urns))
 
 
@@ -812,7 +831,7 @@ class _Compare:
                  f"not readable: {_last(s) or 'no server or credentials in it'}")
         self.add(self.main.name, check, expected, found, ok, self.node_repair(self.main))
 
-    def backend_states(self, where: str, section: Optional[Section], source: str) -> None:
+    def backend_states(self, key: str, b: BalancerHost, where: str, section: Optional[Section], source: str) -> None:
         """One row per active node from HAProxy's stats CSV (`show stat` or the stats page)."""
         h = self.site.haproxy
         check = "backend state (HAProxy's view)"
@@ -826,22 +845,26 @@ class _Compare:
         if not states:
             found = (f"HAProxy is not running or has no admin socket ({_last(section)})" if section.rc == 3 else
                      f"{source} unreadable: {_last(section)}")
-            repair = (ssh_repair(self.site, HAPROXY, h.reload_command) if section.rc == 3 else
-                      haproxy_repair(self.site, self.ctx))
+            repair = (ssh_repair(self.site, key, h.reload_command) if section.rc == 3 else
+                      haproxy_repair(self.site, self.ctx, b))
             self.add(where, check, "every server UP", found, False, repair)
             return
         for node in self.active:
             state = states.get(node.name, "not in the live config")
             self.add(where, f"backend {node.name} state ({source.split(' /')[0]})", "UP", state, state == "UP",
-                     haproxy_repair(self.site, self.ctx) if node.name not in states else self.node_repair(node))
+                     haproxy_repair(self.site, self.ctx, b) if node.name not in states else self.node_repair(node))
 
     def haproxy(self) -> None:
+        for key, index, b in balancers(self.site):
+            self.balancer(key, index, b)
+        self.virtual_ip_holders()
+
+    def balancer(self, key: str, index: int, b: BalancerHost) -> None:
         h = self.site.haproxy
-        if h is None:
-            return
-        where = f"haproxy {h.host}"
-        out = self.hosts.get(HAPROXY)
-        t = targets(self.site)[HAPROXY]
+        assert h is not None
+        where = f"haproxy {b.host}"
+        out = self.hosts.get(key)
+        t = targets(self.site)[key]
         if not out or not out.reachable:
             self.add(where, "reachable over SSH", "yes", f"unreachable ({out.error if out else 'not checked'}); "
                      "its checks did not run", False,
@@ -864,22 +887,22 @@ class _Compare:
             label = f"as rendered for HAProxy {version[0]}.{version[1]} (sha256 {expected_hash[:12]})"
             masked = "haproxy.stats.password" in self.ctx.unread_secrets and h.stats is not None
             if config is None or config.rc != 0:
-                self.add(where, check, label, f"not readable: {_last(config)}", False, haproxy_repair(self.site, self.ctx))
+                self.add(where, check, label, f"not readable: {_last(config)}", False, haproxy_repair(self.site, self.ctx, b))
             elif masked:
                 same = mask_secrets(expected).rstrip("\n") == mask_secrets(config.out).rstrip("\n")
                 note = " (the stats password not compared: a secret this form does not read)"
                 self.add(where, check, label, ("identical" if same else config_difference(expected, config.out)) + note,
-                         same, haproxy_repair(self.site, self.ctx))
+                         same, haproxy_repair(self.site, self.ctx, b))
             else:
                 live_hash = digest.out.split()[0] if digest and digest.rc == 0 and digest.out.split() else ""
                 same = live_hash == expected_hash
                 found = "identical" if same else config_difference(expected, config.out)
-                self.add(where, check, label, found, same, haproxy_repair(self.site, self.ctx))
+                self.add(where, check, label, found, same, haproxy_repair(self.site, self.ctx, b))
         # HAProxy's own view of its backends: its admin socket, or its stats page, or nothing to read it by
         socket_path = admin_socket(expected) if version is not None else rendered_socket(self.site)
         check = "backend state (HAProxy's view)"
         if socket_path:
-            self.backend_states(where, out.sections.get("backend-state"), f"admin socket {socket_path}")
+            self.backend_states(key, b, where, out.sections.get("backend-state"), f"admin socket {socket_path}")
         elif h.stats is None:
             self.add(where, check, "every server UP",
                      "not checked: the program's config has no admin socket and no stats page (haproxy.stats)", None)
@@ -887,7 +910,7 @@ class _Compare:
             self.add(where, check, "every server UP",
                      "not checked: the stats password is a secret this form does not read", None)
         else:
-            self.backend_states(where, out.sections.get("stats"), "stats page")
+            self.backend_states(key, b, where, out.sections.get("stats"), "stats page")
         # the same check HAProxy makes, from its host
         for node in self.active:
             s = out.sections.get(f"health-{node.name}")
@@ -901,6 +924,50 @@ class _Compare:
             ok = code is not None and 200 <= code < 400
             found = (f"{code}" if code else "no answer") + (f" ({reason})" if reason and not ok else "")
             self.add(where, check, "2xx or 3xx", found, ok, self.node_repair(node))
+        if h.keepalived:
+            self.keepalived(index, b, where, out)
+
+    def keepalived(self, index: int, b: BalancerHost, where: str, out: HostOutput) -> None:
+        """The balancer's VRRP instance: the live keepalived.conf is the one rendered for it."""
+        h = self.site.haproxy
+        assert h is not None and h.keepalived is not None
+        expected = keepalived.keepalived_config(h, index)
+        expected_hash = hashlib.sha256(expected.encode()).hexdigest()
+        config, digest = out.sections.get("keepalived-config"), out.sections.get("keepalived-sha256")
+        check = f"live {h.keepalived.config_path} = applied"
+        label = f"as rendered for balancer {index + 1} (sha256 {expected_hash[:12]})"
+        repair = haproxy_repair(self.site, self.ctx, b, ("keepalived",))
+        if config is None or config.rc != 0:
+            self.add(where, check, label, f"not readable: {_last(config)}", False, repair)
+            return
+        live_hash = digest.out.split()[0] if digest and digest.rc == 0 and digest.out.split() else ""
+        same = live_hash == expected_hash
+        self.add(where, check, label, "identical" if same else config_difference(expected, config.out), same, repair)
+
+    def virtual_ip_holders(self) -> None:
+        """Exactly one balancer has the virtual IP on its interface (keepalived's job)."""
+        h = self.site.haproxy
+        if h is None or h.keepalived is None:
+            return
+        vip, read, holders = h.keepalived.address, [], []
+        for key, _, b in balancers(self.site):
+            s = self.hosts[key].sections.get("vip") if self.hosts.get(key) and self.hosts[key].reachable else None
+            if s is not None and s.rc == 0:
+                read.append(b.host)
+                if s.out.strip():
+                    holders.append(b.host)
+        check = f"virtual IP {vip}"
+        expected = "held by exactly one balancer"
+        if not read:
+            self.add("cluster", check, expected, "not checked: no balancer could be read", None)
+        elif len(holders) == 1:
+            self.add("cluster", check, expected, f"held by {holders[0]}", True)
+        else:
+            found = f"held by {', '.join(holders)}" if holders else f"held by none of {', '.join(read)}"
+            self.add("cluster", check, expected, found, False,
+                     manual("check keepalived on the balancers (systemctl status keepalived; journalctl -u "
+                            "keepalived): both holding it means they do not hear each other's VRRP adverts "
+                            "(multicast 224.0.0.18 or a firewall), none means no balancer passes its check"))
 
 
 def _last(section: Optional[Section]) -> str:
