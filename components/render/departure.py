@@ -36,17 +36,11 @@ def leave_command(site: Site, node: Node) -> str:
 def remove_node_command(site: Site, node: Node, *, force: bool = False) -> str:
     """On the main node, after the node left (or, with force, for a dead node that cannot leave)."""
     if force:
-        act = f"""{datastore_backup(site.install.datastore_backups, f"{node.name} is removed")}
-microk8s remove-node {q(node.name)} --force
-echo "{node.name} removed from the cluster (forced: it was declared dead)\""""
+        act = fill("remove-node-forced.sh", node=node.name, node_text=Text(node.name),
+                   datastore_backup=Raw(datastore_backup(site.install.datastore_backups, f"{node.name} is removed")))
     else:
         act = fill("remove-node.sh", node_datastore=node.cluster_address + ":19001", node_text=Text(node.name),
                    node=node.name)
-    body = f"""
-if ! {_in_kubernetes(node)}; then
-  echo "{node.name} is not in the cluster; nothing to remove"
-  exit 0
-fi
-{act}
-"""
+    body = fill("remove-node-if-member.sh", in_kubernetes=Raw(_in_kubernetes(node)), node_text=Text(node.name),
+                remove=Raw(act))
     return remote(body, sudo=site.ssh.needs_sudo)

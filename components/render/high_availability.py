@@ -9,6 +9,7 @@ from typing import Any
 
 from ..site import Node, Site
 from .shell import adopt_env, applied_guard, digest, record_applied, remote
+from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 
 HA_OFF: dict[str, Any] = {"enabled": False}
 
@@ -28,21 +29,13 @@ def update_hamode_command(site: Site, node: Node, adopt: bool = False) -> str:
 elma365ctl update-hamode
 microk8s status --wait-ready --timeout 600 >/dev/null
 """ if site.ha.enabled else ""
-    body = f"""
-{applied_guard("hamode", unset=digest(HA_OFF))}
-{apply}
-{record_applied()}
-echo "HA settings applied on {node.name}"
-"""
+    body = fill("update-hamode.sh", applied_guard=Raw(applied_guard("hamode", unset=digest(HA_OFF))), apply=Raw(apply),
+                record_applied=Raw(record_applied()), node_text=Text(node.name))
     return remote(body, sudo=site.ssh.needs_sudo, env=adopt_env(adopt))
 
 
 def restart_command(site: Site, adopt: bool = False) -> str:
     """One restart after the HA roll-out, whichever way HA was switched."""
-    body = f"""
-{applied_guard("restart", unset=digest(HA_OFF))}
-elma365ctl restart
-{record_applied()}
-echo "ELMA365 services restarted"
-"""
+    body = fill("restart.sh", applied_guard=Raw(applied_guard("restart", unset=digest(HA_OFF))),
+                record_applied=Raw(record_applied()))
     return remote(body, sudo=site.ssh.needs_sudo, env=adopt_env(adopt))

@@ -37,22 +37,14 @@ def prepare_command(site: Site, node: Node) -> str:
                 node_text=Text(node.name), joined_marker=JOINED_MARKER, member_here=Raw(_member_here(site.main)),
                 ensure_snap=Raw(ensure_package("snap", "snapd"))) + "\n"  # Raw: commands rendered here
     if site.ha.enabled:
-        body += f"""
-command -v elma365ctl >/dev/null 2>&1 || {{ echo "ERROR: elma365ctl is missing on {node.name}; HA mode runs 'elma365ctl update-hamode' on every node" >&2; exit 1; }}
-"""
+        body += "\n" + fill("join-prepare-ha.sh", node_text=Text(node.name))
     return remote(body, sudo=site.ssh.needs_sudo)
 
 
 def add_node_command(site: Site, node: Node) -> str:
     """On the main node: a fresh one-time token for `node`, unless it is already a member."""
-    body = f"""
-if {_member_on_main(node)}; then
-  echo {ALREADY_MEMBER}
-  exit 0
-fi
-{datastore_backup(site.install.datastore_backups, f"{node.name} joins")}
-elma365ctl add-node
-"""
+    body = fill("add-node.sh", member_on_main=Raw(_member_on_main(node)), already_member=ALREADY_MEMBER,
+                datastore_backup=Raw(datastore_backup(site.install.datastore_backups, f"{node.name} joins")))
     return remote(body, sudo=site.ssh.needs_sudo)
 
 

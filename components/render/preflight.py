@@ -64,11 +64,8 @@ def preflight_command(site: Site, node: Node) -> str:
     """Runs as the login user (no sudo prefix: the sudo check tests sudo itself). A node already in
     service (installed, or joined) is not checked again: its ports are in use and its disk and memory
     are the cluster's now, so a key rotation or an upgrade of this program must not fail on them."""
-    in_service = f"""if [ -f {INSTALLED_MARKER} ] || [ -f {JOINED_MARKER} ]; then
-  echo "PREFLIGHT {node.name} in-service ok already part of the cluster; not checked again"
-  exit 0
-fi
-"""
+    in_service = fill("preflight-in-service.sh", installed_marker=INSTALLED_MARKER, joined_marker=JOINED_MARKER,
+                      node_text=Text(node.name)) + "\n"
     return remote(in_service + check_script(node.name, is_main=node == site.main,
                                             main_cluster_address=site.main.cluster_address,
                                             sudo=site.ssh.needs_sudo, preflight=site.preflight), sudo=False)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..site import Site
-from .shell import adopt_env, applied_guard, q, record_applied, remote
+from .shell import adopt_env, applied_guard, record_applied, remote
+from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 
 
 def scale_settings(site: Site, service: str, replicas: int) -> dict[str, Any]:
@@ -19,10 +20,6 @@ def scale_settings(site: Site, service: str, replicas: int) -> dict[str, Any]:
 
 def scale_command(site: Site, service: str, replicas: int, adopt: bool = False) -> str:
     """`elma365ctl scale` sets a desired count."""
-    body = f"""
-{applied_guard(f"scale-{service}")}
-elma365ctl scale {q(service)} {int(replicas)}
-{record_applied()}
-echo "{service} scaled to {int(replicas)} replica(s)"
-"""
+    body = fill("scale.sh", applied_guard=Raw(applied_guard(f"scale-{service}")), service=service,
+                replicas=int(replicas), record_applied=Raw(record_applied()), service_text=Text(service))
     return remote(body, sudo=site.ssh.needs_sudo, env=adopt_env(adopt))

@@ -8,6 +8,7 @@ from ..site import Site
 from .answers import expect_driver, settings_replies
 from .shell import (APPLIED_DIR, adopt_env, applied_guard, datastore_backup, ensure_package, record_applied, remote,
                     stdin_to_private_file)
+from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 
 
 def settings(site: Site) -> list[Any]:
@@ -22,15 +23,11 @@ def reconfigure_command(site: Site, adopt: bool = False) -> str:
     hold, so their records go, and the scale steps run again when the site returns to them."""
     auto = site.scaling.autoscaling
     forget_counts = f"rm -f {APPLIED_DIR}/scale-*\n" if auto is not None and auto.enabled else ""
-    body = f"""
-{applied_guard("settings")}
-{stdin_to_private_file("driver", "reconfigure.exp")}
-{ensure_package("expect", "expect")}
-{datastore_backup(site.install.datastore_backups, "the settings (HA mode) change")}
-echo "reconfiguring ELMA365 on {site.main.name}"
-expect -f "$driver" -- elma365ctl reconfigure
-{record_applied()}
-{forget_counts}"""
+    body = fill("reconfigure.sh", applied_guard=Raw(applied_guard("settings")),
+                private_driver=Raw(stdin_to_private_file("driver", "reconfigure.exp")),
+                ensure_expect=Raw(ensure_package("expect", "expect")),
+                datastore_backup=Raw(datastore_backup(site.install.datastore_backups, "the settings (HA mode) change")),
+                main_text=Text(site.main.name), record_applied=Raw(record_applied()), forget_counts=Raw(forget_counts))
     return remote(body, sudo=site.ssh.needs_sudo, env=adopt_env(adopt))
 
 

@@ -1,0 +1,6 @@
+if {{member_on_main}}; then
+  echo {{already_member}}
+  exit 0
+fi
+{{datastore_backup}}
+elma365ctl add-node

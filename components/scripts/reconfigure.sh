@@ -1,0 +1,8 @@
+{{applied_guard}}
+{{private_driver}}
+{{ensure_expect}}
+{{datastore_backup}}
+echo "reconfiguring ELMA365 on {{main_text}}"
+expect -f "$driver" -- elma365ctl reconfigure
+{{record_applied}}
+{{forget_counts}}
