@@ -47,8 +47,7 @@ class HaproxyLoadBalancer(pulumi.ComponentResource):
                             keepalived.apply_command(site, haproxy, index), parent=self, after=[apply])
                 self.keepalived.append(vrrp)
                 previous = [vrrp]
-        self.version, self.apply = self.versions[0], self.configs[0]
-        self.done = previous[0]
+        self.done = previous[0]   # the last balancer's last step: every balancer serves the new config
         port = haproxy.bind.rsplit(":", 1)[1]
         self.url = f"http://{haproxy.public_address}" + ("" if port == "80" else f":{port}") + "/"
         self.register_outputs({"url": self.url})
