@@ -557,7 +557,7 @@ class LabSite:
                 ip + ["link", "set", BRIDGE, "up"]]
         cmds += [ip + ["addr", "add", h["address"] + "/32", "dev", BRIDGE] for h in cluster]
         for k, b in enumerate(balancers, 1):
-            outside = "e365v%db%d" % (LAB_NET, k)
+            outside = self._veth(b["name"])
             cmds += [ip + ["netns", "add", b["netns"]],
                      ip + ["link", "add", outside, "type", "veth", "peer", "name", BALANCER_INTERFACE,
                            "netns", b["netns"]],
@@ -593,20 +593,33 @@ class LabSite:
         raise LabError("unknown lab balancer %r" % name)
 
     def holder(self, address=VIRTUAL_IP):
-        """The balancer whose interface has the virtual IP now (None: nobody has it)."""
+        """The balancer whose interface has the virtual IP now (None: nobody has it). A balancer
+        cut off counts as nobody: a dead host holds nothing, whatever its last state was."""
         for b in (self.info() or {}).get("balancers") or []:
+            if not self._link_up(b["name"]):
+                continue
             out = subprocess.run(["ip", "-n", b["netns"], "-o", "addr", "show", "dev", BALANCER_INTERFACE],
                                  capture_output=True, text=True).stdout
             if " %s/" % address in out:
                 return b["name"]
         return None
 
+    @staticmethod
+    def _veth(name):
+        return "e365v%db%s" % (LAB_NET, name.rsplit("-", 1)[1])
+
+    def _link_up(self, name):
+        try:
+            with open("/sys/class/net/%s/flags" % self._veth(name)) as f:
+                return bool(int(f.read().strip(), 16) & 0x1)   # IFF_UP
+        except (OSError, ValueError):
+            return False
+
     def cut_off(self, name):
         """Lab fault: balancer `name` dies as a host does: its link goes down and every process it
         runs (sshd, HAProxy, keepalived) is killed, without a word to its peers."""
         self.balancer(name)
-        veth = "e365v%db%s" % (LAB_NET, name.rsplit("-", 1)[1])
-        subprocess.run(["ip", "link", "set", veth, "down"], check=True)
+        subprocess.run(["ip", "link", "set", self._veth(name), "down"], check=True)
         self._stop("sshd-%s" % name)
 
     def boot(self, name, address=VIRTUAL_IP):
@@ -615,8 +628,7 @@ class LabSite:
         b = self.balancer(name)
         subprocess.run(["ip", "-n", b["netns"], "addr", "del", address + "/32", "dev", BALANCER_INTERFACE],
                        capture_output=True)
-        veth = "e365v%db%s" % (LAB_NET, name.rsplit("-", 1)[1])
-        subprocess.run(["ip", "link", "set", veth, "up"], check=True)
+        subprocess.run(["ip", "link", "set", self._veth(name), "up"], check=True)
         self.start_node(name)
         self.on_host(name, "lab-haproxy-reload && lab-keepalived-reload")
 
