@@ -59,3 +59,19 @@ def outage(sent: list[Sent], fault_at: float) -> Optional[float]:
         return None
     after = [s.at for s in sent if s.ok and s.at > max(failed)]
     return (min(after) if after else sent[-1].at) - fault_at
+
+
+def wait_all_in_rotation(url: str, names: set[str], deadline: float = 20.0) -> float:
+    """Seconds until every node in `names` has answered through `url`; fails after `deadline`.
+    HAProxy takes a node in only after `rise` good checks, so right after a fresh `up` the
+    load balancer may still be counting."""
+    start = time.monotonic()
+    seen: set[str] = set()
+    while time.monotonic() - start < deadline:
+        sent = one(url)
+        if sent.ok and sent.node:
+            seen.add(sent.node)
+            if seen >= names:
+                return time.monotonic() - start
+        time.sleep(0.05)
+    raise AssertionError(f"not every node is in rotation after {deadline} s: saw {sorted(seen)}")

@@ -19,8 +19,8 @@ from lab import ssh_exec
 from tests.haproxy_support import manual_config
 from tests.sites import SECRET_KEYS
 from lab.harness import Lab
-from lab.load import Sent, steady_load
-from tests.lab_support import needs_lab, wait_all_in_rotation
+from lab.load import Sent, steady_load, wait_all_in_rotation
+from tests.lab_support import needs_lab
 
 pytestmark = needs_lab
 

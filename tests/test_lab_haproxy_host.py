@@ -7,8 +7,8 @@ import socket
 import time
 from pathlib import Path
 
-from lab.load import one
-from tests.lab_support import needs_lab, wait_all_in_rotation
+from lab.load import one, wait_all_in_rotation
+from tests.lab_support import needs_lab
 
 pytestmark = needs_lab
 

@@ -10,7 +10,8 @@ import urllib.request
 import pytest
 
 from lab.harness import Lab
-from tests.lab_support import FAST, needs_lab, wait_all_in_rotation
+from lab.load import wait_all_in_rotation
+from tests.lab_support import FAST, needs_lab
 
 pytestmark = needs_lab
 

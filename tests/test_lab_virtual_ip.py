@@ -16,8 +16,8 @@ from pathlib import Path
 from components import verify
 from components.render import verify as v
 from lab.failover import FAULT_AT, SECONDS, bring_back, fail_live_balancer
-from lab.load import one
-from tests.lab_support import needs_lab, wait_all_in_rotation
+from lab.load import one, wait_all_in_rotation
+from tests.lab_support import needs_lab
 
 pytestmark = needs_lab
 NODES = {"elma365-1", "elma365-2", "elma365-3"}

@@ -148,8 +148,10 @@ def version_command(site: Site, haproxy: Haproxy) -> str:
     return remote(body, sudo=site.ssh.needs_sudo)
 
 
-def _keep_hosts_own() -> str:
-    return fill("haproxy-keep-own.sh", before=Text(BEFORE), managed=MANAGED)
+def keep_hosts_own(section: str) -> str:
+    """Before the program's first config replaces `$cfg`, the host's own is kept once (taking
+    `section` out of the site config restores it)."""
+    return fill("keep-own.sh", section=Text(section), before=Text(BEFORE), managed=MANAGED)
 
 
 DROP_IN = "/etc/systemd/system/haproxy.service.d/elma365-cluster.conf"
@@ -171,7 +173,7 @@ def apply_command(site: Site, haproxy: Haproxy) -> str:
     body = fill("haproxy-apply.sh", ensure_haproxy=Raw(ensure_package("haproxy", "haproxy")),
                 config_path=haproxy.target_path, crt=haproxy.tls.certificate_path if haproxy.tls else "",
                 separator=CERT_SEPARATOR, base=Raw(base), admin_socket=ADMIN_SOCKET, chroot=CHROOT,
-                own_or_include=Raw(_keep_hosts_own() if not haproxy.shared else _wire_include(haproxy)),
+                own_or_include=Raw(keep_hosts_own("haproxy") if not haproxy.shared else _wire_include(haproxy)),
                 reload_command=haproxy.reload_command)
     return remote(body, sudo=site.ssh.needs_sudo)
 

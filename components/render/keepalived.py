@@ -15,7 +15,7 @@ from __future__ import annotations
 import posixpath
 
 from ..site import Haproxy, Keepalived, Site
-from .haproxy import BEFORE, DISABLED, MANAGED
+from .haproxy import BEFORE, DISABLED, MANAGED, keep_hosts_own
 from .shell import ensure_package, remote
 from .template import Raw, fill
 
@@ -82,7 +82,7 @@ def apply_command(site: Site, haproxy: Haproxy, index: int) -> str:
     k = haproxy.keepalived
     assert k is not None
     body = fill("keepalived-apply.sh", config_path=k.config_path, check_path=check_path(k),
-                reload_command=k.reload_command, managed=MANAGED, before=BEFORE,
+                reload_command=k.reload_command, keep_own=Raw(keep_hosts_own("haproxy.virtualIp")),
                 ensure_keepalived=Raw(ensure_package("keepalived", "keepalived")),
                 config=keepalived_config(haproxy, index), check_script=check_script(haproxy))
     return remote(body, sudo=site.ssh.needs_sudo)

@@ -4,8 +4,6 @@
 cfg={{config_path}}
 check={{check_path}}
 reload={{reload_command}}
-managed={{managed}}
-before={{before}}
 {{ensure_keepalived}}
 umask 077
 mkdir -p "$(dirname "$cfg")"
@@ -27,10 +25,7 @@ if ! out=$(keepalived -t -f "$new" 2>&1); then
   printf '%s\n' "$out" | sed "s|$new|$cfg (new)|g" >&2
   exit 1
 fi
-# what was there before this program's first config, kept once: taking keepalived off restores it
-if [ ! -e "$cfg$before" ] && { [ ! -f "$cfg" ] || ! grep -qF "$managed" "$cfg"; }; then
-  if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg$before"; else : > "$cfg$before.none"; fi
-fi
+{{keep_own}}
 had_cfg=0
 if [ -f "$cfg" ]; then cp -p "$cfg" "$cfg.bak"; had_cfg=1; fi
 mv -f "$new" "$cfg"
