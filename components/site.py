@@ -134,10 +134,7 @@ class Keepalived:
 
 @dataclass(frozen=True)
 class Haproxy:
-    host: str                    # the first (or only) balancer; `hosts` has them all
-    port: Optional[int] = None
-    user: Optional[str] = None
-    host_key: Optional[str] = None
+    balancers: tuple[BalancerHost, ...]   # `haproxy.hosts`, or the one `haproxy.host`
     bind: str = D["haproxy.bind"]
     backend_port: int = D["haproxy.backendPort"]
     config_path: str = D["haproxy.configPath"]
@@ -158,12 +155,24 @@ class Haproxy:
     health_check: HealthCheck = field(default_factory=lambda: HealthCheck())
     stats: Optional[HaproxyStats] = None
     tls: Optional[HaproxyTls] = None
-    hosts: tuple[BalancerHost, ...] = ()
     keepalived: Optional[Keepalived] = None
 
     @property
-    def balancers(self) -> tuple[BalancerHost, ...]:
-        return self.hosts or (BalancerHost(self.host, self.port, self.user, self.host_key),)
+    def host(self) -> str:
+        """The first (or only) balancer's address; its `port`, `user` and `host_key` likewise."""
+        return self.balancers[0].host
+
+    @property
+    def port(self) -> Optional[int]:
+        return self.balancers[0].port
+
+    @property
+    def user(self) -> Optional[str]:
+        return self.balancers[0].user
+
+    @property
+    def host_key(self) -> Optional[str]:
+        return self.balancers[0].host_key
 
     @property
     def public_address(self) -> str:
@@ -401,8 +410,7 @@ def _build(values: Mapping[str, Any]) -> Site:
     p = values.get("haproxy")
     balancers = tuple(_balancer(b) for b in (p.get("hosts") or [p])) if p else ()
     haproxy = Haproxy(
-        host=balancers[0].host, port=balancers[0].port, user=balancers[0].user, host_key=balancers[0].host_key,
-        hosts=balancers, keepalived=_keepalived(p),
+        balancers=balancers, keepalived=_keepalived(p),
         bind=_opt(p, "bind", D["haproxy.bind"]), backend_port=_opt(p, "backendPort", D["haproxy.backendPort"]),
         config_path=_opt(p, "configPath", D["haproxy.configPath"]),
         reload_command=_opt(p, "reloadCommand", D["haproxy.reloadCommand"]),
