@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
-from lab.load import Sent, outage, steady_load
+from lab.load import Sent, steady_load
 from lab.site import LabSite
 
 RATE, TIMEOUT = 20, 1.5            # requests/s through the VIP, each with a 1.5 s timeout
@@ -65,7 +65,6 @@ class Failover:
     victim: str                    # the balancer that held the VIP
     holder_after: Optional[str]    # who holds it at the end of the load
     sent: list[Sent]
-    outage_seconds: Optional[float]
     vip_moved_after: Optional[float] = None   # s from the fault until another balancer had the VIP
 
     @property
@@ -112,8 +111,7 @@ def fail_live_balancer(site: LabSite, url: str, fault: str = "host") -> Failover
     holder = site.holder()
     moved = watch.moved_at(holder) if holder and holder != victim else None
     # the watch started a moment before the load: its clock is at most that moment ahead
-    return Failover(fault, victim, holder, sent, outage(sent, FAULT_AT),
-                    None if moved is None else moved - FAULT_AT)
+    return Failover(fault, victim, holder, sent, None if moved is None else moved - FAULT_AT)
 
 
 def bring_back(site: LabSite, url: str, failed: Failover, seconds: float = 8.0) -> Return:

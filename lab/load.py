@@ -51,16 +51,6 @@ def steady_load(url: str, rate: int, seconds: float, events: Sequence[tuple[floa
     return results
 
 
-def outage(sent: list[Sent], fault_at: float) -> Optional[float]:
-    """Seconds from the fault to the send time of the first request that succeeded after the last
-    one that failed (None: nothing failed after the fault)."""
-    failed = [s.at for s in sent if not s.ok and s.at >= fault_at - 1.5]
-    if not failed:
-        return None
-    after = [s.at for s in sent if s.ok and s.at > max(failed)]
-    return (min(after) if after else sent[-1].at) - fault_at
-
-
 def wait_all_in_rotation(url: str, names: set[str], deadline: float = 20.0) -> float:
     """Seconds until every node in `names` has answered through `url`; fails after `deadline`.
     HAProxy takes a node in only after `rise` good checks, so right after a fresh `up` the
