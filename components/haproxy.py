@@ -48,6 +48,6 @@ class HaproxyLoadBalancer(pulumi.ComponentResource):
                 self.keepalived.append(vrrp)
                 previous = [vrrp]
         self.done = previous[0]   # the last balancer's last step: every balancer serves the new config
-        port = haproxy.bind.rsplit(":", 1)[1]
-        self.url = f"http://{haproxy.public_address}" + ("" if port == "80" else f":{port}") + "/"
+        port = haproxy.web_port
+        self.url = f"http://{haproxy.public_address}" + ("" if port == 80 else f":{port}") + "/"
         self.register_outputs({"url": self.url})

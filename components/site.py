@@ -144,11 +144,6 @@ class Haproxy:
     # their own file, loaded beside it
     shared: bool = D["haproxy.shared"]
     include_path: str = D["haproxy.includePath"]
-
-    @property
-    def target_path(self) -> str:
-        """The file the program writes: the whole config, or its own file beside the host's."""
-        return self.include_path if self.shared else self.config_path
     timeouts: HaproxyTimeouts = field(default_factory=lambda: HaproxyTimeouts())
     retries: int = D["haproxy.retries"]
     redispatch: bool = D["haproxy.redispatch"]
@@ -178,6 +173,16 @@ class Haproxy:
     def public_address(self) -> str:
         """Where clients reach ELMA365: the virtual IP, or the one balancer."""
         return self.keepalived.address if self.keepalived else self.host
+
+    @property
+    def web_port(self) -> int:
+        """The port of `bind`, where clients (and keepalived's health check) reach HAProxy."""
+        return int(self.bind.rsplit(":", 1)[1])
+
+    @property
+    def target_path(self) -> str:
+        """The file the program writes: the whole config, or its own file beside the host's."""
+        return self.include_path if self.shared else self.config_path
 
 
 @dataclass(frozen=True)

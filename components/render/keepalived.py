@@ -34,12 +34,8 @@ def check_path(keepalived: Keepalived) -> str:
     return posixpath.join(posixpath.dirname(keepalived.config_path), CHECK_FILE)
 
 
-def web_port(haproxy: Haproxy) -> int:
-    return int(haproxy.bind.rsplit(":", 1)[1])
-
-
 def check_script(haproxy: Haproxy) -> str:
-    return fill("keepalived-check-haproxy.sh", port=web_port(haproxy))
+    return fill("keepalived-check-haproxy.sh", port=haproxy.web_port)
 
 
 def _seconds(value: float) -> str:
