@@ -16,11 +16,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
-from lab.load import Sent, steady_load
+from lab.load import Sent, steady_load, wait_all_in_rotation
 from lab.site import LabSite
 
 RATE, TIMEOUT = 20, 1.5            # requests/s through the VIP, each with a 1.5 s timeout
 FAULT_AT, SECONDS = 2.0, 10.0      # the fault 2 s into a 10 s load
+
+
+def wait_every_balancer_serves(balancers: list[dict], names: set[str]) -> None:
+    """Until each balancer, asked at its own address, has sent a request to every node in `names`:
+    each counts its own health checks, so the one without the VIP may still be taking a node in
+    when the one with it already serves them all."""
+    for balancer in balancers:
+        wait_all_in_rotation(f"http://{balancer['address']}/", names)
 
 
 def longest_silence(sent: list[Sent], since: float) -> float:

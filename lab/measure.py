@@ -116,8 +116,7 @@ def balancer_failover(directory: Path, repeats: int) -> dict[str, object]:
     try:
         assert lab.up().ok
         url = f"http://{lab.info['virtualIp']}/"
-        for balancer in lab.info["balancers"]:   # the one without the VIP counts its own checks
-            wait_all_in_rotation(f"http://{balancer['address']}/", NODES)
+        failover.wait_every_balancer_serves(lab.info["balancers"], NODES)
         out: dict[str, object] = {"requests per load": int(failover.RATE * failover.SECONDS),
                                   "request timeout s": failover.TIMEOUT}
         for fault in ("host", "haproxy"):

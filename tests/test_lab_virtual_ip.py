@@ -15,8 +15,8 @@ from pathlib import Path
 
 from components import verify
 from components.render import verify as v
-from lab.failover import FAULT_AT, SECONDS, bring_back, fail_live_balancer
-from lab.load import one, wait_all_in_rotation
+from lab.failover import FAULT_AT, SECONDS, bring_back, fail_live_balancer, wait_every_balancer_serves
+from lab.load import one
 from tests.lab_support import needs_lab
 
 pytestmark = needs_lab
@@ -48,10 +48,7 @@ def test_two_balancers_share_a_virtual_ip_through_failures_and_returns(new_lab):
     configs = [(Path(lab.info["labDir"]) / "nodes" / b["name"] / "etc" / "haproxy" / "haproxy.cfg").read_text()
                for b in lab.info["balancers"]]
     assert configs[0] == configs[1] and "server elma365-3 " in configs[0]
-    # each balancer counts its own health checks: the one without the VIP may still be taking a
-    # node in when the one with it already serves them all, so ask each at its own address
-    for address in (first, second):
-        wait_all_in_rotation(f"http://{address}/", NODES)
+    wait_every_balancer_serves(lab.info["balancers"], NODES)
 
     # make verify reads both balancers and finds the VIP on the first
     code, rows = verify.verify(copy.deepcopy(lab.values), set(lab.values), None, v.Context(stack="lab"),
