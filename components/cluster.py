@@ -12,7 +12,7 @@ from .install import Elma365Install, Elma365InstallArgs
 from .join import NodeJoin, NodeJoinArgs
 from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes, KubernetesNodesArgs
 from .preflight import Preflight, PreflightArgs
-from .record import adopted, balancers_left_behind, departed, record_of
+from .record import balancers_left_behind, departed, record_of
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
 from .site import Node, Site
@@ -39,9 +39,10 @@ class Elma365Cluster(pulumi.ComponentResource):
         def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
-        # nothing is installed or prepared before every node passed its checks
-        self.preflight = Preflight("preflight", PreflightArgs(site), after()) if site.preflight.enabled else None
-        checked = self.preflight.done if self.preflight else []
+        # nothing is installed, prepared or put in front of the nodes before every node reported what it
+        # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over
+        self.preflight = Preflight("preflight", PreflightArgs(site), after())
+        checked = self.preflight.done
         self.install = Elma365Install("install", Elma365InstallArgs(site), after(*checked))
         last: pulumi.Resource = self.install.done
         self.joins = []
@@ -50,11 +51,12 @@ class Elma365Cluster(pulumi.ComponentResource):
                             after(last))
             self.joins.append(join)
             last = join.done
-        self.settings = Settings("settings", SettingsArgs(site, adopt=adopted(previous)), after(last))
+        self.settings = Settings("settings", SettingsArgs(site), after(last))
         self.scaling = Scaling("scaling", ScalingArgs(site), after(self.settings.reconfigure))
         self.ha = HighAvailability("ha", HighAvailabilityArgs(site),
                                    after(*(self.scaling.done or [self.settings.reconfigure])))
-        self.haproxy = HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site), after()) if site.haproxy else None
+        self.haproxy = (HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site), after(*checked))
+                        if site.haproxy else None)
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
         self.haproxy_removals = [
             HaproxyRemoval(f"haproxy-removal{suffix}", HaproxyRemovalArgs(site, old, suffix),
@@ -79,6 +81,7 @@ class Elma365Cluster(pulumi.ComponentResource):
                                            after(self.ha.restart)) if site.kubernetes.enabled else None)
         self.kubernetes_nodes = self.kubernetes.labels if self.kubernetes else None
 
+        self.facts = self.preflight.facts
         self.node_names = [n.name for n in site.active]
         self.main_node = site.main.name
         self.haproxy_url = self.haproxy.url if self.haproxy else None
@@ -92,7 +95,7 @@ class Elma365Cluster(pulumi.ComponentResource):
         # HAProxy removal) has succeeded, so a failed one is tried again by the next run.
         finished = [d.remove.stdout for d in self.departures]
         finished += [removal.done.stdout for removal in self.haproxy_removals]
-        record = record_of(site, adopted(previous))
+        record = record_of(site)
         self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,
                                "haproxyUrl": self.haproxy_url, "configured": self.configured})

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from .remote_step import connection, step
+from .remote_step import connection, depends_on, step
 from .render import keepalived
 from .render.haproxy import apply_command, balancer_step, stdin_bundle, version_command
 from .site import Site
@@ -16,7 +16,8 @@ class HaproxyLoadBalancerArgs:
 
 
 class HaproxyLoadBalancer(pulumi.ComponentResource):
-    """HAProxy in front of every node. Independent of the cluster's steps: it runs at once, and its
+    """HAProxy in front of every node, after `opts.depends_on` (the preflight: nothing is put in
+    front of a site the preflight refuses) and independent of the cluster's other steps: its
     health checks keep a node out of rotation until that node answers.
 
     Per balancer: `haproxy-version` (installs HAProxy if missing, prints `haproxy -v`), whose
@@ -31,10 +32,12 @@ class HaproxyLoadBalancer(pulumi.ComponentResource):
         haproxy = site.haproxy
         assert haproxy is not None
         self.versions, self.configs, self.keepalived = [], [], []
+        checked = depends_on(opts)
         previous: list[pulumi.Resource] = []
         for index, balancer in enumerate(haproxy.balancers):
             conn = connection(site, balancer.host, port=balancer.port, user=balancer.user, host_key=balancer.host_key)
-            version = step(balancer_step(haproxy, balancer, "version"), conn, version_command(site, haproxy), parent=self)
+            version = step(balancer_step(haproxy, balancer, "version"), conn, version_command(site, haproxy), parent=self,
+                           after=checked)
             # secret: it may hold the stats password and the TLS certificate's private key
             config = pulumi.Output.secret(version.stdout.apply(lambda out: stdin_bundle(haproxy, site.active, out)))
             apply = step(balancer_step(haproxy, balancer, "config"), conn, apply_command(site, haproxy), stdin=config,

@@ -25,18 +25,13 @@ class HighAvailability(pulumi.ComponentResource):
         super().__init__("elma365:cluster:HighAvailability", name, None, opts)
         site = args.site
         applies = ha_settings(site)
-        # the triggers these steps had before they were guarded: kept, so that an upgrade of this
-        # program does not replace (and so re-run) them on a cluster in HA mode
-        triggers = [site.ha.replicas, site.ha.failover_seconds]
         self.updates = []
         previous: Sequence[pulumi.Resource] = depends_on(opts)
         for node in site.active:
-            update = step(f"{node.name}-update-hamode", node_connection(site, node),
-                          update_hamode_command(site, node), update=update_hamode_command(site, node, adopt=True),
-                          applies=applies, triggers=triggers, after=previous, parent=self)
+            update = step(f"{node.name}-update-hamode", node_connection(site, node), update_hamode_command(site, node),
+                          applies=applies, after=previous, parent=self)
             self.updates.append(update)
             previous = [update]
-        self.restart = step("restart", node_connection(site, site.main), restart_command(site),
-                            update=restart_command(site, adopt=True), applies=applies, triggers=triggers,
+        self.restart = step("restart", node_connection(site, site.main), restart_command(site), applies=applies,
                             after=previous, parent=self)
         self.register_outputs({"ha": applies})

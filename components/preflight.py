@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pulumi
 
 from .remote_step import node_connection, step
+from .render.facts import parse_facts, report
 from .render.preflight import node_facts, preflight_command, preflight_update_command
 from .site import Site
 
@@ -15,14 +16,17 @@ class PreflightArgs:
 
 
 class Preflight(pulumi.ComponentResource):
-    """One check command per node, all at once, before anything is installed.
+    """One check command per node, all at once, before anything is installed: first what the node
+    runs and the site rules over it (components/render/facts.py), on every site; then, with
+    `preflight.enabled`, the checks.
 
     Each node's command prints one `PREFLIGHT <node> <check> ok|warn|fail <detail>` line per check
     and fails listing every failed check of that node; as the commands have no dependencies, they
     all run and one `pulumi up` reports every failed check on every node. A failed check stores
     nothing, so the next run checks again; a passed one re-runs only when its node's entry (name,
     main node's cluster address, sudo) or the `elma365:preflight` thresholds change: exactly its
-    `triggers`, and the only things its command text is made of."""
+    `triggers`, and what its command text is made of besides `elma365:adopt` and `preflight.enabled`
+    (which update it: a node that passed is not checked again for them)."""
 
     def __init__(self, name: str, args: PreflightArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("elma365:cluster:Preflight", name, None, opts)
@@ -34,7 +38,11 @@ class Preflight(pulumi.ComponentResource):
                                           preflight_command(site, node),
                                           update=preflight_update_command(site, node),
                                           triggers=[node_facts(site, node), thresholds], parent=self)
-        self.register_outputs({"nodes": list(self.checks), "thresholds": thresholds})
+        # what every node reported it runs, as last read (a node in service reads it only when
+        # its preflight runs again)
+        self.facts = pulumi.Output.all(*(c.stdout for c in self.checks.values())).apply(
+            lambda outputs: list(report(parse_facts("\n".join(o or "" for o in outputs)))))
+        self.register_outputs({"nodes": list(self.checks), "thresholds": thresholds, "facts": self.facts})
 
     @property
     def done(self) -> list[pulumi.Resource]:

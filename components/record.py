@@ -20,18 +20,10 @@ FORMAT = 2
 RECORD_OUTPUT = "site"
 
 
-def adopted(previous: Optional[dict[str, Any]]) -> bool:
-    """The stack was first deployed by a version of this program that kept no record of applied
-    settings on the nodes (legacy): its settings steps adopt a missing record rather than apply.
-    Kept in the record, so the steps' inputs stay the same in every later run."""
-    return bool(previous and (previous.get("legacy") or previous.get("adopted")))
-
-
-def record_of(site: Site, adopted_stack: bool = False) -> dict[str, Any]:
+def record_of(site: Site) -> dict[str, Any]:
     haproxy = site.haproxy
     return {
         "format": FORMAT,
-        "adopted": adopted_stack,
         "main": site.main.name,
         "active": [n.name for n in site.active],
         "nodes": {n.name: {"address": n.address, "clusterAddress": n.cluster_address, "port": n.port,
@@ -49,14 +41,11 @@ def record_of(site: Site, adopted_stack: bool = False) -> dict[str, Any]:
 
 
 def from_outputs(outputs: dict[str, Any]) -> Optional[dict[str, Any]]:
-    """The record among a stack's outputs; a stack deployed by an earlier version of this program
-    (outputs `mainNode`, `nodeNames`, no record) gives a legacy record with the names only."""
+    """The record among a stack's outputs (None for a new stack). What the servers run is read from
+    them in the preflight (components/render/facts.py), whatever this record says or lacks."""
     record = outputs.get(RECORD_OUTPUT)
     if isinstance(record, dict) and record.get("format") == FORMAT:
         return record
-    if outputs.get("mainNode") and outputs.get("nodeNames"):
-        return {"format": 1, "main": outputs["mainNode"], "active": list(outputs["nodeNames"]), "nodes": {},
-                "haproxy": None, "legacy": True}
     return None
 
 
@@ -85,20 +74,13 @@ def transition_problems(previous: Optional[dict[str, Any]], site: Site) -> list[
             f"this change takes {len(leaving)} nodes out of the cluster in one run ({', '.join(leaving)}); take "
             "out one node per pulumi up, so that the datastore never loses more than one voter at a time (to "
             "replace a node: add the new one first, then decommission the old one in a later run)")
-    if previous.get("legacy"):
-        gone = sorted(before - {n.name for n in site.nodes})
-        if gone:
-            problems.append(
-                f"this stack was deployed by an earlier version of elma365-cluster, which recorded no addresses: "
-                f"{', '.join(gone)} cannot be taken out by deleting its entry in this first run. Run pulumi up once "
-                "with the node list unchanged, then make the change")
     return problems
 
 
 def departed(previous: Optional[dict[str, Any]], site: Site) -> list[dict[str, Any]]:
     """Nodes the previous deployment had active whose entry is gone from the config now: they
     leave in this run. (Entries kept with `decommission` are the config's own business.)"""
-    if not previous or previous.get("legacy"):
+    if not previous:
         return []
     listed = {n.name for n in site.nodes}
     return [{"name": name, **previous["nodes"][name]} for name in previous.get("active", [])

@@ -27,7 +27,6 @@ class Scaling(pulumi.ComponentResource):
         for service, replicas in site.scaling.replicas.items():
             deps = [scale_all] if scale_all is not None else depends_on(opts)
             command = step(f"scale-{service}", main, scale_command(site, service, replicas),
-                           update=scale_command(site, service, replicas, adopt=True),
                            applies=scale_settings(site, service, replicas), after=deps, parent=self)
             if service == "all":
                 scale_all = command

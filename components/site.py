@@ -258,6 +258,9 @@ class Kubernetes:
 class Site:
     ssh: Ssh
     nodes: tuple[Node, ...]
+    # take over a site that already runs ELMA365 (README: "Take over a site that already runs
+    # ELMA365"): no installer over it, and what runs there is recorded as the config states it
+    adopt: bool = D["adopt"]
     install: Install = Install()
     scaling: Scaling = Scaling()
     ha: Ha = Ha()
@@ -285,6 +288,7 @@ class Site:
     def public_view(self) -> dict[str, Any]:
         """The site as plain data with every secret left out: safe for state, outputs and policies."""
         return {
+            "adopt": self.adopt,
             "ssh": {"user": self.ssh.user, "port": self.ssh.port, "sudo": self.ssh.sudo,
                     "bastion": None if not self.ssh.bastion else {
                         "host": self.ssh.bastion.host, "port": self.ssh.bastion.port, "user": self.ssh.bastion.user,
@@ -437,5 +441,5 @@ def _build(values: Mapping[str, Any]) -> Site:
     )
     k = values.get("kubernetes") or {}
     kubernetes = Kubernetes(enabled=_opt(k, "enabled", D["kubernetes.enabled"]), labels=dict(k.get("labels") or {}))
-    return Site(ssh=ssh, nodes=nodes, install=install, scaling=scaling, ha=ha, haproxy=haproxy,
+    return Site(ssh=ssh, nodes=nodes, adopt=_opt(values, "adopt", D["adopt"]), install=install, scaling=scaling, ha=ha, haproxy=haproxy,
                 preflight=preflight, kubernetes=kubernetes)

@@ -48,12 +48,9 @@ def load_previous(site: Site) -> Optional[dict[str, Any]]:
     node out at once) stops the program here, before any step exists, so nothing runs anywhere."""
     me = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
     reference = pulumi.StackReference("previous-deployment", stack_name=me)
-    outputs = {}
-    for name in (RECORD_OUTPUT, "mainNode", "nodeNames"):
-        # the program decides which steps exist from it, so it is needed now, not as an Output
-        details = _sync_await(reference.get_output_details(name))
-        outputs[name] = details.value if details.value is not None else details.secret_value
-    previous = from_outputs(outputs)
+    # the program decides which steps exist from it, so it is needed now, not as an Output
+    details = _sync_await(reference.get_output_details(RECORD_OUTPUT))
+    previous = from_outputs({RECORD_OUTPUT: details.value if details.value is not None else details.secret_value})
     problems = transition_problems(previous, site)
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)

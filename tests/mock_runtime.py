@@ -117,6 +117,10 @@ class Deployment:
     def commands(self) -> list[Registration]:
         return [r for r in self.registrations if r.type == "command:remote:Command"]
 
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.commands]
+
     def command(self, name: str) -> Registration:
         found = [r for r in self.commands if r.name == name]
         assert len(found) == 1, f"expected one command {name!r}, found {[r.name for r in self.commands]}"

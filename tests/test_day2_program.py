@@ -16,18 +16,18 @@ from tests.mock_runtime import run_program
 from tests.sites import SECRET_KEYS, cluster_outputs, example
 
 
-def deployed(values, previous_values=None, legacy=None):
+def deployed(values, previous_values=None):
     """A run of the program whose previous deployment exported the record of `previous_values`."""
-    previous = legacy or ({"site": record_of(parse_site(previous_values, SECRET_KEYS))} if previous_values else {})
+    previous = {"site": record_of(parse_site(previous_values, SECRET_KEYS))} if previous_values else {}
     mocks = cluster_outputs()
     mocks.previous = previous
     return run_program(values, SECRET_KEYS, mocks=mocks)
 
 
-def refused(values, previous_values=None, legacy=None) -> str:
+def refused(values, previous_values=None) -> str:
     registered = []
     with pytest.raises(pulumi.RunError) as error:
-        previous = legacy or {"site": record_of(parse_site(previous_values, SECRET_KEYS))}
+        previous = {"site": record_of(parse_site(previous_values, SECRET_KEYS))}
         mocks = cluster_outputs()
         mocks.previous = previous
         run_program(values, SECRET_KEYS, mocks=mocks, registered=registered)
@@ -92,10 +92,46 @@ def test_decommission_force_runs_only_on_the_main_node():
     assert "server elma365-4 " not in run.command("haproxy-config").inputs["stdin"]
 
 
-def test_an_earlier_version_s_stack_may_not_delete_an_entry_in_its_first_run():
-    legacy = {"mainNode": "elma365-1", "nodeNames": ["elma365-1", "elma365-2", "elma365-3", "elma365-4"]}
-    message = refused(example(), legacy=legacy)
-    assert "elma365-4 cannot be taken out by deleting its entry in this first run" in message
+GUARDED = ("reconfigure", "scale-", "-update-hamode", "restart")
+
+
+def test_an_update_of_a_settings_step_runs_its_create_so_it_never_records_without_applying():
+    # no `update` of its own, no environment: an update (a new key, new script text) runs the
+    # same guard as the create, and a node without a record applies
+    values = example(scaling={"autoscaling": {"enabled": False}, "replicas": {"all": 3, "main": 2}})
+    for adopt in (False, True):
+        run = deployed({**values, "adopt": adopt})
+        guarded = [c for c in run.commands if any(g in c.name for g in GUARDED)]
+        assert len(guarded) == 7
+        for command in guarded:
+            assert command.inputs.get("update") is None and command.inputs.get("triggers") is None, command.name
+            assert "ADOPT" not in command.inputs["create"], command.name
+
+
+def test_only_a_take_over_mark_lets_a_settings_step_record_without_applying():
+    run = deployed(example(adopt=True))
+    script = shlex.split(run.command("elma365-2-update-hamode").inputs["create"])[-1]
+    assert "elif [ -e /var/lib/elma365-cluster/applied/taken-over ]; then have=$want" in script
+    # the node's last guarded step ends its take-over: a step added later applies for real
+    assert script.count("&& rm -f /var/lib/elma365-cluster/applied/taken-over") == 2
+    main = shlex.split(run.command("elma365-1-update-hamode").inputs["create"])[-1]
+    assert "rm -f /var/lib/elma365-cluster/applied/taken-over" not in main
+    assert "rm -f /var/lib/elma365-cluster/applied/taken-over" in run.command("restart").inputs["create"]
+    for step in ("reconfigure", "scale-all"):
+        if step in run.names:
+            assert "rm -f /var/lib/elma365-cluster/applied/taken-over" not in run.command(step).inputs["create"]
+
+
+def test_adopt_adds_no_step_and_only_the_install_and_joins_can_take_over():
+    plain, adopting = deployed(example()), deployed(example(adopt=True))
+    assert sorted(plain.names) == sorted(adopting.names)
+    changed = sorted(c.name for c in plain.commands if c.inputs["create"] != adopting.command(c.name).inputs["create"])
+    assert changed == ["elma365-1-install", "elma365-1-preflight", "elma365-2-join", "elma365-3-join"]
+    install = shlex.split(adopting.command("elma365-1-install").inputs["create"])[-1]
+    assert "taken over (elma365:adopt)" in install and "touch /var/lib/elma365-cluster/applied/taken-over" in install
+    refusing = shlex.split(plain.command("elma365-1-install").inputs["create"])[-1]
+    assert "taken over" not in refusing and "installed without elma365-cluster" in refusing
+    assert "taken-over" not in plain.command("elma365-2-join").inputs["create"]
 
 
 def test_settings_steps_carry_the_digest_of_what_they_apply_on_their_secret_stdin():
@@ -106,7 +142,6 @@ def test_settings_steps_carry_the_digest_of_what_they_apply_on_their_secret_stdi
     assert ha_on not in restart.inputs["create"]      # never on a command line
     script = shlex.split(restart.inputs["create"])[-1]
     assert f"else have={digest(HA_OFF)}" in script     # a node starts with HA off
-    assert "ADOPT=1" in restart.inputs["update"] and "ADOPT=1" not in restart.inputs["create"]
 
 
 def test_a_new_key_changes_connections_but_no_digest():

@@ -44,7 +44,7 @@ def test_every_rendered_script_and_every_script_file_passes_shellcheck():
              and p.read_text().startswith("#!")]
     files += [str(GOLDEN.parent.parent / "lab" / "main_job.sh"), str(GOLDEN.parent.parent / "lab" / "setup.sh"),
               str(GOLDEN.parent.parent / "lab" / "bin" / "pulumi-resource-command")]
-    assert len(scripts) >= 50
+    assert len(scripts) >= 40
     done = shellcheck(scripts + files)
     assert done.returncode == 0, done.stdout[-4000:]
 

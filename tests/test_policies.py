@@ -403,8 +403,8 @@ CASES: dict[str, Case] = {
     "join-token-in-create": Case(edited(lambda s: s.set_prop("elma365-2-join", "create", s["elma365-2-join"].inputs["create"].replace(
         'microk8s join "$target"', "microk8s join 192.168.1.51:25000/92b2db237428470dc4fcfc4ebbd9dc81/2c0cb3284b05"))), [
         (INLINE, "elma365-2-join", f"create contains a join token (microk8s join <host>:<port>/<token>): {PLAIN}")]),
-    "password-assignment-in-update": Case(edited(_append_create("scale-all", "\nmysql --password=s3cret -e 'select 1'", "update")), [
-        (INLINE, "scale-all", f"update contains a password assignment (password=...): {PLAIN}")]),
+    "password-assignment-in-update": Case(edited(_append_create("elma365-2-preflight", "\nmysql --password=s3cret -e 'select 1'", "update")), [
+        (INLINE, "elma365-2-preflight", f"update contains a password assignment (password=...): {PLAIN}")]),
     "add-node-logging-on": Case(edited(lambda s: s.set_prop("elma365-2-add-node", "logging", "stdoutAndStderr")), [
         (OUTPUT, "elma365-2-add-node", "runs `elma365ctl add-node` (its stdout is a one-time join token) but logging is "
                                        'stdoutAndStderr: set logging to "none"')]),

@@ -5,6 +5,8 @@ by bash on this machine, and in the lab, where a node with too little memory and
 the main node fail one run that names every node and check."""
 from __future__ import annotations
 
+import shlex
+
 import os
 import socket
 import stat
@@ -45,7 +47,7 @@ def test_every_node_gets_one_check_in_the_preflight_component_with_no_dependency
         assert check.parent == components[0].urn
         assert check.depends_on == set(), "the checks must all start at once"
         assert check.inputs["connection"]["host"] == address
-        assert "PREFLIGHT $node" in check.inputs["create"] and f"node={node}" in check.inputs["create"]
+        assert "PREFLIGHT $node" in check.inputs["create"] and f'node="{node}"' in check.inputs["create"]
 
 
 def test_install_and_every_prepare_wait_for_every_nodes_checks(site):
@@ -118,13 +120,15 @@ def test_the_command_text_is_made_of_the_triggers_only():
         assert first[name]["triggers"] == second[name]["triggers"]
 
 
-def test_disabled_preflight_registers_nothing_and_install_waits_for_nothing():
+def test_disabled_preflight_still_reads_what_every_node_runs_before_anything_is_installed():
     deployed = deploy(example(preflight={"enabled": False}))
-    assert not [c for c in deployed.commands if c.name.endswith("-preflight")]
-    assert not [r for r in deployed.registrations if r.type == PREFLIGHT_TYPE]
-    assert deployed.command("elma365-1-install").depends_on == set()
-    # a joining node waits only for the main node's MicroK8s channel (read after the install)
-    assert deployed.command("elma365-2-prepare").depends_on == {deployed.command("elma365-1-microk8s-channel").urn}
+    checks = {c.name: shlex.split(c.inputs["create"])[-1] for c in deployed.commands if c.name.endswith("-preflight")}
+    assert sorted(checks) == ["elma365-1-preflight", "elma365-2-preflight", "elma365-3-preflight"]
+    for script in checks.values():
+        assert "report site" in script and "FACT" in script
+        assert "report cpu" not in script and "port-" not in script and "in-service" not in script
+    assert deployed.command("elma365-1-install").depends_on == {deployed.command(n).urn for n in checks}
+    assert deployed.reaches("haproxy-config", "elma365-3-preflight")
 
 
 @pytest.mark.parametrize("preflight, message", [

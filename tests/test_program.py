@@ -172,8 +172,10 @@ def test_haproxy_lists_every_node_and_validates_before_replacing(site):
     # rendered for the version the host reports (the mocks say 2.6): the 2.2+ health-check syntax
     assert "http-check send meth HEAD uri /" in config and "# rendered for HAProxy 2.6" in config
     version = site.command("haproxy-version")
-    assert "haproxy -v" in version.inputs["create"] and version.depends_on == set()
-    # independent work overlaps the serial chain: only the version query comes first
+    # nothing is put in front of the nodes before every node reported what it runs (a site that
+    # already runs ELMA365 is refused there); then it overlaps the serial chain
+    preflights = {site.command(f"elma365-{i}-preflight").urn for i in (1, 2, 3)}
+    assert "haproxy -v" in version.inputs["create"] and version.depends_on == preflights
     assert apply.depends_on == {version.urn}
 
 

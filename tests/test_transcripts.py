@@ -156,7 +156,8 @@ def test_what_is_masked():
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed (make test installs it)")
 def test_the_install_and_reconfigure_scripts_pass_shellcheck():
     site = parse_site(example(), SECRET_KEYS)
-    for command in (install_command(site), reconfigure_command(site), reconfigure_command(site, adopt=True)):
+    taking_over = parse_site(example(adopt=True), SECRET_KEYS)
+    for command in (install_command(site), install_command(taking_over), reconfigure_command(site)):
         script = shlex.split(command)[-1]
         done = subprocess.run(["shellcheck", "-s", "bash", "-"], input=script, capture_output=True, text=True,
                               timeout=60)

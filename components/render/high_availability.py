@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..site import Node, Site
-from .shell import adopt_env, applied_guard, digest, record_applied, remote
+from .shell import applied_guard, digest, record_applied, remote
 from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 
 HA_OFF: dict[str, Any] = {"enabled": False}
@@ -21,21 +21,24 @@ def ha_settings(site: Site) -> dict[str, Any]:
     return {"enabled": True, "replicas": site.ha.replicas, "failoverSeconds": site.ha.failover_seconds}
 
 
-def update_hamode_command(site: Site, node: Node, adopt: bool = False) -> str:
+def update_hamode_command(site: Site, node: Node) -> str:
     """The node restarts its services; wait until it is back before the next node may start.
     With HA switched off there is nothing to update on a node (the vendor's update-hamode applies
-    HA mode; reconfigure and the restart switch it off): the node only records the new state."""
+    HA mode; reconfigure and the restart switch it off): the node only records the new state.
+    It is the last guarded step of every node but the main one (where the restart is)."""
+    last = node != site.main
     apply = """
 elma365ctl update-hamode
 microk8s status --wait-ready --timeout 600 >/dev/null
 """ if site.ha.enabled else ""
-    body = fill("update-hamode.sh", applied_guard=Raw(applied_guard("hamode", unset=digest(HA_OFF))), apply=Raw(apply),
-                record_applied=Raw(record_applied()), node_text=Text(node.name))
-    return remote(body, sudo=site.ssh.needs_sudo, env=adopt_env(adopt))
+    body = fill("update-hamode.sh", applied_guard=Raw(applied_guard("hamode", unset=digest(HA_OFF), last=last)),
+                apply=Raw(apply), record_applied=Raw(record_applied(last)), node_text=Text(node.name))
+    return remote(body, sudo=site.ssh.needs_sudo)
 
 
-def restart_command(site: Site, adopt: bool = False) -> str:
-    """One restart after the HA roll-out, whichever way HA was switched."""
-    body = fill("restart.sh", applied_guard=Raw(applied_guard("restart", unset=digest(HA_OFF))),
-                record_applied=Raw(record_applied()))
-    return remote(body, sudo=site.ssh.needs_sudo, env=adopt_env(adopt))
+def restart_command(site: Site) -> str:
+    """One restart after the HA roll-out, whichever way HA was switched: the main node's last
+    guarded step."""
+    body = fill("restart.sh", applied_guard=Raw(applied_guard("restart", unset=digest(HA_OFF), last=True)),
+                record_applied=Raw(record_applied(last=True)))
+    return remote(body, sudo=site.ssh.needs_sudo)

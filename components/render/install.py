@@ -8,7 +8,8 @@ from typing import Any
 from ..site import Ha, Site
 from .answers import expect_driver, install_replies
 from .settings import settings
-from .shell import APPLIED_DIR, DETACHED, INSTALLED_MARKER, WORK_DIR, ensure_package, remote
+from .facts import NAMESPACE, facts_script, live_elma365
+from .shell import APPLIED_DIR, DETACHED, INSTALLED_MARKER, STATE_DIR, TAKEN_OVER_MARK, WORK_DIR, ensure_package, remote
 from .template import Raw, Text, fill
 
 INSTALLER = f"{WORK_DIR}/elma365-installer.sh"
@@ -22,10 +23,18 @@ def installed_settings(site: Site) -> list[Any]:
 def install_command(site: Site) -> str:
     """Idempotent and safe to interrupt: a node that finished the install before is left alone; an
     installer still running from an interrupted run is waited for, not started twice; and the
-    installer never runs on a node that is already a member of a MicroK8s cluster. Records the
-    settings it installed with (stdin's first line), for the reconfigure step."""
+    installer never runs where ELMA365 runs already, or on a member of a MicroK8s cluster: with
+    `elma365:adopt` such a node is taken over instead (components/scripts/install-take-over.sh).
+    Records the settings it installed with (stdin's first line), for the reconfigure step."""
+    main = Text(site.main.name)
+    if site.adopt:
+        on_live = fill("install-take-over.sh", state_dir=STATE_DIR, applied_dir=APPLIED_DIR, taken_over=TAKEN_OVER_MARK,
+                       installed_marker=INSTALLED_MARKER, main_text=main)
+    else:
+        on_live = fill("install-refuse-live.sh", main_text=main, namespace=NAMESPACE, refusal=live_elma365(site)[1])
     body = fill("install.sh", applied_dir=APPLIED_DIR, detached=Raw(DETACHED), installed_marker=INSTALLED_MARKER,
-                main_text=Text(site.main.name), ensure_expect=Raw(ensure_package("expect", "expect")),
+                facts=Raw(facts_script(site.main)), on_live_elma365=Raw(on_live),  # Raw: rendered here
+                main_text=main, ensure_expect=Raw(ensure_package("expect", "expect")),
                 ensure_curl=Raw(ensure_package("curl", "curl")), work_dir=WORK_DIR, installer=INSTALLER,
                 installer_url=site.install.installer_url, edition=site.install.edition,
                 edition_text=Text(site.install.edition))  # Raw: parts of scripts/ this program filled

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 from ..site import Node, Site
-from .shell import APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, datastore_backup, ensure_package, q, remote
+from .shell import (APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, TAKEN_OVER_MARK, datastore_backup, ensure_package,
+                    q, remote)
 from .template import Raw, Text, fill
 
 ALREADY_MEMBER = "ELMA365_CLUSTER_NODE_ALREADY_MEMBER"
@@ -71,7 +72,10 @@ def select_join_target(add_node_output: str, main: Node) -> str:
 def join_command(site: Site, node: Node, replace_hint: str) -> str:
     """On the joining node; the target (with its one-time token) arrives on stdin."""
     main = site.main
+    take_over = fill("join-take-over.sh", joined_marker=JOINED_MARKER, applied_dir=APPLIED_DIR,
+                     taken_over=TAKEN_OVER_MARK, node_text=Text(node.name)) if site.adopt else ""
     body = fill("join.sh", detached=Raw(DETACHED), member_here=Raw(_member_here(main)),  # Raw: rendered here
+                take_over_member=Raw(take_over),
                 already_member=ALREADY_MEMBER, applied_dir=APPLIED_DIR, state_dir=STATE_DIR,
                 joined_marker=JOINED_MARKER, node_text=Text(node.name), main_address_text=Text(main.cluster_address),
                 target_pattern=TARGET.pattern, fresh_token_hint="get a fresh one with: pulumi up --replace " + q(replace_hint))

@@ -6,10 +6,14 @@ It prints one machine-readable line per check, always, whatever the outcome:
 
 and, when any check failed, repeats the failed lines on stderr, ends with a one-line summary
 ("preflight failed on <node>: <check> (<detail>); ...") and exits 1. Every check runs; none stops
-the others. The script depends only on the node's own entry, the main node's cluster address and
-the `elma365:preflight` thresholds, so its text (and the step) changes only when those do.
+the others. The script depends only on the node's own entry, the main node's cluster address,
+`elma365:adopt` and the `elma365:preflight` thresholds, so its text (and the step) changes only when
+those do.
 
-Checks (names as printed): os, arch, cpu, memory, disk, hostname, hostname-resolves, clock,
+Before the checks, every node (preflight enabled or not) prints what it runs (`FACT` lines) and the
+`site` check over those facts: where ELMA365 already runs (components/render/facts.py).
+
+Checks (names as printed): site, os, arch, cpu, memory, disk, hostname, hostname-resolves, clock,
 port-<p> for each MicroK8s port on the main node (joining nodes only), sudo.
 """
 from __future__ import annotations
@@ -18,7 +22,8 @@ import re
 from typing import Any, Iterator, Optional
 
 from ..site import Node, Preflight, Site
-from .shell import INSTALLED_MARKER, JOINED_MARKER, remote
+from .facts import print_facts, read_facts, site_rules
+from .shell import remote
 from .template import Raw, Text, fill
 
 MICROK8S_PORTS = (25000, 16443, 10250, 19001)
@@ -43,38 +48,54 @@ SUDO_UNUSED = "report sudo ok 'not used (ssh.sudo is off or the user is root)'"
 
 def check_script(node_name: str, *, is_main: bool, main_cluster_address: str, sudo: bool,
                  preflight: Preflight) -> str:
-    """The bash body (without the strict-mode wrapper): every check, then the verdict
-    (components/scripts/preflight.sh; the port probes of a joining node: preflight-ports.sh)."""
+    """The checks alone, as a whole bash body (without the strict-mode wrapper): every check, then
+    the verdict."""
+    return "\n".join([fill("preflight-report.sh", node_text=Text(node_name)),
+                      _checks(is_main=is_main, main_cluster_address=main_cluster_address, sudo=sudo,
+                              preflight=preflight),
+                      fill("preflight-verdict.sh")])
+
+
+def _checks(*, is_main: bool, main_cluster_address: str, sudo: bool, preflight: Preflight) -> str:
+    """Every check (components/scripts/preflight.sh; the port probes of a joining node:
+    preflight-ports.sh), reporting through preflight-report.sh's `report`."""
     p = preflight
     # the main node does not probe itself: the others must reach it
     ports = "" if is_main else "\n" + fill("preflight-ports.sh", ports=list(MICROK8S_PORTS), timeout=p.port_timeout_seconds,
                                            main=main_cluster_address, main_text=Text(main_cluster_address)) + "\n"
     # MemTotal is the RAM less what the firmware and kernel keep: allow 5 % below the minimum.
-    return "\n" + fill("preflight.sh", node=node_name, supported_os=list(p.supported_os),
-                       supported_os_text=Text(", ".join(p.supported_os)), min_cpu_cores=p.min_cpu_cores,
-                       min_memory_kib=int(_gib_to_kib(p.min_memory_gib) * 0.95),
-                       min_memory_gib=Text(f"{p.min_memory_gib:g}"), disk_path=p.disk_path,
-                       min_free_disk_kib=_gib_to_kib(p.min_free_disk_gib),
-                       min_free_disk_gib=Text(f"{p.min_free_disk_gib:g}"), max_clock_offset_ms=p.max_clock_offset_ms,
-                       ports_section=Raw(ports),  # the port probes above, or nothing
-                       sudo_check=Raw(SUDO_CHECK if sudo else SUDO_UNUSED)) + "\n"
+    return fill("preflight.sh", supported_os=list(p.supported_os),
+                supported_os_text=Text(", ".join(p.supported_os)), min_cpu_cores=p.min_cpu_cores,
+                min_memory_kib=int(_gib_to_kib(p.min_memory_gib) * 0.95),
+                min_memory_gib=Text(f"{p.min_memory_gib:g}"), disk_path=p.disk_path,
+                min_free_disk_kib=_gib_to_kib(p.min_free_disk_gib),
+                min_free_disk_gib=Text(f"{p.min_free_disk_gib:g}"), max_clock_offset_ms=p.max_clock_offset_ms,
+                ports_section=Raw(ports),  # the port probes above, or nothing
+                sudo_check=Raw(SUDO_CHECK if sudo else SUDO_UNUSED))
 
 
 def preflight_command(site: Site, node: Node) -> str:
-    """Runs as the login user (no sudo prefix: the sudo check tests sudo itself). A node already in
-    service (installed, or joined) is not checked again: its ports are in use and its disk and memory
-    are the cluster's now, so a key rotation or an upgrade of this program must not fail on them."""
-    in_service = fill("preflight-in-service.sh", installed_marker=INSTALLED_MARKER, joined_marker=JOINED_MARKER,
-                      node_text=Text(node.name)) + "\n"
-    return remote(in_service + check_script(node.name, is_main=node == site.main,
-                                            main_cluster_address=site.main.cluster_address,
-                                            sudo=site.ssh.needs_sudo, preflight=site.preflight), sudo=False)
+    """Runs as the login user (no sudo prefix: the sudo check tests sudo itself). First what the node
+    runs (components/render/facts.py) and the site rules over it, on every node, whatever
+    `preflight.enabled` says; then the checks. A node already in service (installed, or joined) is
+    not checked again: its ports are in use and its disk and memory are the cluster's now, so a key
+    rotation or an upgrade of this program must not fail on them."""
+    parts = [fill("preflight-report.sh", node_text=Text(node.name)), read_facts(site, node), site_rules(site, node)]
+    if site.preflight.enabled:
+        checks = _checks(is_main=node == site.main, main_cluster_address=site.main.cluster_address,
+                         sudo=site.ssh.needs_sudo, preflight=site.preflight)
+        parts.append(fill("preflight-in-service.sh", checks=Raw(checks)))  # rendered above
+    parts.append(fill("preflight-verdict.sh"))
+    return remote("\n".join(parts), sudo=False)
 
 
 def preflight_update_command(site: Site, node: Node) -> str:
     """A passed check re-runs only when what it checks changes (its triggers: a replace, i.e. its
-    create). Any other change (a new key, new script text) reaches a node that passed already."""
-    return remote(f'echo "PREFLIGHT {node.name} in-service ok passed before; not checked again"', sudo=False)
+    create). Any other change (a new key, new script text) reaches a node that passed already: it
+    only reads again what the node runs (the stack output `facts`)."""
+    return remote("\n".join([print_facts(site, node),
+                             f'echo "PREFLIGHT {node.name} in-service ok passed before; not checked again"']),
+                  sudo=False)
 
 
 def parse_report(text: str) -> Iterator[dict[str, str]]:

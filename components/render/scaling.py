@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..site import Site
-from .shell import adopt_env, applied_guard, record_applied, remote
+from .shell import applied_guard, record_applied, remote
 from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 
 
@@ -18,8 +18,8 @@ def scale_settings(site: Site, service: str, replicas: int) -> dict[str, Any]:
             "autoscaling": None if auto is None else [auto.enabled, auto.min_replicas, auto.max_replicas]}
 
 
-def scale_command(site: Site, service: str, replicas: int, adopt: bool = False) -> str:
+def scale_command(site: Site, service: str, replicas: int) -> str:
     """`elma365ctl scale` sets a desired count."""
     body = fill("scale.sh", applied_guard=Raw(applied_guard(f"scale-{service}")), service=service,
                 replicas=int(replicas), record_applied=Raw(record_applied()), service_text=Text(service))
-    return remote(body, sudo=site.ssh.needs_sudo, env=adopt_env(adopt))
+    return remote(body, sudo=site.ssh.needs_sudo)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..site import Site
 from .answers import expect_driver, settings_replies
-from .shell import (APPLIED_DIR, adopt_env, applied_guard, datastore_backup, ensure_package, record_applied, remote,
+from .shell import (APPLIED_DIR, applied_guard, datastore_backup, ensure_package, record_applied, remote,
                     stdin_to_private_file)
 from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 
@@ -16,7 +16,7 @@ def settings(site: Site) -> list[Any]:
     return [[r.pattern, r.text] for r in settings_replies(site)]
 
 
-def reconfigure_command(site: Site, adopt: bool = False) -> str:
+def reconfigure_command(site: Site) -> str:
     """`elma365ctl reconfigure` asks every setting again (autoscaling, Linkerd, HA, the external
     services): it runs when any of them differs from what the node last applied (or installed).
     Autoscaling switched on moves the replica counts: the manual counts applied before no longer
@@ -28,7 +28,7 @@ def reconfigure_command(site: Site, adopt: bool = False) -> str:
                 ensure_expect=Raw(ensure_package("expect", "expect")),
                 datastore_backup=Raw(datastore_backup(site.install.datastore_backups, "the settings (HA mode) change")),
                 main_text=Text(site.main.name), record_applied=Raw(record_applied()), forget_counts=Raw(forget_counts))
-    return remote(body, sudo=site.ssh.needs_sudo, env=adopt_env(adopt))
+    return remote(body, sudo=site.ssh.needs_sudo)
 
 
 def reconfigure_stdin(site: Site) -> str:

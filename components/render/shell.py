@@ -20,6 +20,11 @@ BACKUP_DIR = f"{STATE_DIR}/backups"    # root-only: datastore backups taken befo
 # distributions neither has /snap/bin (microk8s, snap) or the sbin folders (haproxy)
 SEARCH_PATH = 'PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/snap/bin"'
 JOINED_MARKER = f"{STATE_DIR}/joined"
+# Left by a take-over (elma365:adopt) on a node that was a cluster member before this program came:
+# the settings steps of that run record the config's settings as applied instead of applying them.
+# Inside APPLIED_DIR, so whatever forgets the applied settings (a leave, a fresh join) forgets it;
+# the last guarded step of the node removes it, so a step added later applies for real.
+TAKEN_OVER_MARK = f"{APPLIED_DIR}/taken-over"
 
 # A long or one-time vendor command (the installer, a join) must not die with the SSH session of an
 # interrupted `pulumi up`: it runs in a session of its own, holding a lock, logging to a root-only
@@ -35,36 +40,31 @@ def digest(settings: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def applied_guard(step: str, *, unset: str = "") -> str:
+def applied_guard(step: str, *, unset: str = "", last: bool = False) -> str:
     """The head of a step that applies settings: it reads the settings' digest from stdin's first
     line and ends the step at once when the node recorded that digest for `step` after its last
     successful run. A new SSH key, user, bastion, logging or script text changes the command,
     never the digest, so it re-runs nothing. `unset` is the digest a node has before the step ever
-    ran (e.g. HA off, as every node starts). With ADOPT=1 (the step's `update`: it ran before) a
-    missing record means an earlier version of this program, which kept none, applied the step:
-    the record is written and nothing runs."""
+    ran (e.g. HA off, as every node starts). On a node taken over (TAKEN_OVER_MARK) a missing
+    record means "as the config states": the record is written and nothing runs; `last`: this is
+    the node's last guarded step, which ends the take-over (see record_applied)."""
     return fill("applied-guard.sh", step=step, step_text=Text(step), applied_dir=APPLIED_DIR, unset=unset,
-                record_applied=Raw(record_applied()))  # a line rendered below
+                taken_over=TAKEN_OVER_MARK, record_applied=Raw(record_applied(last)))  # a line rendered below
 
 
-def record_applied() -> str:
-    """The tail of a guarded step: remember what was applied (only reached when it succeeded)."""
+def record_applied(last: bool = False) -> str:
+    """The tail of a guarded step: remember what was applied (only reached when it succeeded). After
+    the node's last guarded step (`last`) a take-over is over: a step added later applies for real."""
+    release = f" && rm -f {TAKEN_OVER_MARK}" if last else ""
     return (f"mkdir -p {APPLIED_DIR} && chmod 700 {APPLIED_DIR} && "
-            """printf '%s\\n' "$want" > "$applied.tmp" && mv -f "$applied.tmp" "$applied\"""")
+            """printf '%s\\n' "$want" > "$applied.tmp" && mv -f "$applied.tmp" "$applied\"""" + release)
 
 
-def adopt_env(adopt: bool) -> str:
-    """The `env` of a guarded step's `update` (it ran before): see applied_guard."""
-    return "ADOPT=1" if adopt else ""
-
-
-def remote(body: str, *, sudo: bool, env: str = "") -> str:
+def remote(body: str, *, sudo: bool) -> str:
     """Wrap a script so it runs the same under any login shell, failing on the first error.
 
-    The script travels as one quoted argument; secrets never do: they come on stdin. `env` is
-    assignments at the script's head (e.g. ADOPT=1): neither AcceptEnv nor sudo's environment
-    rules can be relied on."""
-    script = (f"{env}\n" if env else "") + f"{SEARCH_PATH}\nset -euo pipefail\n" + body.strip() + "\n"
+    The script travels as one quoted argument; secrets never do: they come on stdin."""
+    script = f"{SEARCH_PATH}\nset -euo pipefail\n" + body.strip() + "\n"
     prefix = "sudo -n " if sudo else ""
     return f"{prefix}bash -c {q(script)}"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 NAMESPACE = "elma365"
-TOP_LEVEL_KEYS = ("ssh", "nodes", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes")
+TOP_LEVEL_KEYS = ("adopt", "ssh", "nodes", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes")
 EXTERNAL_SERVICES = ("postgresql", "mongodb", "s3", "redis", "rabbitmq")
 MISSING = object()
 

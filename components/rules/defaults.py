@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 DEFAULTS: dict[str, Any] = {
+    "adopt": False,
     "ssh.user": "root",
     "ssh.port": 22,
     "ssh.sudo": False,

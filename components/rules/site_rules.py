@@ -12,6 +12,7 @@ from .core import *  # noqa: F401,F403  (the registry and the value checks)
 @rule
 def known_top_level_keys(raw: RawSite) -> Iterator[Violation]:
     yield from _unknown_keys("", raw.values, TOP_LEVEL_KEYS)
+    yield from _bool("adopt", raw.get("adopt"))
 
 
 @rule

@@ -10,10 +10,18 @@ if waited_for_earlier installer && installed; then
   echo "ELMA365 was installed on {{main_text}} by the run an earlier session started"
   exit 0
 fi
-# a lone MicroK8s lists only 127.0.0.1 as its datastore; a cluster member lists the members' addresses
-if command -v microk8s >/dev/null 2>&1 \
-   && microk8s status 2>/dev/null | grep -E 'datastore master nodes:' | grep -vE 'nodes: *127\.0\.0\.1:19001 *$' >/dev/null; then
-  echo "ERROR: {{main_text}} is already a member of a MicroK8s cluster; the installer never runs on a cluster member. If {{main_text}} is not the node ELMA365 was installed on, put that node first in elma365:nodes" >&2
+# what runs here, read again now (the preflight's facts may be older): never install over a live
+# ELMA365 or into a MicroK8s cluster
+{{facts}}
+if [ "$elma365" = present ]; then
+{{on_live_elma365}}
+fi
+if [ "$elma365" = unknown ]; then
+  echo "ERROR: MicroK8s is installed on {{main_text}} but does not answer (microk8s status), so whether ELMA365 runs here cannot be told and the installer does not run: start it (microk8s start) and run pulumi up again" >&2
+  exit 1
+fi
+if [ "$membership" = member ]; then
+  echo "ERROR: {{main_text}} is a member of a MicroK8s cluster (datastore $datastore); the installer never runs on a cluster member. If ELMA365 runs on another member, put that node first in elma365:nodes" >&2
   exit 1
 fi
 umask 077

@@ -2,6 +2,7 @@ IFS= read -r target || true
 {{detached}}
 mkdir -p {{state_dir}}
 if {{member_here}}; then
+{{take_over_member}}
   touch {{joined_marker}}
   echo "{{node_text}} is already a member of the cluster at {{main_address_text}}"
   exit 0

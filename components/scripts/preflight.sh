@@ -1,15 +1,3 @@
-node={{node}}
-failed=""
-report() { # check status detail...
-  local check=$1 status=$2; shift 2
-  local line="PREFLIGHT $node $check $status $*"
-  echo "$line"
-  if [ "$status" = fail ]; then
-    echo "$line" >&2
-    failed="${failed:+$failed; }$check ($*)"
-  fi
-}
-
 # os: ID and VERSION_ID of /etc/os-release against the supported list
 os_id=""; os_version=""
 if [ -r /etc/os-release ]; then
@@ -109,9 +97,3 @@ fi
 {{ports_section}}
 # sudo
 {{sudo_check}}
-
-if [ -n "$failed" ]; then
-  echo "preflight failed on $node: $failed" >&2
-  exit 1
-fi
-echo "PREFLIGHT $node all ok"

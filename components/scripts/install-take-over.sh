@@ -1,0 +1,16 @@
+  # elma365:adopt: ELMA365 runs here already and is taken over; the installer never runs over it
+  mkdir -p {{state_dir}} {{applied_dir}}
+  chmod 700 {{applied_dir}}
+  if [ "$membership" = lone ]; then
+    # one server: its settings are what the installer leaves with this config's answers (HA off),
+    # so the settings step applies what the config adds (HA, external services, autoscaling)
+    printf '%s\n' "$want" > "$applied.tmp" && mv -f "$applied.tmp" "$applied"
+    how="one server, its settings taken to be the installer's with this config's answers (HA off)"
+  else
+    # a cluster built by hand: the settings steps of this run record the config's settings as applied
+    touch {{taken_over}}
+    how="a cluster (datastore $datastore), its settings taken to be the config's"
+  fi
+  touch {{installed_marker}}
+  echo "ELMA365 runs on {{main_text}} already: taken over (elma365:adopt) as $how; the installer did not run"
+  exit 0

@@ -1,0 +1,125 @@
+"""What each node reports it runs, and the site rules over it, run for real by bash on this machine
+against stand-in `microk8s`, `snap` and `elma365ctl` commands: the installer may run only on
+nodes[0], and only where no configured node runs ELMA365."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components.render.facts import parse_facts, report
+from components.render.preflight import parse_report, preflight_command
+from components.site import parse_site
+from tests.sites import SECRET_KEYS, example
+
+MAIN = "192.168.1.51"
+
+FAKE_MICROK8S = """#!/bin/bash
+# microk8s as the real one answers: status (datastore members), kubectl get pods (ELMA365's workloads)
+[ -n "${FAKE_DOWN:-}" ] && { echo "microk8s is not running. Use microk8s inspect for a deeper inspection."; exit 1; }
+case "$1" in
+  status) echo "microk8s is running"; echo "high-availability: no"
+          echo "  datastore master nodes: ${FAKE_MASTERS:-127.0.0.1:19001}"
+          echo "  datastore standby nodes: ${FAKE_STANDBY:-none}" ;;
+  kubectl) [ "${FAKE_PODS:-0}" -gt 0 ] || { echo "No resources found in elma365 namespace." >&2; exit 0; }
+           for i in $(seq "$FAKE_PODS"); do echo "main-$i   1/1   Running   0   1h"; done ;;
+  *) exit 2 ;;
+esac
+"""
+FAKE_SNAP = """#!/bin/bash
+echo "Name      Version   Rev   Tracking       Publisher   Notes"
+echo "microk8s  v1.28.15  7449  1.28/stable    canonical** classic"
+"""
+
+
+@pytest.fixture
+def tools(tmp_path: Path) -> Path:
+    for name, text in (("microk8s", FAKE_MICROK8S), ("snap", FAKE_SNAP), ("elma365ctl", "#!/bin/sh\nexit 0\n")):
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    return tmp_path
+
+
+def preflight(node: int, tools: Path, *, adopt: bool = False, microk8s: bool = True, **fake: str):
+    """Node `node` (0: the main node) of the example site: its facts and site check, as it reports them."""
+    site = parse_site(example(adopt=adopt, preflight={"enabled": False}), SECRET_KEYS)
+    env = {"PATH": f"{tools}:/usr/bin:/bin", **fake}
+    if not microk8s:
+        env["PATH"] = "/usr/bin:/bin"
+    done = subprocess.run(["/bin/sh", "-c", preflight_command(site, site.nodes[node])], capture_output=True,
+                          text=True, timeout=30, env=env)
+    site_check = next(r for r in parse_report(done.stdout) if r["check"] == "site")
+    name = site.nodes[node].name
+    return done, site_check, parse_facts(done.stdout)[name]
+
+
+def test_a_bare_server_reports_no_microk8s_and_may_get_the_installer(tools):
+    done, site, facts = preflight(0, tools, microk8s=False)
+    assert done.returncode == 0, done.stderr
+    assert site["status"] == "ok" and "the installer may run" in site["detail"]
+    assert facts["elma365"] == "absent" and facts["microk8s"] == "absent" and facts["membership"] == "lone"
+
+
+def test_elma365_installed_by_hand_on_the_main_node_is_refused_without_adopt(tools):
+    done, site, facts = preflight(0, tools, FAKE_PODS="4")
+    assert done.returncode == 1
+    assert facts == {"marker": "none", "elma365ctl": "present", "microk8s": "1.28/stable",
+                     "datastore": "127.0.0.1:19001", "membership": "lone", "workloads": "4", "elma365": "present"}
+    assert site["status"] == "fail"
+    assert "ELMA365 runs on elma365-1 (4 workloads in namespace elma365" in site["detail"]
+    assert "the installer never runs over a live ELMA365" in site["detail"] and "elma365:adopt to true" in site["detail"]
+    assert "preflight failed on elma365-1: site (" in done.stderr
+
+
+def test_with_adopt_the_main_node_running_elma365_is_taken_over(tools):
+    done, site, _ = preflight(0, tools, adopt=True, FAKE_PODS="4")
+    assert done.returncode == 0, done.stderr
+    assert site["status"] == "ok" and "elma365:adopt takes it over" in site["detail"]
+
+
+def test_elma365_on_another_node_outside_the_main_nodes_cluster_is_refused_even_with_adopt(tools):
+    for adopt in (False, True):
+        done, site, _ = preflight(1, tools, adopt=adopt, FAKE_PODS="4")
+        assert done.returncode == 1
+        assert site["detail"].startswith("ELMA365 runs on elma365-2 (4 workloads")
+        assert "outside the cluster of elma365-1" in site["detail"]
+        assert "put it first in elma365:nodes" in site["detail"]
+
+
+def test_a_member_of_the_main_nodes_cluster_passes_whether_a_voter_or_a_standby(tools):
+    for masters, standby in ((f"{MAIN}:19001 192.168.1.52:19001 192.168.1.53:19001", "none"),
+                             ("192.168.1.52:19001 192.168.1.53:19001 192.168.1.54:19001", f"{MAIN}:19001")):
+        done, site, facts = preflight(1, tools, FAKE_PODS="4", FAKE_MASTERS=masters, FAKE_STANDBY=standby)
+        assert done.returncode == 0, done.stderr
+        assert site["status"] == "ok" and "a member of the cluster of elma365-1" in site["detail"]
+        assert facts["membership"] == "member" and f"{MAIN}:19001" in facts["datastore"]
+
+
+def test_a_member_of_another_cluster_is_refused(tools):
+    done, site, _ = preflight(2, tools, FAKE_MASTERS="10.9.9.1:19001 10.9.9.2:19001")
+    assert done.returncode == 1
+    assert "elma365-3 is a member of another MicroK8s cluster (datastore 10.9.9.1:19001 10.9.9.2:19001)" in site["detail"]
+
+
+def test_the_main_node_in_a_cluster_without_elma365_is_refused(tools):
+    done, site, _ = preflight(0, tools, adopt=True, FAKE_MASTERS=f"{MAIN}:19001 192.168.1.52:19001")
+    assert done.returncode == 1
+    assert "is a member of a MicroK8s cluster" in site["detail"] and "runs no ELMA365" in site["detail"]
+
+
+def test_a_microk8s_that_does_not_answer_cannot_be_told_and_is_refused(tools):
+    for node in (0, 1):
+        done, site, facts = preflight(node, tools, FAKE_DOWN="1")
+        assert done.returncode == 1
+        assert facts["elma365"] == "unknown" and "does not answer" in site["detail"]
+
+
+def test_the_facts_of_every_node_read_as_one_report(tools):
+    outputs = [preflight(n, tools, FAKE_PODS="2")[0].stdout for n in (0, 1)]
+    lines = list(report(parse_facts("\n".join(outputs))))
+    assert lines == [
+        "elma365-1: ELMA365 present (2 workloads), MicroK8s 1.28/stable, datastore 127.0.0.1:19001, "
+        "elma365ctl present, marked none",
+        "elma365-2: ELMA365 present (2 workloads), MicroK8s 1.28/stable, datastore 127.0.0.1:19001, "
+        "elma365ctl present, marked none"]
