@@ -790,9 +790,9 @@ def mk_get_pods(lab, args):
     st = lab.load()
     rows = []
     if namespace == "elma365" and st["installed"] and lab.node in st["members"]:
-        for service, replica_set in ELMA365_PODS:
+        for k, (service, replica_set) in enumerate(ELMA365_PODS):
             count = st["replicas"].get(service, st["replicas"].get("all", 1))
-            for pod_id in POD_IDS[:max(0, int(count))]:
+            for pod_id in (POD_IDS[k:] + POD_IDS[:k])[:max(0, int(count))]:
                 pod = "%s-%s-%s" % (service, replica_set, pod_id)
                 rows.append(POD_COLUMNS % (pod, "1/1", "Running", "0", "1h"))
     if not rows:
