@@ -10,16 +10,23 @@ import pytest
 from lab import toolchain
 
 
-def lab_available() -> Optional[str]:
+def site_available() -> Optional[str]:
+    """Why a lab site (its hosts and the simulator, without Pulumi) cannot run here; None when it can."""
     if os.geteuid() != 0:
         return "the lab needs root (sshd per node in its own mount namespace)"
     for tool in ("/usr/sbin/sshd", "expect", "ssh", "unshare", "haproxy"):
         if not (os.path.exists(tool) or shutil.which(tool)):
             return f"{tool} is missing (make test installs it)"
-    return toolchain.missing()
+    return None
+
+
+def lab_available() -> Optional[str]:
+    return site_available() or toolchain.missing()
 
 
 needs_lab = pytest.mark.skipif(lab_available() is not None, reason=lab_available() or "")
+# a lab site without the program (lab/by_hand.py builds its cluster over plain ssh, no Pulumi)
+needs_site = pytest.mark.skipif(site_available() is not None, reason=site_available() or "")
 
 # Simulated tool durations short enough for many labs per run; a test that measures order gives its own.
 FAST = {"install": 0.3, "join": 0.2, "update_hamode": 0.2, "token_ttl": 600}

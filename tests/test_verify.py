@@ -275,6 +275,29 @@ def test_a_healthy_site_matches_everywhere():
     assert "come from `elma365ctl status`" in text
 
 
+LONE = STATUS.replace("192.168.1.51:19001 192.168.1.52:19001 192.168.1.53:19001", "127.0.0.1:19001").replace(
+    "high-availability: yes", "high-availability: no")
+
+
+def test_a_main_node_nobody_joined_lists_127_0_0_1_and_that_voter_is_the_main_node():
+    # MicroK8s keeps the datastore of a cluster of one on 127.0.0.1 until a node joins
+    one = site_of(nodes=example()["nodes"][:1], ha={"enabled": False})
+    hosts = healthy(one)
+    main = hosts["elma365-1"].sections
+    main["status"] = S(LONE)
+    rows = v.compare(one, hosts, CTX)
+    voters = row(rows, "cluster", "datastore voters")
+    assert voters.status == v.OK and voters.found == "1: 127.0.0.1:19001"
+    assert row(rows, "cluster", "MicroK8s high-availability").status == v.OK
+    # with three nodes in the config, the two that never joined are missing, not 127.0.0.1 extra
+    hosts = healthy()
+    hosts["elma365-1"].sections["status"] = S(LONE)
+    for name in ("elma365-2", "elma365-3"):
+        hosts[name].sections["status"] = S(LONE)
+    voters = row(v.compare(SITE, hosts, CTX), "cluster", "datastore voters")
+    assert voters.status == v.DRIFT and "extra" not in voters.found and "no node of the config" not in voters.repair.text
+
+
 def test_a_stopped_node_is_repaired_by_starting_microk8s():
     hosts = healthy()
     hosts["elma365-3"].sections["status"] = S(NOT_RUNNING, 1)

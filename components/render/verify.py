@@ -32,6 +32,7 @@ from .template import Text, fill
 MARK = "@@elma365-verify"
 HAPROXY = "@haproxy"            # the HAProxy host's key among the hosts (a node may be called "haproxy")
 PROJECT_TYPE = "elma365:cluster"
+LONE_DATASTORE = "127.0.0.1:19001"  # the datastore of a MicroK8s nobody joined (alone, or the first node)
 COMMAND_TYPE = "command:remote:Command"
 
 OK, DRIFT, SKIP = "ok", "DRIFT", "skip"
@@ -630,7 +631,11 @@ class _Compare:
                      "not checked: MicroK8s is not running on the main node", None)
             return
         by_address = {f"{n.cluster_address}:19001": n for n in self.active}
-        members = set(status.masters) | set(status.standby)
+        # A cluster of one (nobody ever joined) keeps its datastore on 127.0.0.1, as a lone MicroK8s
+        # does; on the main node that voter is the main node itself.
+        own = f"{self.main.cluster_address}:19001"
+        voters = tuple(own if a == LONE_DATASTORE else a for a in status.masters)
+        members = set(voters) | set(status.standby)
         missing = [by_address[a] for a in by_address if a not in members]
         n = len(self.active)
         need = min(n, 3)
@@ -639,7 +644,7 @@ class _Compare:
         if status.standby:
             found += f" (standby: {' '.join(status.standby)})"
         extra = sorted(a for a in members if a not in by_address)
-        ok = not missing and not extra and len(status.masters) >= (need if n >= 3 else 1)
+        ok = not missing and not extra and len(voters) >= (need if n >= 3 else 1)
         repair = None
         if missing:
             repair = self.node_repair(missing[0]) if missing[0] == self.main else self.rejoin(missing[0])

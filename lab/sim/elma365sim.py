@@ -6,7 +6,7 @@ tool depending on the name it is invoked under:
 
   elma365ctl            add-node | scale | reconfigure | update-hamode | restart | status
   microk8s              join | status | leave | remove-node | stop | start | version | dbctl backup
-                        | kubectl get node | kubectl drain
+                        | kubectl get node | kubectl get pods | kubectl drain
   snap                  install microk8s --classic --channel=... | refresh microk8s --channel=... | list microk8s
   anything else         the ELMA365 installer (elma365-installer.sh -e <edition>)
 
@@ -341,6 +341,9 @@ def installer(lab, args):
     with lab as st:
         if st["installed"] and st["main"] and st["main"]["name"] != lab.node:
             raise Fail("elma365-installer: ELMA365 was installed on %s meanwhile" % st["main"]["name"])
+        if not st["installed"]:
+            # a fresh MicroK8s: its datastore listens on 127.0.0.1 until a node joins (mk_join)
+            lab.node_state(st).pop("datastore", None)
         st["installed"] = True
         st["edition"] = edition
         st["domain"] = domain
@@ -621,10 +624,21 @@ def mk_join(lab, args):
                 if worker and lab.node not in st["workers"]:
                     st["workers"].append(lab.node)
                 st["addresses"][lab.node] = lab.address
+                if not worker:
+                    # MicroK8s' cluster agent moves a datastore bound to 127.0.0.1 to the address the
+                    # join came in on, and the new voter's to its own; neither moves back afterwards
+                    lab.node_state(st)["datastore"] = lab.address
+                    if st["main"]:
+                        lab.node_state(st, st["main"]["name"])["datastore"] = st["main"]["address"]
                 lab.node_state(st)["up"] = True
             lab.save(st)
     print("Successfully joined the cluster.")
     return 0
+
+
+def st_stopped(lab):
+    """Whether `microk8s stop` stopped this node's MicroK8s (and `start` did not start it again)."""
+    return bool(lab.load()["nodes"].get(lab.node, {}).get("stopped"))
 
 
 def node_ready(lab, st):
@@ -656,9 +670,11 @@ def mk_status(lab, args):
         print("microk8s is not running. Use microk8s inspect for a deeper inspection.")
         return 1
     if lab.node in st["members"]:
-        masters = [st["addresses"].get(n, "?") for n in st["members"] if n not in st["workers"]]
+        # a voter's datastore address: 127.0.0.1 until a node first joined (a cluster of one)
+        masters = [st["nodes"].get(n, {}).get("datastore") or "127.0.0.1"
+                   for n in st["members"] if n not in st["workers"]]
     else:
-        masters = ["127.0.0.1"]
+        masters = ["127.0.0.1"]   # a lone MicroK8s
     print("microk8s is running")
     print("high-availability: %s" % ("yes" if len(masters) >= 3 else "no"))
     print("  datastore master nodes: %s" % " ".join("%s:19001" % a for a in masters))
@@ -692,6 +708,7 @@ def mk_leave(lab, args):
         if lab.node in st["hamodeUpdated"]:
             st["hamodeUpdated"].remove(lab.node)
         lab.node_state(st)["up"] = False
+        lab.node_state(st).pop("datastore", None)   # a lone MicroK8s again, on 127.0.0.1
         lab.save(st)
     print("Generating new cluster certificates.\nWaiting for node to start.")
     return 0
@@ -718,6 +735,7 @@ def mk_remove_node(lab, args):
             if name in st["hamodeUpdated"]:
                 st["hamodeUpdated"].remove(name)
             st["nodes"].setdefault(name, {})["up"] = False
+            st["nodes"][name].pop("datastore", None)
         elif name in st["left"]:
             st["left"].remove(name)
         else:
@@ -744,7 +762,54 @@ def mk_drain(lab, name):
     return 0
 
 
+# ELMA365's workloads as `kubectl get pods -n elma365` lists them on a member: each service's pods
+# are named as a Deployment's (<service>-<replica set>-<pod>), the same on every call.
+ELMA365_PODS = [("auth", "7d9c5b8f6d"), ("main", "6f8d7c9b5"), ("web", "5c7b9d8f4"), ("worker", "84f6c7d9b")]
+POD_IDS = ["4kq2x", "x2k4q", "p7m3n", "r5t8w", "h6j9z", "c3v8b", "m2n5l", "t7y4u", "w9e1r"]
+POD_COLUMNS = "%-28s %-7s %-9s %-10s %s"
+
+
+def mk_get_pods(lab, args):
+    """`kubectl get pods [-n NS|--namespace NS|--namespace=NS] [--no-headers]`: ELMA365's pods on a
+    member of the installed cluster (one per replica of `elma365ctl scale`, default 1), nothing
+    ("No resources found in NS namespace." on stderr, exit 0) anywhere else, as kubectl prints."""
+    namespace, headers, rest = "default", True, list(args)
+    while rest:
+        a = rest.pop(0)
+        if a in ("-n", "--namespace") and rest:
+            namespace = rest.pop(0)
+        elif a.startswith("--namespace="):
+            namespace = a.split("=", 1)[1]
+        elif a.startswith("-n") and len(a) > 2:
+            namespace = a[2:]
+        elif a == "--no-headers" or a == "--no-headers=true":
+            headers = False
+        else:
+            raise Fail("lab: only 'microk8s kubectl get pods [-n <namespace>] [--no-headers]' is simulated "
+                       "(not %r)" % a)
+    st = lab.load()
+    rows = []
+    if namespace == "elma365" and st["installed"] and lab.node in st["members"]:
+        for k, (service, replica_set) in enumerate(ELMA365_PODS):
+            count = st["replicas"].get(service, st["replicas"].get("all", 1))
+            for pod_id in (POD_IDS[k:] + POD_IDS[:k])[:max(0, int(count))]:
+                pod = "%s-%s-%s" % (service, replica_set, pod_id)
+                rows.append(POD_COLUMNS % (pod, "1/1", "Running", "0", "1h"))
+    if not rows:
+        sys.stderr.write("No resources found in %s namespace.\n" % namespace)
+        return 0
+    if headers:
+        print(POD_COLUMNS % ("NAME", "READY", "STATUS", "RESTARTS", "AGE"))
+    print("\n".join(rows))
+    return 0
+
+
 def mk_kubectl(lab, args):
+    if st_stopped(lab):
+        # the API server of this node is down: every kubectl call fails as kubectl does
+        raise Fail("The connection to the server 127.0.0.1:16443 was refused - did you specify the right host or port?")
+    if len(args) >= 2 and args[0] == "get" and args[1] in ("pods", "pod", "po"):
+        return mk_get_pods(lab, args[2:])
     if len(args) >= 2 and args[0] == "drain":
         return mk_drain(lab, args[1])
     if len(args) >= 3 and args[0] == "get" and args[1] in ("node", "nodes", "no"):
@@ -767,7 +832,8 @@ def mk_kubectl(lab, args):
             up = n in st["members"] and st["nodes"].get(n, {}).get("up")
             print("%-12s %-8s <none>   1h    %s" % (n, "Ready" if up else "NotReady", version_of(st, n)))
         return 0
-    raise Fail("lab: only 'microk8s kubectl get node[s] [<name>]' and 'kubectl drain <name>' are simulated")
+    raise Fail("lab: only 'microk8s kubectl get node[s] [<name>]', 'kubectl get pods' and 'kubectl drain <name>' "
+               "are simulated")
 
 
 def mk_stop_start(lab, up):

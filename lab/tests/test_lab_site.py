@@ -176,6 +176,12 @@ def test_lab_end_to_end(lab):
     assert SECRET not in json.dumps(st)
     assert ssh(info, N1, "test -x /usr/local/bin/microk8s").returncode == 0
     assert http_get(N1) == (0, "ELMA365 lab node elma365-1\n")
+    # a cluster of one keeps its datastore on 127.0.0.1, as MicroK8s does until a node joins
+    assert "datastore master nodes: 127.0.0.1:19001\n" in ssh(info, N1, "microk8s status", check=True).stdout
+    r = ssh(info, N1, "microk8s kubectl get pods -n elma365", check=True)
+    assert r.stdout.split()[:5] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] and "main-" in r.stdout, r
+    r = ssh(info, N1, "microk8s kubectl get pods --namespace elma365 --no-headers", check=True)
+    assert "NAME" not in r.stdout and r.stdout.split()[1:5] == ["1/1", "Running", "0", "1h"], r
 
     # --- scale refused while autoscaling is on -----------------------------
     r = ssh(info, N1, "elma365ctl scale all 3")
@@ -189,12 +195,22 @@ def test_lab_end_to_end(lab):
     ssh(info, N2, "snap install microk8s --classic --channel=1.28/stable && snap list microk8s", check=True)
     r = ssh(info, N2, "microk8s status")
     assert "datastore master nodes: 127.0.0.1:19001" in r.stdout
+    r = ssh(info, N2, "microk8s kubectl get pods --namespace=elma365 --no-headers")   # a lone MicroK8s
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "No resources found in elma365 namespace.\n"), r
     r = ssh(info, N2, unreachable)
     assert r.returncode == 1 and "timed out" in r.stderr, r
     r = ssh(info, N2, "microk8s kubectl get node elma365-2")
     assert r.returncode == 1 and 'nodes "elma365-2" not found' in r.stderr
     ssh(info, N2, good, check=True)
     assert ssh(info, N2, "microk8s kubectl get node elma365-2").returncode == 0
+    r = ssh(info, N1, "microk8s status", check=True)
+    assert "datastore master nodes: %s:19001 %s:19001\n" % (N1, N2) in r.stdout, r.stdout
+    assert "main-" in ssh(info, N2, "microk8s kubectl get pods -n elma365 --no-headers", check=True).stdout
+    ssh(info, N2, "microk8s stop", check=True)
+    r = ssh(info, N2, "microk8s kubectl get pods -n elma365 --no-headers")
+    assert r.returncode == 1 and r.stderr == ("The connection to the server 127.0.0.1:16443 was refused - "
+                                              "did you specify the right host or port?\n"), r
+    ssh(info, N2, "microk8s start", check=True)
     assert "already part of a cluster" in ssh(info, N2, good).stderr
     ssh(info, N3, "snap install microk8s --classic --channel=1.28/stable", check=True)
     r = ssh(info, N3, good)            # spent token
@@ -252,6 +268,9 @@ def test_lab_end_to_end(lab):
 
     # --- fault: join_fail_once --------------------------------------------------
     assert ssh(info, N3, "microk8s leave").returncode == 0
+    assert "datastore master nodes: 127.0.0.1:19001\n" in ssh(info, N3, "microk8s status").stdout
+    assert ssh(info, N3, "microk8s kubectl get pods -n elma365").stdout == ""
+    assert "127.0.0.1" not in ssh(info, N1, "microk8s status").stdout   # the main's datastore stays moved
     assert "leave" in ssh(info, N1, "microk8s remove-node elma365-2").stderr   # still a member
     ssh(info, N1, "microk8s remove-node elma365-3", check=True)
     site.set_faults({"join_fail_once": "elma365-3"})
