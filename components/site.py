@@ -5,6 +5,7 @@ SiteConfigError listing every violation, so nothing is built from a half-valid c
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
@@ -313,6 +314,17 @@ class Site:
                 **({"hosts": [b.host for b in self.haproxy.balancers]} if len(self.haproxy.balancers) > 1 else {}),
                 **({"virtualIp": self.haproxy.keepalived.address} if self.haproxy.keepalived else {})},
         }
+
+
+def config_value(raw: Any) -> Any:
+    """A top-level config value as the program reads it: Pulumi keeps a scalar set with `pulumi
+    config set` as text (`elma365:adopt: "true"`), and an object set with `--path` as an object."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
 
 
 def parse_site(values: Mapping[str, Any], secret_keys: frozenset[str] | set[str] = frozenset()) -> Site:

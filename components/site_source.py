@@ -2,7 +2,6 @@
 Pulumi-aware part of reading a site)."""
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
 
 import pulumi
@@ -12,7 +11,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from .record import RECORD_OUTPUT, from_outputs, transition_problems
 from .rules import NAMESPACE, TOP_LEVEL_KEYS
-from .site import Site, SiteConfigError, parse_site
+from .site import Site, SiteConfigError, config_value, parse_site
 
 
 def _all_keys() -> dict[str, Any]:
@@ -24,12 +23,8 @@ def _all_keys() -> dict[str, Any]:
     values: dict[str, Any] = {}
     for full in sorted(keys):
         raw = pulumi.runtime.get_config(full)
-        if raw is None:
-            continue
-        try:
-            values[full.split(":", 1)[1]] = json.loads(raw) if isinstance(raw, str) else raw
-        except json.JSONDecodeError:
-            values[full.split(":", 1)[1]] = raw
+        if raw is not None:
+            values[full.split(":", 1)[1]] = config_value(raw)
     return values
 
 

@@ -31,7 +31,7 @@ import yaml
 
 from .render import verify as render
 from .render.verify import HAPROXY, Context, HostOutput
-from .site import Site, SiteConfigError, parse_site
+from .site import Site, SiteConfigError, config_value, parse_site
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "elma365"
@@ -81,11 +81,7 @@ def values_from_pulumi(stack: str, cwd: Path = ROOT, env: Optional[Mapping[str, 
         if "objectValue" in entry:
             values[key] = entry["objectValue"]
         else:
-            raw = entry.get("value")
-            try:
-                values[key] = json.loads(raw) if isinstance(raw, str) else raw
-            except ValueError:
-                values[key] = raw
+            values[key] = config_value(entry.get("value"))
         if entry.get("secret"):
             secret.add(key)
     return values, secret
@@ -109,7 +105,7 @@ def values_from_stack_file(stack_file: Path, key_file: Path) -> tuple[dict[str, 
     document = yaml.safe_load(Path(stack_file).read_text()) or {}
     config = document.get("config") or {}
     unread: set[str] = set()
-    values = {k.split(":", 1)[1]: _replace_secure(v, k.split(":", 1)[1], unread)
+    values = {k.split(":", 1)[1]: _replace_secure(config_value(v), k.split(":", 1)[1], unread)
               for k, v in config.items() if k.startswith(NAMESPACE + ":")}
     secret = {path.split(".", 1)[0].split("[", 1)[0] for path in unread} | {"ssh"}
     values.setdefault("ssh", {})

@@ -26,7 +26,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab import failover
+from lab import by_hand, failover
 from lab.harness import Lab
 from lab.load import wait_all_in_rotation
 
@@ -78,6 +78,29 @@ def scenario_counts(directory: Path) -> dict[str, dict[str, int]]:
                              "all tool calls (with checks)": len(lab.journal(mark, with_checks=True))}
     finally:
         lab.down()
+    return results
+
+
+def take_over_counts(directory: Path) -> dict[str, dict[str, int]]:
+    """The same counts for taking over a site that already runs ELMA365 (lab/by_hand.py builds it
+    outside Pulumi): one server installed by hand and two new ones to a 3-node HA site; a 3-node HA
+    cluster built by hand, with HAProxy in front."""
+    results = {}
+    for name, build in (("take over a hand-installed server, 2 new nodes, HA on",
+                         lambda site: by_hand.install(site, "elma365-1")),
+                        ("take over a hand-built 3-node HA cluster",
+                         lambda site: (by_hand.build_cluster(site, sorted(NODES), replicas=3, failover=30),
+                                       by_hand.run(site, "elma365-1", "elma365ctl scale all 3 && elma365ctl scale main 2")))):
+        lab = Lab(directory, nodes=3, durations={"token_ttl": 600})
+        try:
+            build(lab.site)
+            mark = lab.mark()
+            report = lab.up({**copy.deepcopy(lab.values), "adopt": True})
+            assert report.ok, (name, report.failures)
+            results[name] = {"commands": len(report.steps), "vendor tool calls": len(lab.journal(mark)),
+                             "all tool calls (with checks)": len(lab.journal(mark, with_checks=True))}
+        finally:
+            lab.down()
     return results
 
 
@@ -176,7 +199,7 @@ def main() -> int:
         os.environ["ELMA365_LAB_SSH_MUX"] = "1"
     out = {"durations": FIXED, "ssh connection per host": args.ssh_mux}
     if not args.skip_counts:
-        out["scenarios"] = scenario_counts(Path(args.lab))
+        out["scenarios"] = scenario_counts(Path(args.lab)) | take_over_counts(Path(args.lab))
         for name, counts in out["scenarios"].items():
             print(f"{name:<20} {counts}")
     out["fresh deploy"] = []

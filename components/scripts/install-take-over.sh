@@ -12,5 +12,5 @@
     how="a cluster (datastore $datastore), its settings taken to be the config's"
   fi
   touch {{installed_marker}}
-  echo "ELMA365 runs on {{main_text}} already: taken over (elma365:adopt) as $how; the installer did not run"
+  echo "ELMA365 runs on {{main_text}} already: taken over (elma365:adopt) as $how; the installer did not run" >&2
   exit 0
