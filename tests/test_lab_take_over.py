@@ -136,6 +136,17 @@ def test_a_first_deploy_failed_at_a_join_then_a_node_that_never_joined_put_first
     assert lab.site.state()["main"]["name"] == "elma365-1"
 
 
+def test_adopt_on_a_site_this_program_built_changes_nothing(lab):
+    report = lab.up()
+    assert report.ok, report.failures
+    mark = lab.mark()
+    adopted = lab.up(adopting(lab))
+    assert adopted.ok, adopted.failures
+    assert calls(lab, mark) == [] and "taken over" not in adopted.output
+    for node in NODES:
+        assert "taken-over" not in by_hand.run(lab.site, node, "ls /var/lib/elma365-cluster/applied/").stdout.split()
+
+
 def test_a_rejoined_node_gets_update_hamode_when_a_key_rotation_updates_its_step(lab):
     report = lab.up()
     assert report.ok, report.failures
