@@ -5,6 +5,7 @@ from typing import Any, Optional
 
 import pulumi
 
+from . import names
 from .departure import HaproxyRemoval, HaproxyRemovalArgs, NodeDeparture, NodeDepartureArgs
 from .haproxy import HaproxyLoadBalancer, HaproxyLoadBalancerArgs
 from .high_availability import HighAvailability, HighAvailabilityArgs
@@ -12,7 +13,7 @@ from .install import Elma365Install, Elma365InstallArgs
 from .join import NodeJoin, NodeJoinArgs
 from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes, KubernetesNodesArgs
 from .preflight import Preflight, PreflightArgs
-from .record import balancers_left_behind, departed, record_of
+from .record import balancers_left_behind, departed, first_balancer, record_of
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
 from .site import Node, Site
@@ -34,35 +35,37 @@ class Elma365Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: Elma365ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         site, previous = args.site, args.previous
-        super().__init__("elma365:cluster:Elma365Cluster", name, site.public_view(), opts)
+        super().__init__(names.type_of(names.CLUSTER), name, site.public_view(), opts)
 
-        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
+        def after(*deps: pulumi.Resource, was: Optional[str] = None) -> pulumi.ResourceOptions:
+            # `was`: the component's name before it took the name of what it stands for (its steps'
+            # URNs do not hold it; the alias keeps the component itself)
+            return pulumi.ResourceOptions(parent=self, depends_on=list(deps),
+                                          aliases=[pulumi.Alias(name=was)] if was else None)
 
         # nothing is installed, prepared or put in front of the nodes before every node reported what it
         # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over
         self.preflight = Preflight("preflight", PreflightArgs(site), after())
         checked = self.preflight.done
-        self.install = Elma365Install("install", Elma365InstallArgs(site), after(*checked))
+        self.install = Elma365Install(site.main.name, Elma365InstallArgs(site), after(*checked, was="install"))
         last: pulumi.Resource = self.install.done
         self.joins = []
         for node in site.joining:
-            join = NodeJoin(f"join-{node.name}", NodeJoinArgs(site, node, self.install.microk8s_channel, checked),
-                            after(last))
+            join = NodeJoin(node.name, NodeJoinArgs(site, node, self.install.microk8s_channel, checked),
+                            after(last, was=f"join-{node.name}"))
             self.joins.append(join)
             last = join.done
-        self.settings = Settings("settings", SettingsArgs(site), after(last))
-        self.scaling = Scaling("scaling", ScalingArgs(site), after(self.settings.reconfigure))
+        self.settings = Settings(names.RECONFIGURE, SettingsArgs(site), after(last, was="settings"))
+        self.scaling = Scaling("scale", ScalingArgs(site), after(self.settings.reconfigure, was="scaling"))
         self.ha = HighAvailability("ha", HighAvailabilityArgs(site),
                                    after(*(self.scaling.done or [self.settings.reconfigure])))
-        self.haproxy = (HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site), after(*checked))
-                        if site.haproxy else None)
+        self.haproxy = (HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site, first_balancer(previous, site)),
+                                            after(*checked)) if site.haproxy else None)
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
         self.haproxy_removals = [
-            HaproxyRemoval(f"haproxy-removal{suffix}", HaproxyRemovalArgs(site, old, suffix),
+            HaproxyRemoval(names.haproxy_removal(old["host"], first=i == 0), HaproxyRemovalArgs(site, old),
                            after(*([self.haproxy.done] if self.haproxy else [])))
-            for i, old in enumerate(balancers_left_behind(previous, site))
-            for suffix in ["" if i == 0 else f"-{old['host']}"]]
+            for i, old in enumerate(balancers_left_behind(previous, site))]
 
         # a node leaves after the joins (a replacement is in first) and once HAProxy no longer sends it traffic
         before_departure = [last] + ([self.haproxy.done] if self.haproxy else [])
@@ -70,12 +73,14 @@ class Elma365Cluster(pulumi.ComponentResource):
         leaving += [(Node(name=gone["name"], address=gone["address"], cluster_address=gone["clusterAddress"],
                           port=gone.get("port"), host_key=gone.get("hostKey")), False)
                     for gone in departed(previous, site)]
-        self.departures = [NodeDeparture(f"departure-{node.name}", NodeDepartureArgs(site, node, force),
-                                         after(*before_departure)) for node, force in leaving]
+        self.departures = [NodeDeparture(node.name, NodeDepartureArgs(site, node, force),
+                                         after(*before_departure, was=f"departure-{node.name}"))
+                           for node, force in leaving]
 
         # read-only, right after the last join (in parallel with settings, scaling and HA); the node
         # labels are applied once the roll-out that restarts nodes is over
-        self.kubeconfig_source = KubeconfigSource("kubeconfig", KubeconfigSourceArgs(site), after(last))
+        self.kubeconfig_source = KubeconfigSource(site.main.name, KubeconfigSourceArgs(site),
+                                                  after(last, was="kubeconfig"))
         self.kubeconfig = self.kubeconfig_source.kubeconfig
         self.kubernetes = (KubernetesNodes("kubernetes", KubernetesNodesArgs(site, self.kubeconfig),
                                            after(self.ha.restart)) if site.kubernetes.enabled else None)

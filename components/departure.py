@@ -5,6 +5,7 @@ from typing import Any
 
 import pulumi
 
+from . import names
 from .remote_step import connection, depends_on, node_connection, step
 from .render.departure import drain_command, leave_command, remove_node_command
 from .render import keepalived
@@ -26,19 +27,19 @@ class NodeDeparture(pulumi.ComponentResource):
     on it. Each step runs once: later changes (a new key, new script text) never run it again."""
 
     def __init__(self, name: str, args: NodeDepartureArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:NodeDeparture", name, None, opts)
+        super().__init__(names.type_of(names.DEPARTURE), name, None, opts)
         site, node, force = args.site, args.node, args.force
         after = depends_on(opts)
         main = node_connection(site, site.main)
         if force:
-            self.remove = step(f"{node.name}-remove-node", main, remove_node_command(site, node, force=True),
+            self.remove = step(names.remove_node(name), main, remove_node_command(site, node, force=True),
                                after=after, once=True, parent=self)
         else:
-            drain = step(f"{node.name}-drain", main, drain_command(site, node), after=after, once=True,
+            drain = step(names.drain(name), main, drain_command(site, node), after=after, once=True,
                          parent=self)
-            leave = step(f"{node.name}-leave", node_connection(site, node), leave_command(site, node),
+            leave = step(names.leave(name), node_connection(site, node), leave_command(site, node),
                          after=[drain], once=True, parent=self)
-            self.remove = step(f"{node.name}-remove-node", main, remove_node_command(site, node),
+            self.remove = step(names.remove_node(name), main, remove_node_command(site, node),
                                after=[leave], once=True, parent=self)
         self.register_outputs({"node": node.name, "force": force})
 
@@ -47,7 +48,6 @@ class NodeDeparture(pulumi.ComponentResource):
 class HaproxyRemovalArgs:
     site: Site
     old: dict[str, Any]   # a balancer as components/record.balancers_left_behind gives it
-    suffix: str = ""      # after the steps' names: steps of one type under one parent type share a URN space
 
 
 class HaproxyRemoval(pulumi.ComponentResource):
@@ -56,15 +56,16 @@ class HaproxyRemoval(pulumi.ComponentResource):
     host, this program's HAProxy config (components/render/haproxy.removal_command)."""
 
     def __init__(self, name: str, args: HaproxyRemovalArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:HaproxyRemoval", name, None, opts)
+        super().__init__(names.type_of(names.HAPROXY_REMOVAL), name, None, opts)
         site, old = args.site, args.old
         conn = connection(site, old["host"], port=old.get("port"), user=old.get("user"), host_key=old.get("hostKey"))
+        keepalived_removal, haproxy_removal = names.removal_steps(name)
         steps: list[pulumi.Resource] = []
         if old.get("keepalived"):
-            steps.append(step(f"keepalived-removal{args.suffix}", conn, keepalived.removal_command(site, old["keepalived"]),
+            steps.append(step(keepalived_removal, conn, keepalived.removal_command(site, old["keepalived"]),
                               once=True, parent=self, after=depends_on(opts)))
         if old.get("haproxy"):
-            steps.append(step(f"haproxy-removal{args.suffix}", conn, removal_command(site, old["haproxy"]), once=True,
+            steps.append(step(haproxy_removal, conn, removal_command(site, old["haproxy"]), once=True,
                               parent=self, after=steps[-1:] or depends_on(opts)))
         self.done = steps[-1]
         self.register_outputs({"host": old["host"]})

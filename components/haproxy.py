@@ -1,18 +1,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Optional
 
 import pulumi
 
+from . import names
 from .remote_step import connection, depends_on, step
 from .render import keepalived
-from .render.haproxy import apply_command, balancer_step, stdin_bundle, version_command
+from .render.haproxy import apply_command, stdin_bundle, version_command
 from .site import Site
 
 
 @dataclass(frozen=True)
 class HaproxyLoadBalancerArgs:
     site: Site
+    # the balancer whose steps have the unsuffixed names (components/record.first_balancer)
+    first: Optional[str] = None
 
 
 class HaproxyLoadBalancer(pulumi.ComponentResource):
@@ -27,7 +31,7 @@ class HaproxyLoadBalancer(pulumi.ComponentResource):
     other, so that one always serves."""
 
     def __init__(self, name: str, args: HaproxyLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:HaproxyLoadBalancer", name, None, opts)
+        super().__init__(names.type_of(names.HAPROXY), name, None, opts)
         site = args.site
         haproxy = site.haproxy
         assert haproxy is not None
@@ -36,18 +40,25 @@ class HaproxyLoadBalancer(pulumi.ComponentResource):
         previous: list[pulumi.Resource] = []
         for index, balancer in enumerate(haproxy.balancers):
             conn = connection(site, balancer.host, port=balancer.port, user=balancer.user, host_key=balancer.host_key)
-            version = step(balancer_step(haproxy, balancer, "version"), conn, version_command(site, haproxy), parent=self,
+            first = balancer.host == args.first
+
+            def named(what: str, first: bool = first, host: str = balancer.host) -> dict[str, Any]:
+                # the first balancer of a site deployed before its names were kept had the suffixed ones
+                return {"name": names.balancer(what, host, first),
+                        "aliases": [pulumi.Alias(name=names.balancer(what, host, False))] if first else None}
+
+            version = step(**named("version"), conn=conn, create=version_command(site, haproxy), parent=self,
                            after=checked)
             # secret: it may hold the stats password and the TLS certificate's private key
             config = pulumi.Output.secret(version.stdout.apply(lambda out: stdin_bundle(haproxy, site.active, out)))
-            apply = step(balancer_step(haproxy, balancer, "config"), conn, apply_command(site, haproxy), stdin=config,
+            apply = step(**named("config"), conn=conn, create=apply_command(site, haproxy), stdin=config,
                          parent=self, after=[version, *previous])
             self.versions.append(version)
             self.configs.append(apply)
             previous = [apply]
             if haproxy.keepalived:
-                vrrp = step(balancer_step(haproxy, balancer, "keepalived"), conn,
-                            keepalived.apply_command(site, haproxy, index), parent=self, after=[apply])
+                vrrp = step(**named("keepalived"), conn=conn, create=keepalived.apply_command(site, haproxy, index),
+                            parent=self, after=[apply])
                 self.keepalived.append(vrrp)
                 previous = [vrrp]
         self.done = previous[0]   # the last balancer's last step: every balancer serves the new config

@@ -5,6 +5,7 @@ from typing import Sequence
 
 import pulumi
 
+from . import names
 from .remote_step import depends_on, node_connection, step
 from .render.high_availability import ha_settings, restart_command, update_hamode_command
 from .site import Site
@@ -22,16 +23,16 @@ class HighAvailability(pulumi.ComponentResource):
     with HA off), so switching HA on, changing it, or switching it off rolls out once."""
 
     def __init__(self, name: str, args: HighAvailabilityArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:HighAvailability", name, None, opts)
+        super().__init__(names.type_of(names.HA), name, None, opts)
         site = args.site
         applies = ha_settings(site)
         self.updates = []
         previous: Sequence[pulumi.Resource] = depends_on(opts)
         for node in site.active:
-            update = step(f"{node.name}-update-hamode", node_connection(site, node), update_hamode_command(site, node),
+            update = step(names.update_hamode(node.name), node_connection(site, node), update_hamode_command(site, node),
                           applies=applies, after=previous, parent=self)
             self.updates.append(update)
             previous = [update]
-        self.restart = step("restart", node_connection(site, site.main), restart_command(site), applies=applies,
+        self.restart = step(names.RESTART, node_connection(site, site.main), restart_command(site), applies=applies,
                             after=previous, parent=self)
         self.register_outputs({"ha": applies})

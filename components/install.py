@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from . import names
 from .remote_step import depends_on, node_connection, step
 from .render.install import install_command, install_stdin, installed_settings, microk8s_channel_command
 from .site import Site
@@ -15,17 +16,17 @@ class Elma365InstallArgs:
 
 
 class Elma365Install(pulumi.ComponentResource):
-    """The vendor installer on the main node, answered from the site config, after
+    """The vendor installer on the main node (the component's name), answered from the site config, after
     `opts.depends_on` (the preflight checks); then the MicroK8s channel every joining node gets."""
 
     def __init__(self, name: str, args: Elma365InstallArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:Elma365Install", name, None, opts)
+        super().__init__(names.type_of(names.INSTALL), name, None, opts)
         site = args.site
         main = site.main
-        self.done = step(f"{main.name}-install", node_connection(site, main), install_command(site),
+        self.done = step(names.install(name), node_connection(site, main), install_command(site),
                          stdin=install_stdin(site), applies=installed_settings(site), log="stderr",
                          after=depends_on(opts), parent=self)
         # the MicroK8s channel every joining node gets (read-only; refuses a pin that differs)
-        self.microk8s_channel = step(f"{main.name}-microk8s-channel", node_connection(site, main),
+        self.microk8s_channel = step(names.microk8s_channel(name), node_connection(site, main),
                                      microk8s_channel_command(site), after=[self.done], parent=self)
         self.register_outputs({"node": main.name})

@@ -6,6 +6,7 @@ from typing import Sequence
 import pulumi
 from pulumi_command import remote
 
+from . import names
 from .remote_step import depends_on, node_connection, step
 from .render.join import add_node_command, join_command, prepare_command, select_join_target
 from .site import Node, Site
@@ -20,23 +21,23 @@ class NodeJoinArgs:
 
 
 class NodeJoin(pulumi.ComponentResource):
-    """One additional node: prepared once the checks passed and the main node's MicroK8s channel is
+    """One additional node (the component's name): prepared once the checks passed and the main node's MicroK8s channel is
     known; joined only after `opts.depends_on` (the previous join, or the install).
 
     add-node's output is a one-time token: a secret, never logged. Nothing here undoes a join:
     a node leaves only through NodeDeparture (components/departure.py)."""
 
     def __init__(self, name: str, args: NodeJoinArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:NodeJoin", name, None, opts)
+        super().__init__(names.type_of(names.JOIN), name, None, opts)
         site, node, channel = args.site, args.node, args.channel
         main = site.main
-        self.prepare = step(f"{node.name}-prepare", node_connection(site, node), prepare_command(site, node),
+        self.prepare = step(names.prepare(name), node_connection(site, node), prepare_command(site, node),
                             stdin=channel.stdout, after=[*args.checked, channel], parent=self)
-        self.add_node = step(f"{node.name}-add-node", node_connection(site, main),
+        self.add_node = step(names.add_node(name), node_connection(site, main),
                              add_node_command(site, node), secret_output=True,
                              after=[*depends_on(opts), channel], parent=self)
         target = self.add_node.stdout.apply(lambda out: select_join_target(out, main))
-        self.done = step(f"{node.name}-join", node_connection(site, node),
+        self.done = step(names.join(name), node_connection(site, node),
                          self.add_node.urn.apply(lambda urn: join_command(site, node, urn)),
                          stdin=target, after=[self.add_node, self.prepare], parent=self)
         self.register_outputs({"node": node.name})

@@ -5,6 +5,7 @@ from typing import Optional
 
 import pulumi
 
+from . import names
 from .remote_step import depends_on, node_connection, step
 from .render.kubernetes import kubeconfig_command, node_labels, required, with_server
 from .site import Site
@@ -20,10 +21,10 @@ class KubeconfigSource(pulumi.ComponentResource):
     API server set to the main node's SSH address (what the machine running Pulumi reaches)."""
 
     def __init__(self, name: str, args: KubeconfigSourceArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:Kubeconfig", name, None, opts)
+        super().__init__(names.type_of(names.KUBECONFIG), name, None, opts)
         site = args.site
         main = site.main
-        self.command = step(f"{main.name}-kubeconfig", node_connection(site, main), kubeconfig_command(site),
+        self.command = step(names.kubeconfig(name), node_connection(site, main), kubeconfig_command(site),
                             secret_output=True, after=depends_on(opts), parent=self)
         address = main.address
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
@@ -42,7 +43,7 @@ class KubernetesNodes(pulumi.ComponentResource):
     config declares: server-side apply of metadata.labels only, nothing else on the Node is touched."""
 
     def __init__(self, name: str, args: KubernetesNodesArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:KubernetesNodes", name, None, opts)
+        super().__init__(names.type_of(names.KUBERNETES), name, None, opts)
         site, kubeconfig, after = args.site, args.kubeconfig, depends_on(opts)
         import pulumi_kubernetes as k8s  # only when enabled: the package is large
 

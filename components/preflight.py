@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from . import names
 from .remote_step import node_connection, step
 from .render.facts import parse_facts, report
 from .render.preflight import node_facts, preflight_command, preflight_update_command
@@ -29,12 +30,12 @@ class Preflight(pulumi.ComponentResource):
     (which update it: a node that passed is not checked again for them)."""
 
     def __init__(self, name: str, args: PreflightArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:Preflight", name, None, opts)
+        super().__init__(names.type_of(names.PREFLIGHT), name, None, opts)
         site = args.site
         self.checks: dict[str, pulumi.Resource] = {}
         thresholds = site.preflight.thresholds()
         for node in site.active:
-            self.checks[node.name] = step(f"{node.name}-preflight", node_connection(site, node),
+            self.checks[node.name] = step(names.preflight(node.name), node_connection(site, node),
                                           preflight_command(site, node),
                                           update=preflight_update_command(site, node),
                                           triggers=[node_facts(site, node), thresholds], parent=self)

@@ -87,6 +87,16 @@ def departed(previous: Optional[dict[str, Any]], site: Site) -> list[dict[str, A
             if name not in listed and name in previous.get("nodes", {}) and name != previous.get("main")]
 
 
+def first_balancer(previous: Optional[dict[str, Any]], site: Site) -> Optional[str]:
+    """The balancer whose steps keep the unsuffixed names (`haproxy-config`): the first one the site
+    had, as long as it stays; none once it is gone, so that no other balancer's steps move."""
+    if site.haproxy is None:
+        return None
+    old = (previous or {}).get("haproxy")
+    first = old["host"] if old else site.haproxy.host
+    return first if first in {b.host for b in site.haproxy.balancers} else None
+
+
 def balancers_left_behind(previous: Optional[dict[str, Any]], site: Site) -> list[dict[str, Any]]:
     """The balancers of the previous deployment that give something up in this run: HAProxy, when
     the config no longer names the host (`haproxy`: the old HAProxy settings), and the virtual IP,

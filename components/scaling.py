@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from . import names
 from .remote_step import depends_on, node_connection, step
 from .render.scaling import scale_command, scale_settings
 from .site import Site
@@ -19,14 +20,14 @@ class Scaling(pulumi.ComponentResource):
     so switching autoscaling off comes first). `scale all` first: a per-service count beside it wins."""
 
     def __init__(self, name: str, args: ScalingArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:Scaling", name, None, opts)
+        super().__init__(names.type_of(names.SCALING), name, None, opts)
         site = args.site
         main = node_connection(site, site.main)
         self.commands = []
         scale_all = None
         for service, replicas in site.scaling.replicas.items():
             deps = [scale_all] if scale_all is not None else depends_on(opts)
-            command = step(f"scale-{service}", main, scale_command(site, service, replicas),
+            command = step(f"{name}-{service}", main, scale_command(site, service, replicas),
                            applies=scale_settings(site, service, replicas), after=deps, parent=self)
             if service == "all":
                 scale_all = command

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from . import names
 from .remote_step import depends_on, node_connection, step
 from .render.settings import reconfigure_command, reconfigure_stdin, settings
 from .site import Site
@@ -20,9 +21,9 @@ class Settings(pulumi.ComponentResource):
     was installed with), whichever way: switching autoscaling or HA off is a change like any other."""
 
     def __init__(self, name: str, args: SettingsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("elma365:cluster:Settings", name, None, opts)
+        super().__init__(names.type_of(names.SETTINGS), name, None, opts)
         site = args.site
         conn = node_connection(site, site.main)
-        self.reconfigure = step("reconfigure", conn, reconfigure_command(site), stdin=reconfigure_stdin(site),
+        self.reconfigure = step(name, conn, reconfigure_command(site), stdin=reconfigure_stdin(site),
                                 applies=settings(site), log="stderr", after=depends_on(opts), parent=self)
         self.register_outputs({})

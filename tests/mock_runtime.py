@@ -67,6 +67,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """As the engine makes it: the parent's whole type chain (the stack's own type left out),
+        not only the parent's type as the SDK's mock does; `make verify` and the policies rely on it."""
+        if parent:
+            chain = parent.split("::")[2]
+            if chain != "pulumi:pulumi:Stack":
+                type_ = f"{chain}${type_}"
+        return super().make_urn("", type_, name)
+
     def describe(self, request) -> Registration:
         deps = set(request.dependencies)
         for prop in request.propertyDependencies.values():
@@ -77,7 +86,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             parent=request.parent, depends_on=deps, inputs=inputs, secret_paths=secrets, custom=request.custom,
             options={"additionalSecretOutputs": list(request.additionalSecretOutputs),
                      "replaceOnChanges": list(request.replaceOnChanges),
-                     "ignoreChanges": list(request.ignoreChanges)})
+                     "ignoreChanges": list(request.ignoreChanges),
+                     "aliases": [json_format.MessageToDict(a) for a in request.aliases] + list(request.aliasURNs)})
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)

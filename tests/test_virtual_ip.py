@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from components import names
 from components.render.keepalived import check_script, keepalived_config
 from components.site import SiteConfigError, parse_site
 from tests.test_day2_program import deployed
@@ -26,6 +27,11 @@ def two_balancers(*hosts: str, vip: str | None = VIP, **keepalived) -> dict:
         h["virtualIp"] = vip
         h["keepalived"] = {"interface": "eth0", **keepalived}
     return values
+
+
+def balancer_step(what: str, host: str) -> str:
+    """A's steps keep the names the one balancer of a site has; every other balancer's carry its host."""
+    return names.balancer(what, host, first=host == A)
 
 
 def problems(values) -> str:
@@ -101,18 +107,35 @@ def test_balancers_are_changed_one_after_the_other_and_the_url_is_the_virtual_ip
     run = deployed(two_balancers())
     for host in (A, B):
         for what in ("version", "config", "keepalived"):
-            assert run.command(f"haproxy-{what}-{host}").inputs["connection"]["host"] == host
-        assert run.depends(f"haproxy-keepalived-{host}", on=f"haproxy-config-{host}")
-    assert run.depends(f"haproxy-config-{B}", on=f"haproxy-keepalived-{A}")
+            assert run.command(balancer_step(what, host)).inputs["connection"]["host"] == host
+        assert run.depends(balancer_step("keepalived", host), on=balancer_step("config", host))
+    assert run.depends(balancer_step("config", B), on=balancer_step("keepalived", A))
     # the same HAProxy config on both
-    assert run.command(f"haproxy-config-{A}").inputs["stdin"] == run.command(f"haproxy-config-{B}").inputs["stdin"]
-    assert "priority 125" in run.command(f"haproxy-keepalived-{B}").inputs["create"]
+    assert run.command(balancer_step("config", A)).inputs["stdin"] == run.command(balancer_step("config", B)).inputs["stdin"]
+    assert "priority 125" in run.command(balancer_step("keepalived", B)).inputs["create"]
     assert run.exports["haproxyUrl"] == f"http://{VIP}/"
 
 
 def test_a_single_balancer_keeps_its_step_names():
-    names = {c.name for c in deployed(example()).commands}
-    assert {"haproxy-version", "haproxy-config"} <= names and not any("keepalived" in n for n in names)
+    names_ = {c.name for c in deployed(example()).commands}
+    assert {"haproxy-version", "haproxy-config"} <= names_ and not any("keepalived" in n for n in names_)
+
+
+def test_a_second_balancer_leaves_the_first_ones_steps_as_they_are():
+    one = example()
+    one["haproxy"]["host"] = A
+    before, after = deployed(one), deployed(two_balancers(A, B), one)
+    for what in ("version", "config"):
+        assert before.command(f"haproxy-{what}").urn == after.command(f"haproxy-{what}").urn
+        assert after.command(f"haproxy-{what}").inputs["connection"]["host"] == A
+        # a site deployed when every balancer's steps carried its host finds A's under the old name
+        assert after.command(f"haproxy-{what}").options["aliases"], "no alias to the name A's steps had"
+    assert f"haproxy-config-{B}" in after.names
+
+
+def test_the_first_balancer_gone_no_other_balancers_steps_move():
+    run = deployed(two_balancers(B, C), two_balancers(A, B))
+    assert {f"haproxy-config-{B}", f"haproxy-config-{C}"} <= set(run.names) and "haproxy-config" not in run.names
 
 
 def test_a_balancer_taken_out_gives_up_the_virtual_ip_then_haproxy():
@@ -120,7 +143,7 @@ def test_a_balancer_taken_out_gives_up_the_virtual_ip_then_haproxy():
     mine = [c for c in run.commands if c.inputs["connection"]["host"] == B]
     assert [c.name for c in mine] == ["keepalived-removal", "haproxy-removal"]
     assert run.depends("haproxy-removal", on="keepalived-removal")
-    assert run.reaches("keepalived-removal", on=f"haproxy-keepalived-{C}")  # the others serve first
+    assert run.reaches("keepalived-removal", on=balancer_step("keepalived", C))  # the others serve first
     assert unique_urns(run)
     for step in mine:
         assert "create" in step.options["ignoreChanges"]
@@ -218,5 +241,5 @@ def test_make_verify_names_a_drifted_keepalived_config_and_a_split_brain():
         ("cluster", f"virtual IP {VIP}"), (f"haproxy {B}", "live /etc/keepalived/keepalived.conf")]
     assert "priority 200" in drifted.found
     assert f"--replace 'urn:pulumi:prod::elma365-cluster::elma365:cluster:Elma365Cluster$elma365:cluster:" \
-           f"HaproxyLoadBalancer$command:remote:Command::haproxy-keepalived-{B}'" in drifted.repair.text
+           f"HaproxyLoadBalancer$command:remote:Command::{balancer_step('keepalived', B)}'" in drifted.repair.text
     assert split.found == f"held by {A}, {B}"

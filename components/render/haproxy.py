@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..site import BalancerHost, Haproxy, Node, Site
+from ..site import Haproxy, Node, Site
 from .shell import ensure_package, q, remote
 from .template import Raw, Text, fill
 
@@ -41,14 +41,6 @@ def parse_version(text: str) -> tuple[int, int]:
         raise UnsupportedHaproxy(f"HAProxy {version[0]}.{version[1]} is older than the oldest supported, "
                                  f"{OLDEST[0]}.{OLDEST[1]}: upgrade it on the load balancer host")
     return version
-
-
-def balancer_step(haproxy: Haproxy, balancer: BalancerHost, what: str) -> str:
-    """A balancer's step name: `haproxy-<what>` for the one balancer (the names a single-host site
-    always had), else `haproxy-<what>-<host>`: a balancer keeps its steps when others come or go."""
-    if len(haproxy.balancers) == 1:
-        return f"haproxy-{what}"
-    return f"haproxy-{what}-" + re.sub(r"[^A-Za-z0-9.-]", "-", balancer.host)
 
 
 def has_http_use_htx(version: tuple[int, int]) -> bool:

@@ -22,18 +22,17 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
+from .. import names
 from ..site import BalancerHost, Node, Site
 from .answers import SERVICE_LABELS
+from .facts import LONE_DATASTORE  # the datastore of a MicroK8s nobody joined (alone, or the first node)
 from . import keepalived
-from .haproxy import UnsupportedHaproxy, _host, balancer_step, haproxy_config, parse_version
+from .haproxy import UnsupportedHaproxy, _host, haproxy_config, parse_version
 from .shell import APPLIED_DIR, q, remote
 from .template import Text, fill
 
 MARK = "@@elma365-verify"
 HAPROXY = "@haproxy"            # the HAProxy host's key among the hosts (a node may be called "haproxy")
-PROJECT_TYPE = "elma365:cluster"
-LONE_DATASTORE = "127.0.0.1:19001"  # the datastore of a MicroK8s nobody joined (alone, or the first node)
-COMMAND_TYPE = "command:remote:Command"
 
 OK, DRIFT, SKIP = "ok", "DRIFT", "skip"
 
@@ -376,6 +375,9 @@ class Context:
     stack: Optional[str] = None          # the Pulumi stack (for `pulumi up --stack`)
     project: str = "elma365-cluster"
     unread_secrets: frozenset[str] = frozenset()   # config paths whose secret value was not read
+    # step name -> URN, as the stack has them (`pulumi stack export`); a step not there gets the
+    # URN components/names.py gives it
+    urns: Mapping[str, str] = field(default_factory=dict)
 
 
 def balancers(site: Site) -> list[tuple[str, int, BalancerHost]]:
@@ -402,9 +404,8 @@ def _bastion(site: Site) -> Optional[str]:
     return f"{b.user or site.ssh.user}@{b.host}" + ("" if b.port == 22 else f":{b.port}")
 
 
-def urn(ctx: Context, component: str, name: str) -> str:
-    return (f"urn:pulumi:{ctx.stack or '<stack>'}::{ctx.project}::{PROJECT_TYPE}:Elma365Cluster"
-            f"${PROJECT_TYPE}:{component}${COMMAND_TYPE}::{name}")
+def urn(ctx: Context, step: str) -> str:
+    return ctx.urns.get(step) or names.urn(ctx.stack or "<stack>", ctx.project, step)
 
 
 def _pulumi_up(ctx: Context, urns: Sequence[str]) -> str:
@@ -435,16 +436,16 @@ def settings_repair(site: Site, ctx: Context, ha: bool, settings: bool) -> Repai
     `settings` (autoscaling, Linkerd, external services) the scale commands after it."""
     main = site.main.name
     forget: dict[str, list[str]] = {main: ["settings"]}
-    urns = [urn(ctx, "Settings", "reconfigure")]
+    urns = [urn(ctx, names.RECONFIGURE)]
     if settings and not (site.scaling.autoscaling and site.scaling.autoscaling.enabled):
-        forget[main] += [f"scale-{s}" for s in site.scaling.replicas]
-        urns += [urn(ctx, "Scaling", f"scale-{s}") for s in site.scaling.replicas]
+        forget[main] += [names.scale(s) for s in site.scaling.replicas]
+        urns += [urn(ctx, names.scale(s)) for s in site.scaling.replicas]
     if ha:
         for node in site.active:
             forget.setdefault(node.name, []).append("hamode")
-            urns.append(urn(ctx, "HighAvailability", f"{node.name}-update-hamode"))
+            urns.append(urn(ctx, names.update_hamode(node.name)))
         forget[main].append("restart")
-        urns.append(urn(ctx, "HighAvailability", "restart"))
+        urns.append(urn(ctx, names.RESTART))
     return steps_repair(site, ctx, forget, urns)
 
 
@@ -456,9 +457,9 @@ def rejoin_repair(site: Site, ctx: Context, node: Node, listed: bool) -> Repair:
     applied; the restart's record on the main node is emptied)."""
     on_main = ([f"microk8s remove-node {node.name}"] if listed else []) + \
         ([f"truncate -s 0 {APPLIED_DIR}/restart"] if site.ha.enabled else [])
-    urns = [urn(ctx, "NodeJoin", f"{node.name}-add-node")]
+    urns = [urn(ctx, names.add_node(node.name))]
     if site.ha.enabled:
-        urns += [urn(ctx, "HighAvailability", f"{node.name}-update-hamode"), urn(ctx, "HighAvailability", "restart")]
+        urns += [urn(ctx, names.update_hamode(node.name)), urn(ctx, names.RESTART)]
     ssh = ((site.main.name, tuple(on_main)),) if on_main else ()
     parts = [targets(site)[site.main.name].ssh(on_main, _bastion(site))] if on_main else []
     return Repair(" && ".join(parts + [_pulumi_up(ctx, urns)]), ssh=ssh, replace=tuple(urns))
@@ -468,7 +469,9 @@ def haproxy_repair(site: Site, ctx: Context, balancer: Optional[BalancerHost] = 
                    what: Sequence[str] = ("version", "config")) -> Repair:
     h = site.haproxy
     assert h is not None
-    urns = [urn(ctx, "HaproxyLoadBalancer", balancer_step(h, balancer or h.balancers[0], w)) for w in what]
+    host = (balancer or h.balancers[0]).host
+    # without the stack's URNs, the first balancer is taken to have the unsuffixed names
+    urns = [urn(ctx, names.balancer(w, host, first=host == h.balancers[0].host)) for w in what]
     return Repair(_pulumi_up(ctx, urns), replace=tuple(urns))
 
 

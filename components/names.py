@@ -1,0 +1,139 @@
+"""Every step's name and its URN, in one place: the components name their steps (and themselves)
+with these, `make verify`'s repairs and the policy pack find steps by them, the tests read them.
+
+A step's URN is made of the component types above it and its own name, never of a component's
+name, so a step keeps its state for good as long as its name stays: a name here never changes when
+the site grows (a second balancer leaves the first one's steps as they are). A component's own name
+is the domain key it stands for (a node, a balancer), and its steps are `<component>-<role>`.
+"""
+from __future__ import annotations
+
+import re
+
+PACKAGE = "elma365:cluster"
+COMMAND = "command:remote:Command"
+
+# the component types (`elma365:cluster:<Type>`) a step can sit under
+CLUSTER = "Elma365Cluster"
+PREFLIGHT = "Preflight"
+INSTALL = "Elma365Install"
+JOIN = "NodeJoin"
+SETTINGS = "Settings"
+SCALING = "Scaling"
+HA = "HighAvailability"
+HAPROXY = "HaproxyLoadBalancer"
+HAPROXY_REMOVAL = "HaproxyRemoval"
+DEPARTURE = "NodeDeparture"
+KUBECONFIG = "Kubeconfig"
+KUBERNETES = "KubernetesNodes"
+
+
+def type_of(component: str) -> str:
+    return f"{PACKAGE}:{component}"
+
+
+# ---------------------------------------------------------------- the steps, by the manual's order
+
+def preflight(node: str) -> str:
+    return f"{node}-preflight"
+
+
+def install(main: str) -> str:
+    return f"{main}-install"
+
+
+def microk8s_channel(main: str) -> str:
+    return f"{main}-microk8s-channel"
+
+
+def prepare(node: str) -> str:
+    return f"{node}-prepare"
+
+
+def add_node(node: str) -> str:
+    return f"{node}-add-node"
+
+
+def join(node: str) -> str:
+    return f"{node}-join"
+
+
+RECONFIGURE = "reconfigure"
+
+
+def scale(service: str) -> str:
+    return f"scale-{service}"
+
+
+def update_hamode(node: str) -> str:
+    return f"{node}-update-hamode"
+
+
+RESTART = "restart"
+
+
+def kubeconfig(main: str) -> str:
+    return f"{main}-kubeconfig"
+
+
+def drain(node: str) -> str:
+    return f"{node}-drain"
+
+
+def leave(node: str) -> str:
+    return f"{node}-leave"
+
+
+def remove_node(node: str) -> str:
+    return f"{node}-remove-node"
+
+
+def _host_part(host: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "-", host)
+
+
+def balancer(what: str, host: str, first: bool) -> str:
+    """A balancer's step (`what`: version, config, keepalived): `haproxy-<what>` for the first
+    balancer the site had (the names a single-host site always had, kept when others are added),
+    `haproxy-<what>-<host>` for every other."""
+    return f"haproxy-{what}" if first else f"haproxy-{what}-{_host_part(host)}"
+
+
+def haproxy_removal(host: str, first: bool) -> str:
+    """The component that takes this program's HAProxy (and keepalived) off a balancer left behind:
+    its steps are named from it (removal_steps)."""
+    return "haproxy-removal" if first else f"haproxy-removal-{_host_part(host)}"
+
+
+def removal_steps(component: str) -> tuple[str, str]:
+    """(keepalived's removal, HAProxy's removal) of a HaproxyRemoval named `component`."""
+    return component.replace("haproxy-removal", "keepalived-removal", 1), component
+
+
+# ---------------------------------------------------------------- where each step sits
+
+def component_of(step: str) -> str:
+    """The component type a step of this program sits under (its URN's parent type)."""
+    for suffix, component in (("-preflight", PREFLIGHT), ("-install", INSTALL), ("-microk8s-channel", INSTALL),
+                              ("-prepare", JOIN), ("-add-node", JOIN), ("-join", JOIN),
+                              ("-update-hamode", HA), ("-kubeconfig", KUBECONFIG), ("-drain", DEPARTURE),
+                              ("-leave", DEPARTURE), ("-remove-node", DEPARTURE)):
+        if step.endswith(suffix):
+            return component
+    if step == RECONFIGURE:
+        return SETTINGS
+    if step == RESTART:
+        return HA
+    if step.startswith("scale-"):
+        return SCALING
+    if step.startswith(("haproxy-removal", "keepalived-removal")):
+        return HAPROXY_REMOVAL
+    if step.startswith("haproxy-"):
+        return HAPROXY
+    raise ValueError(f"not a step of this program: {step}")
+
+
+def urn(stack: str, project: str, step: str) -> str:
+    """The URN the step has in the stack (Pulumi's: the type chain from the stack down, then the name)."""
+    return (f"urn:pulumi:{stack}::{project}::{type_of(CLUSTER)}${type_of(component_of(step))}${COMMAND}"
+            f"::{step}")
