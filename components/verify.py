@@ -29,6 +29,7 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
+from . import names
 from .render import verify as render
 from .render.verify import HAPROXY, Context, HostOutput
 from .site import Site, SiteConfigError, config_value, parse_site
@@ -85,6 +86,19 @@ def values_from_pulumi(stack: str, cwd: Path = ROOT, env: Optional[Mapping[str, 
         if entry.get("secret"):
             secret.add(key)
     return values, secret
+
+
+def urns_from_pulumi(stack: str, cwd: Path = ROOT, env: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+    """Step name -> URN as the stack holds them (`pulumi stack export`), for the repair commands;
+    empty when the export cannot be read (the naming module's URNs are used then)."""
+    try:
+        done = subprocess.run(["pulumi", "stack", "export", "--stack", stack], cwd=cwd,
+                              env=dict(env) if env is not None else None, capture_output=True, text=True, timeout=120)
+        resources = json.loads(done.stdout).get("deployment", {}).get("resources") or [] if done.returncode == 0 else []
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return {}
+    return {r["urn"].rsplit("::", 1)[-1]: r["urn"] for r in resources
+            if r.get("type") == names.COMMAND and "::" in r.get("urn", "")}
 
 
 def _replace_secure(node: Any, path: str, unread: set[str]) -> Any:
@@ -228,9 +242,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         unread: set[str] = set()
+        urns: dict[str, str] = {}
         if args.pulumi_stack:
             values, secret = values_from_pulumi(args.pulumi_stack, args.cwd)
             stack = args.stack_name or args.pulumi_stack
+            urns = urns_from_pulumi(args.pulumi_stack, args.cwd)
         elif args.stack:
             if args.key is None:
                 parser.error("--stack needs --key (the stack file holds the SSH key encrypted)")
@@ -240,7 +256,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             values, secret, unread = values_from_json(args.values_json, args.key)
             stack = args.stack_name
         ctx = Context(stack=stack, project=project_name(args.cwd if args.pulumi_stack else ROOT),
-                      unread_secrets=frozenset(unread))
+                      unread_secrets=frozenset(unread), urns=urns)
         code, _ = verify(copy.deepcopy(values), secret, str(args.key) if args.key else None, ctx)
         return code
     except (VerifyError, OSError, ValueError, yaml.YAMLError) as exc:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from components import verify as cli
+from components import names, verify as cli
 from components.render import verify as v
 from lab import ssh_exec
 from lab.harness import Lab, is_check
@@ -177,6 +177,10 @@ def test_every_urn_a_repair_names_is_a_step_in_the_state(lab):
     state = {r["urn"] for r in lab.stack.export()["deployment"]["resources"]}
     assert urns <= state, sorted(urns - state)
     assert len(urns) == 11
+    # what `make verify STACK=...` reads from the stack is what the naming module gives
+    from_stack = cli.urns_from_pulumi("lab", lab.stack.project, env={**os.environ, **lab.stack.env})
+    assert len(from_stack) >= 20
+    assert all(urn == names.urn("lab", "elma365-cluster", name) for name, urn in from_stack.items())
 
 
 def test_through_a_bastion(lab):
