@@ -48,27 +48,26 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.preflight = Preflight("preflight", PreflightArgs(site), after())
         checked = self.preflight.done
         self.install = Elma365Install(site.main.name, Elma365InstallArgs(site), after(*checked, was="install"))
-        last: pulumi.Resource = self.install.done
+        last: list[pulumi.Resource] = self.install.done
         self.joins = []
         for node in site.joining:
-            join = NodeJoin(node.name, NodeJoinArgs(site, node, self.install.microk8s_channel, checked),
-                            after(last, was=f"join-{node.name}"))
+            join = NodeJoin(node.name, NodeJoinArgs(site, node, self.install.microk8s_channel),
+                            after(*last, was=f"join-{node.name}"))
             self.joins.append(join)
             last = join.done
-        self.settings = Settings(names.RECONFIGURE, SettingsArgs(site), after(last, was="settings"))
-        self.scaling = Scaling("scale", ScalingArgs(site), after(self.settings.reconfigure, was="scaling"))
-        self.ha = HighAvailability("ha", HighAvailabilityArgs(site),
-                                   after(*(self.scaling.done or [self.settings.reconfigure])))
+        self.settings = Settings(names.RECONFIGURE, SettingsArgs(site), after(*last, was="settings"))
+        self.scaling = Scaling("scale", ScalingArgs(site), after(*self.settings.done, was="scaling"))
+        self.ha = HighAvailability("ha", HighAvailabilityArgs(site), after(*self.scaling.done))
         self.haproxy = (HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site, first_balancer(previous, site)),
                                             after(*checked)) if site.haproxy else None)
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
         self.haproxy_removals = [
             HaproxyRemoval(names.haproxy_removal(old["host"], first=i == 0), HaproxyRemovalArgs(site, old),
-                           after(*([self.haproxy.done] if self.haproxy else [])))
+                           after(*(self.haproxy.done if self.haproxy else [])))
             for i, old in enumerate(balancers_left_behind(previous, site))]
 
         # a node leaves after the joins (a replacement is in first) and once HAProxy no longer sends it traffic
-        before_departure = [last] + ([self.haproxy.done] if self.haproxy else [])
+        before_departure = last + (self.haproxy.done if self.haproxy else [])
         leaving = [(node, node.decommission == "force") for node in site.decommissioned]
         leaving += [(Node(name=gone["name"], address=gone["address"], cluster_address=gone["clusterAddress"],
                           port=gone.get("port"), host_key=gone.get("hostKey")), False)
@@ -80,10 +79,10 @@ class Elma365Cluster(pulumi.ComponentResource):
         # read-only, right after the last join (in parallel with settings, scaling and HA); the node
         # labels are applied once the roll-out that restarts nodes is over
         self.kubeconfig_source = KubeconfigSource(site.main.name, KubeconfigSourceArgs(site),
-                                                  after(last, was="kubeconfig"))
+                                                  after(*last, was="kubeconfig"))
         self.kubeconfig = self.kubeconfig_source.kubeconfig
         self.kubernetes = (KubernetesNodes("kubernetes", KubernetesNodesArgs(site, self.kubeconfig),
-                                           after(self.ha.restart)) if site.kubernetes.enabled else None)
+                                           after(*self.ha.done)) if site.kubernetes.enabled else None)
         self.kubernetes_nodes = self.kubernetes.labels if self.kubernetes else None
 
         self.facts = self.preflight.facts
@@ -98,8 +97,7 @@ class Elma365Cluster(pulumi.ComponentResource):
         }
         # The record the next run compares with: it counts only once every departure (and the
         # HAProxy removal) has succeeded, so a failed one is tried again by the next run.
-        finished = [d.remove.stdout for d in self.departures]
-        finished += [removal.done.stdout for removal in self.haproxy_removals]
+        finished = [step.stdout for d in [*self.departures, *self.haproxy_removals] for step in d.done]
         record = record_of(site)
         self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from pulumi_command import remote
 
 from . import names
 from .remote_step import connection, depends_on, node_connection, step
@@ -32,15 +33,16 @@ class NodeDeparture(pulumi.ComponentResource):
         after = depends_on(opts)
         main = node_connection(site, site.main)
         if force:
-            self.remove = step(names.remove_node(name), main, remove_node_command(site, node, force=True),
-                               after=after, once=True, parent=self)
+            remove = step(names.remove_node(name), main, remove_node_command(site, node, force=True),
+                          after=after, once=True, parent=self)
         else:
             drain = step(names.drain(name), main, drain_command(site, node), after=after, once=True,
                          parent=self)
             leave = step(names.leave(name), node_connection(site, node), leave_command(site, node),
                          after=[drain], once=True, parent=self)
-            self.remove = step(names.remove_node(name), main, remove_node_command(site, node),
-                               after=[leave], once=True, parent=self)
+            remove = step(names.remove_node(name), main, remove_node_command(site, node),
+                          after=[leave], once=True, parent=self)
+        self.done: list[remote.Command] = [remove]
         self.register_outputs({"node": node.name, "force": force})
 
 
@@ -67,5 +69,5 @@ class HaproxyRemoval(pulumi.ComponentResource):
         if old.get("haproxy"):
             steps.append(step(haproxy_removal, conn, removal_command(site, old["haproxy"]), once=True,
                               parent=self, after=steps[-1:] or depends_on(opts)))
-        self.done = steps[-1]
+        self.done: list[remote.Command] = steps[-1:]
         self.register_outputs({"host": old["host"]})

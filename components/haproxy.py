@@ -61,7 +61,8 @@ class HaproxyLoadBalancer(pulumi.ComponentResource):
                             parent=self, after=[apply])
                 self.keepalived.append(vrrp)
                 previous = [vrrp]
-        self.done = previous[0]   # the last balancer's last step: every balancer serves the new config
+        # the last balancer's last step: every balancer serves the new config
+        self.done: list[pulumi.Resource] = previous
         port = haproxy.web_port
         self.url = f"http://{haproxy.public_address}" + ("" if port == 80 else f":{port}") + "/"
         self.register_outputs({"url": self.url})

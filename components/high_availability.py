@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import pulumi
+from pulumi_command import remote
 
 from . import names
 from .remote_step import depends_on, node_connection, step
@@ -35,4 +36,5 @@ class HighAvailability(pulumi.ComponentResource):
             previous = [update]
         self.restart = step(names.RESTART, node_connection(site, site.main), restart_command(site), applies=applies,
                             after=previous, parent=self)
+        self.done: list[remote.Command] = [self.restart]
         self.register_outputs({"ha": applies})

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+from pulumi_command import remote
 
 from . import names
 from .remote_step import depends_on, node_connection, step
@@ -23,10 +24,11 @@ class Elma365Install(pulumi.ComponentResource):
         super().__init__(names.type_of(names.INSTALL), name, None, opts)
         site = args.site
         main = site.main
-        self.done = step(names.install(name), node_connection(site, main), install_command(site),
-                         stdin=install_stdin(site), applies=installed_settings(site), log="stderr",
-                         after=depends_on(opts), parent=self)
+        install = step(names.install(name), node_connection(site, main), install_command(site),
+                       stdin=install_stdin(site), applies=installed_settings(site), log="stderr",
+                       after=depends_on(opts), parent=self)
         # the MicroK8s channel every joining node gets (read-only; refuses a pin that differs)
         self.microk8s_channel = step(names.microk8s_channel(name), node_connection(site, main),
-                                     microk8s_channel_command(site), after=[self.done], parent=self)
-        self.register_outputs({"node": main.name})
+                                     microk8s_channel_command(site), after=[install], parent=self)
+        self.done: list[remote.Command] = [install]
+        self.register_outputs({"node": main.name, "microk8sChannel": self.microk8s_channel.stdout})

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_command import remote
@@ -16,13 +15,13 @@ from .site import Node, Site
 class NodeJoinArgs:
     site: Site
     node: Node
-    channel: remote.Command   # the main node's step that reads its MicroK8s channel
-    checked: Sequence[pulumi.Resource] = field(default_factory=tuple)  # the preflight checks
+    channel: remote.Command   # the main node's step that reads its MicroK8s channel (after the install)
 
 
 class NodeJoin(pulumi.ComponentResource):
-    """One additional node (the component's name): prepared once the checks passed and the main node's MicroK8s channel is
-    known; joined only after `opts.depends_on` (the previous join, or the install).
+    """One additional node (the component's name): prepared once the main node's MicroK8s channel is
+    known (after the install, so after every check); joined only after `opts.depends_on` (the
+    previous join, or the install).
 
     add-node's output is a one-time token: a secret, never logged. Nothing here undoes a join:
     a node leaves only through NodeDeparture (components/departure.py)."""
@@ -32,12 +31,13 @@ class NodeJoin(pulumi.ComponentResource):
         site, node, channel = args.site, args.node, args.channel
         main = site.main
         self.prepare = step(names.prepare(name), node_connection(site, node), prepare_command(site, node),
-                            stdin=channel.stdout, after=[*args.checked, channel], parent=self)
+                            stdin=channel.stdout, after=[channel], parent=self)
         self.add_node = step(names.add_node(name), node_connection(site, main),
                              add_node_command(site, node), secret_output=True,
                              after=[*depends_on(opts), channel], parent=self)
         target = self.add_node.stdout.apply(lambda out: select_join_target(out, main))
-        self.done = step(names.join(name), node_connection(site, node),
-                         self.add_node.urn.apply(lambda urn: join_command(site, node, urn)),
-                         stdin=target, after=[self.add_node, self.prepare], parent=self)
+        join = step(names.join(name), node_connection(site, node),
+                    self.add_node.urn.apply(lambda urn: join_command(site, node, urn)),
+                    stdin=target, after=[self.add_node, self.prepare], parent=self)
+        self.done: list[remote.Command] = [join]
         self.register_outputs({"node": node.name})

@@ -29,7 +29,8 @@ class KubeconfigSource(pulumi.ComponentResource):
         address = main.address
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             self.command.stdout.apply(lambda text: with_server(text, address)))
-        self.register_outputs({})
+        self.done: list[pulumi.Resource] = [self.command]
+        self.register_outputs({"kubeconfig": self.kubeconfig})
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class KubernetesNodes(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=list(after)))
             self.patches[node.name] = patch
             self.labels[node.name] = patch.metadata.apply(lambda m, declared=labels: _labels_of(m, declared))
+        self.done: list[pulumi.Resource] = list(self.patches.values())
         self.register_outputs({"nodes": self.labels})
 
 

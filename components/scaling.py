@@ -32,5 +32,6 @@ class Scaling(pulumi.ComponentResource):
             if service == "all":
                 scale_all = command
             self.commands.append(command)
-        self.done: list[pulumi.Resource] = list(self.commands)
+        # with no count to apply, what it waited for is what its followers wait for
+        self.done: list[pulumi.Resource] = list(self.commands) or depends_on(opts)
         self.register_outputs({"replicas": dict(site.scaling.replicas)})

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+from pulumi_command import remote
 
 from . import names
 from .remote_step import depends_on, node_connection, step
@@ -26,4 +27,5 @@ class Settings(pulumi.ComponentResource):
         conn = node_connection(site, site.main)
         self.reconfigure = step(name, conn, reconfigure_command(site), stdin=reconfigure_stdin(site),
                                 applies=settings(site), log="stderr", after=depends_on(opts), parent=self)
-        self.register_outputs({})
+        self.done: list[remote.Command] = [self.reconfigure]
+        self.register_outputs({"settings": name})

@@ -54,7 +54,8 @@ def test_install_and_every_prepare_wait_for_every_nodes_checks(site):
     checks = {site.command(f"{n}-preflight").urn for n in NODES}
     assert checks <= site.command("elma365-1-install").depends_on
     for node in NODES[1:]:
-        assert checks <= site.command(f"{node}-prepare").depends_on
+        # through the main node's MicroK8s channel, read after the install
+        assert all(site.reaches(f"{node}-prepare", on=f"{n}-preflight") for n in NODES)
         assert site.reaches(f"{node}-join", on=f"{node}-preflight")
 
 

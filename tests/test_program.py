@@ -71,9 +71,8 @@ def test_joining_nodes_get_the_main_nodes_microk8s_channel_before_any_join(site)
     assert site.depends("elma365-1-microk8s-channel", on="elma365-1-install")
     assert "snap list microk8s" in channel.inputs["create"]
     for node in NODES[1:]:
-        # the preflight checks and the main node's channel come first (tests/test_preflight.py)
-        assert site.command(f"{node}-prepare").depends_on == {site.command(f"{n}-preflight").urn for n in NODES} | {
-            channel.urn}
+        # the main node's channel comes first, and with it the install and every check (tests/test_preflight.py)
+        assert site.command(f"{node}-prepare").depends_on == {channel.urn}
         assert site.depends(f"{node}-add-node", on="elma365-1-microk8s-channel")
     # the mocks answer "" for the channel; the lab reads a real `snap list`
     assert 'snap install microk8s --classic --channel="$channel"' in site.command("elma365-2-prepare").inputs["create"]
