@@ -9,8 +9,8 @@ the server, under tests/golden/<site>/<server>/<step>[.update].golden (expected 
 one node's script repeats another's), with the command line around it (`sudo -n`, ...) in a first
 comment line, and the bastion the step goes through, if any, in the next. The sites are
 tests/golden_sites.py's: the example and lab stacks, and their named variants; a variant keeps only
-the scripts its base (its stack, or the variant it is `like`) has nowhere, so a change of a script
-is one file's diff. Secrets never appear: they travel on stdin, which is not stored.
+the scripts its base (its stack, or the variant it is `like`) has nowhere, so a changed script
+shows in the sites that render it differently, not in every variant. Secrets never appear: they travel on stdin, which is not stored.
 """
 from __future__ import annotations
 
