@@ -9,6 +9,13 @@ from tests.mock_runtime import ROOT_DIR, Outputs, stack_values
 # Not a key: a placeholder with a key's frame, built here so no key-shaped text sits in the repository.
 _FRAME = "-----{} OPENSSH PRIVATE KEY-----"
 TEST_KEY = f"{_FRAME.format('BEGIN')}\nTESTKEYMATERIALnotarealkey0123456789\n{_FRAME.format('END')}\n"
+# A TLS bundle of the same kind (tests/golden's TLS site): a certificate's and a private key's frames
+_PEM = "-----{} {}-----"
+TLS_PEM = "".join(f"{_PEM.format('BEGIN', kind)}\n{body}\n{_PEM.format('END', kind)}\n" for kind, body in
+                  (("CERTIFICATE", "TESTCERTIFICATEnotarealone0123456789"),
+                   ("PRIVATE KEY", "TESTTLSKEYMATERIALnotarealkey0123456789")))
+KEY_PASSWORD = "key-Passphr4se-Secret"
+STATS_PASSWORD = "St4ts-Secret-Pa55"
 PG_PASSWORD = "pg-Sup3r-Secret"
 PG_URL = f"postgres://elma365:{PG_PASSWORD}@db.example.com:5432/elma365"
 
