@@ -25,7 +25,7 @@ from typing import Mapping, Optional, Sequence
 from .. import names
 from ..site import BalancerHost, Node, Site
 from .answers import SERVICE_LABELS
-from .facts import LONE_DATASTORE  # the datastore of a MicroK8s nobody joined (alone, or the first node)
+from ..facts.node import LONE_DATASTORE  # the datastore of a MicroK8s nobody joined (alone, or the first node)
 from . import keepalived
 from .haproxy import UnsupportedHaproxy, _host, haproxy_config, parse_version
 from .shell import APPLIED_DIR, q, remote
