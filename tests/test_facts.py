@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components.facts import node
+from components.facts import microk8s, node
 from components.facts.node import parse_facts, report
 from components.render import departure, install, join
 from components.render.preflight import parse_report, preflight_command
@@ -130,7 +130,8 @@ def test_the_facts_of_every_node_read_as_one_report(tools):
 
 def test_every_reader_of_a_fact_reads_it_with_the_same_text():
     """The snap channel, the datastore's members and a node's place in Kubernetes are read one way
-    (components/facts/node.py): by the preflight's facts and by the steps that check before they act."""
+    (components/facts/node.py): by the preflight's facts, by the steps that check before they act,
+    and by `make verify`, which reads the channel and the members with the preflight's own filters."""
     site = parse_site(example(), SECRET_KEYS)
     main, other = site.nodes[0], site.nodes[1]
 
@@ -146,3 +147,6 @@ def test_every_reader_of_a_fact_reads_it_with_the_same_text():
     for step in (join.add_node_command(site, other), departure.drain_command(site, other),
                  departure.remove_node_command(site, other)):
         assert node.in_kubernetes(other) in script(step)
+    derived = {name: (source, read) for name, source, read in microk8s.NODE_FACTS}
+    assert derived["channel"] == ("snap", node.CHANNEL_OF) and node.SNAP_CHANNEL.endswith(node.CHANNEL_OF)
+    assert derived["datastore"] == ("status", node.datastore_members())

@@ -13,8 +13,7 @@ import io
 import time
 from pathlib import Path
 
-from components import verify
-from components.render import verify as v
+from components.verify import checks, cli as verify, repairs
 from lab.failover import FAULT_AT, SECONDS, bring_back, fail_live_balancer, wait_every_balancer_serves
 from lab.load import one
 from tests.lab_support import needs_lab
@@ -52,9 +51,9 @@ def test_two_balancers_share_a_virtual_ip_through_failures_and_returns(new_lab):
     wait_every_balancer_serves(lab.info["balancers"], NODES)
 
     # make verify reads both balancers and finds the VIP on the first
-    code, rows = verify.verify(copy.deepcopy(lab.values), set(lab.values), None, v.Context(stack="lab"),
+    code, rows = verify.verify(copy.deepcopy(lab.values), set(lab.values), None, repairs.Context(stack="lab"),
                                out=io.StringIO())
-    assert [(r.where, r.check, r.found) for r in rows if r.status == v.DRIFT] == [] and code == 0
+    assert [(r.where, r.check, r.found) for r in rows if r.status == checks.DRIFT] == [] and code == 0
     assert next(r.found for r in rows if r.check == f"virtual IP {vip}") == f"held by {first}"
     assert {r.where for r in rows if "keepalived.conf" in r.check} == {f"haproxy {first}", f"haproxy {second}"}
 
