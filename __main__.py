@@ -13,5 +13,5 @@ pulumi.export("haproxyUrl", cluster.haproxy_url)
 pulumi.export("configured", cluster.configured)
 pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))  # for other stacks (a StackReference)
 pulumi.export("kubernetesNodes", cluster.kubernetes_nodes)  # {node: labels} when kubernetes.enabled
-pulumi.export("facts", cluster.facts)  # what each node reported it runs (components/render/facts.py)
+pulumi.export("facts", cluster.facts)  # what each node reported it runs (components/facts/node.py)
 pulumi.export("site", cluster.record)  # what the next run compares the config with (components/record.py)

@@ -6,7 +6,7 @@ import pulumi
 
 from . import names
 from .remote_step import node_connection, step
-from .render.facts import parse_facts, report
+from .facts.node import parse_facts, report
 from .render.preflight import node_facts, preflight_command, preflight_update_command
 from .site import Site
 
@@ -18,7 +18,7 @@ class PreflightArgs:
 
 class Preflight(pulumi.ComponentResource):
     """One check command per node, all at once, before anything is installed: first what the node
-    runs and the site rules over it (components/render/facts.py), on every site; then, with
+    runs (components/facts/node.py) and the site rules over it, on every site; then, with
     `preflight.enabled`, the checks.
 
     Each node's command prints one `PREFLIGHT <node> <check> ok|warn|fail <detail>` line per check

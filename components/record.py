@@ -42,7 +42,7 @@ def record_of(site: Site) -> dict[str, Any]:
 
 def from_outputs(outputs: dict[str, Any]) -> Optional[dict[str, Any]]:
     """The record among a stack's outputs (None for a new stack). What the servers run is read from
-    them in the preflight (components/render/facts.py), whatever this record says or lacks."""
+    them in the preflight (components/facts/node.py), whatever this record says or lacks."""
     record = outputs.get(RECORD_OUTPUT)
     if isinstance(record, dict) and record.get("format") == FORMAT:
         return record

@@ -3,12 +3,15 @@ against stand-in `microk8s`, `snap` and `elma365ctl` commands: the installer may
 nodes[0], and only where no configured node runs ELMA365."""
 from __future__ import annotations
 
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from components.render.facts import parse_facts, report
+from components.facts import microk8s, node
+from components.facts.node import parse_facts, report
+from components.render import departure, install, join
 from components.render.preflight import parse_report, preflight_command
 from components.site import parse_site
 from tests.sites import SECRET_KEYS, example
@@ -123,3 +126,27 @@ def test_the_facts_of_every_node_read_as_one_report(tools):
         "elma365ctl present, marked none",
         "elma365-2: ELMA365 present (2 workloads), MicroK8s 1.28/stable, datastore 127.0.0.1:19001, "
         "elma365ctl present, marked none"]
+
+
+def test_every_reader_of_a_fact_reads_it_with_the_same_text():
+    """The snap channel, the datastore's members and a node's place in Kubernetes are read one way
+    (components/facts/node.py): by the preflight's facts, by the steps that check before they act,
+    and by `make verify`, which reads the channel and the members with the preflight's own filters."""
+    site = parse_site(example(), SECRET_KEYS)
+    main, other = site.nodes[0], site.nodes[1]
+
+    def script(command: str) -> str:   # the body of `[sudo -n ]bash -c '<script>'`
+        return shlex.split(command)[-1]
+    assert node.SNAP_CHANNEL in node.facts_script(main)
+    assert node.datastore_members() in node.facts_script(main)
+    assert node.SNAP_CHANNEL in script(install.microk8s_channel_command(site))
+    assert node.SNAP_CHANNEL in script(join.prepare_command(site, other))
+    for step in (join.prepare_command(site, other), join.join_command(site, other, "urn")):
+        assert node.lists_in_datastore(main) in script(step)
+    assert node.lists_in_datastore(other) in script(departure.remove_node_command(site, other))
+    for step in (join.add_node_command(site, other), departure.drain_command(site, other),
+                 departure.remove_node_command(site, other)):
+        assert node.in_kubernetes(other) in script(step)
+    derived = {name: (source, read) for name, source, read in microk8s.NODE_FACTS}
+    assert derived["channel"] == ("snap", node.CHANNEL_OF) and node.SNAP_CHANNEL.endswith(node.CHANNEL_OF)
+    assert derived["datastore"] == ("status", node.datastore_members())

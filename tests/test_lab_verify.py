@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from components import names, verify as cli
-from components.render import verify as v
+from components import names
+from components.facts import haproxy as hf
+from components.verify import checks, cli, repairs
 from lab import ssh_exec
 from lab.harness import Lab, is_check
 from lab.stack import ROOT
@@ -37,7 +38,7 @@ def lab(tmp_path_factory):
 
 
 def host(lab: Lab, name: str) -> dict:
-    return lab.info["haproxy"] if name == v.HAPROXY else next(n for n in lab.info["nodes"] if n["name"] == name)
+    return lab.info["haproxy"] if name == hf.HAPROXY else next(n for n in lab.info["nodes"] if n["name"] == name)
 
 
 def on(lab: Lab, name: str, command: str) -> ssh_exec.Result:
@@ -59,18 +60,18 @@ def read_only(lab: Lab, mark: int) -> list[dict]:
     return calls
 
 
-def verify(lab: Lab, values=None) -> tuple[int, list[v.Row], str]:
+def verify(lab: Lab, values=None) -> tuple[int, list[checks.Row], str]:
     """The module in-process, with the stack's values (what `pulumi config --show-secrets` gives)."""
     mark, config = lab.mark(), live_haproxy_config(lab)
     values = copy.deepcopy(values or lab.values)
     out = io.StringIO()
-    code, rows = cli.verify(values, set(values), None, v.Context(stack="lab"), out=out)
+    code, rows = cli.verify(values, set(values), None, repairs.Context(stack="lab"), out=out)
     read_only(lab, mark)
     assert live_haproxy_config(lab) == config
     return code, rows, out.getvalue()
 
 
-def settle(lab: Lab, seconds: float = 15.0) -> tuple[int, list[v.Row], str]:
+def settle(lab: Lab, seconds: float = 15.0) -> tuple[int, list[checks.Row], str]:
     """verify until nothing drifts (a node back in service answers HAProxy after `rise` checks)."""
     deadline = time.monotonic() + seconds
     while True:
@@ -81,11 +82,11 @@ def settle(lab: Lab, seconds: float = 15.0) -> tuple[int, list[v.Row], str]:
         time.sleep(0.5)
 
 
-def drifted(rows: list[v.Row]) -> list[tuple[str, str]]:
-    return [(r.where, r.check) for r in rows if r.status == v.DRIFT]
+def drifted(rows: list[checks.Row]) -> list[tuple[str, str]]:
+    return [(r.where, r.check) for r in rows if r.status == checks.DRIFT]
 
 
-def state_rows(rows: list[v.Row]) -> dict[str, v.Row]:
+def state_rows(rows: list[checks.Row]) -> dict[str, checks.Row]:
     """HAProxy's own view of each backend (from its admin socket or its stats page), by node."""
     return {r.check.split()[1]: r for r in rows if r.check.startswith("backend ") and " state (" in r.check}
 
@@ -94,7 +95,7 @@ def site_of(lab: Lab):
     return cli.parse_site(copy.deepcopy(lab.values), set(lab.values))
 
 
-def repair(lab: Lab, fix: v.Repair) -> None:
+def repair(lab: Lab, fix: repairs.Repair) -> None:
     """Run a repair as printed: its commands over SSH, then `pulumi up --replace` of its URNs."""
     assert not fix.manual, fix.text
     for name, commands in fix.ssh:
@@ -125,7 +126,7 @@ def the_drift(lab):
     """The one drift a verify run reports (it exits 1)."""
     code, rows, _ = verify(lab)
     assert code == 1
-    [row] = [r for r in rows if r.status == v.DRIFT]
+    [row] = [r for r in rows if r.status == checks.DRIFT]
     return row
 
 def test_a_deployed_site_matches_read_through_pulumi_config(lab):
@@ -145,7 +146,7 @@ def test_a_deployed_site_matches_read_through_pulumi_config(lab):
     # journal would be a matter of timing on a loaded machine)
     out = done.stdout
     assert out.splitlines()[0].split() == ["NODE", "CHECK", "EXPECTED", "(config)", "FOUND"]
-    if v.rendered_socket(site_of(lab)):   # HAProxy's own view, through the admin socket the program configures
+    if hf.rendered_socket(site_of(lab)):   # HAProxy's own view, through the admin socket the program configures
         assert "0 drift, 0 skipped (not verified: none)" in out
         assert all(f"backend elma365-{i} state (admin socket)" in out for i in (1, 2, 3))
     else:                                  # no admin socket, no stats page: said, and not counted as a match
@@ -171,9 +172,9 @@ def test_the_key_file_form_reads_the_stack_file_and_the_operators_key(lab):
 
 def test_every_urn_a_repair_names_is_a_step_in_the_state(lab):
     site = site_of(lab)
-    ctx = v.Context(stack="lab")
-    urns = set(v.settings_repair(site, ctx, ha=True, settings=True).replace) | set(v.haproxy_repair(site, ctx).replace)
-    urns |= {u for n in site.joining for u in v.rejoin_repair(site, ctx, n, listed=True).replace}
+    ctx = repairs.Context(stack="lab")
+    urns = set(repairs.settings_repair(site, ctx, ha=True, settings=True).replace) | set(repairs.haproxy_repair(site, ctx).replace)
+    urns |= {u for n in site.joining for u in repairs.rejoin_repair(site, ctx, n, listed=True).replace}
     state = {r["urn"] for r in lab.stack.export()["deployment"]["resources"]}
     assert urns <= state, sorted(urns - state)
     assert len(urns) == 11
@@ -203,7 +204,7 @@ def test_a_stopped_node(lab):
         ("elma365-3", "MicroK8s running"), ("elma365-3", "in the cluster and Ready"),
         ("cluster", "ELMA365 nodes up (elma365ctl status)"), (haproxy, "backend elma365-3 health: HEAD / :8080")]
     address = host(lab, "elma365-3")["address"]
-    fixes = {r.repair for r in rows if r.status == v.DRIFT}
+    fixes = {r.repair for r in rows if r.status == checks.DRIFT}
     assert {f.text for f in fixes} == {f"ssh -p 2222 root@{address} microk8s start"}
     assert f"DRIFT elma365-3: MicroK8s running: ssh -p 2222 root@{address} microk8s start" in text
     repair(lab, fixes.pop())
@@ -216,11 +217,11 @@ def test_an_unreachable_node(lab):
         code, rows, text = verify(lab)
         assert code == 1
         assert drifted(rows) == [("elma365-2", "reachable over SSH")]
-        r = next(r for r in rows if r.status == v.DRIFT)
+        r = next(r for r in rows if r.status == checks.DRIFT)
         assert r.found.startswith("unreachable (") and "Connection refused" in r.found
         assert r.repair.manual and "bring elma365-2 back" in r.repair.text
         # what the other hosts say about it still counts
-        assert next(r for r in rows if r.where == "elma365-2" and r.check == "in the cluster and Ready").status == v.OK
+        assert next(r for r in rows if r.where == "elma365-2" and r.check == "in the cluster and Ready").status == checks.OK
     finally:
         lab.site.start_node("elma365-2")
     settle(lab)
@@ -236,7 +237,7 @@ def test_ha_switched_off_by_hand(lab):
     assert code == 1
     assert drifted(rows) == [("cluster", "HA mode (elma365ctl status)"),
                              ("cluster", "HA mode rolled out on (elma365ctl status)")]
-    fix = next(r.repair for r in rows if r.status == v.DRIFT)
+    fix = next(r.repair for r in rows if r.status == checks.DRIFT)
     assert "truncate -s 0 /var/lib/elma365-cluster/applied/settings" in fix.text
     assert " && pulumi up --stack lab --replace " in fix.text
     # a plain `pulumi up` repairs nothing: no input changed, so no step runs
@@ -256,7 +257,7 @@ def test_ha_switched_off_by_hand(lab):
 
 def test_the_haproxy_config_edited_on_its_host(lab):
     applied = live_haproxy_config(lab)
-    assert on(lab, v.HAPROXY, "sed -i 's/timeout server 10m/timeout server 20m/' /etc/haproxy/haproxy.cfg").exit_code == 0
+    assert on(lab, hf.HAPROXY, "sed -i 's/timeout server 10m/timeout server 20m/' /etc/haproxy/haproxy.cfg").exit_code == 0
     r = the_drift(lab)
     assert r.check == "live /etc/haproxy/haproxy.cfg = applied"
     line = applied.decode().splitlines().index("    timeout server 10m") + 1
@@ -298,7 +299,7 @@ def test_autoscaling_switched_on_by_hand(lab):
     code, rows, text = verify(lab)
     assert code == 1
     assert drifted(rows) == [("cluster", "autoscaling (elma365ctl status)")]
-    fix = next(r.repair for r in rows if r.status == v.DRIFT)
+    fix = next(r.repair for r in rows if r.status == checks.DRIFT)
     assert [u.rsplit("::", 1)[1] for u in fix.replace] == ["reconfigure", "scale-all", "scale-main"]
     mark = lab.mark()
     repair(lab, fix)
@@ -314,8 +315,8 @@ def test_a_node_that_left_the_cluster_by_hand(lab):
     assert code == 1
     assert ("elma365-3", "in the cluster and Ready") in drifted(rows)
     assert ("cluster", "datastore voters (microk8s status)") in drifted(rows)
-    fixes = {r.repair for r in rows if r.status == v.DRIFT}
-    assert len(fixes) == 1, [r.repair.text for r in rows if r.status == v.DRIFT]
+    fixes = {r.repair for r in rows if r.status == checks.DRIFT}
+    assert len(fixes) == 1, [r.repair.text for r in rows if r.status == checks.DRIFT]
     fix = fixes.pop()
     assert fix.text.startswith(f"ssh -p 2222 root@{host(lab, 'elma365-1')['address']} "
                                "'microk8s remove-node elma365-3 && truncate -s 0 /var/lib/elma365-cluster/applied/restart'"
@@ -333,7 +334,7 @@ def test_a_node_that_left_the_cluster_by_hand(lab):
 def test_haproxys_own_view_of_its_backends(lab):
     """Through the admin socket when the program's config has one; else through the stats page,
     configured here (its password a secret that reaches the HAProxy host only on stdin)."""
-    if not v.rendered_socket(site_of(lab)):
+    if not hf.rendered_socket(site_of(lab)):
         values = copy.deepcopy(lab.values)
         values["haproxy"]["stats"] = {"bind": f"{lab.info['haproxy']['address']}:8404", "user": "admin",
                                       "password": "Stats-pass-123"}
@@ -351,7 +352,7 @@ def test_haproxys_own_view_of_its_backends(lab):
         if state.found == "DOWN" or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    assert state.status == v.DRIFT and state.found == "DOWN", text
+    assert state.status == checks.DRIFT and state.found == "DOWN", text
     assert state.repair.text.endswith("microk8s start")
     repair(lab, state.repair)
     settle(lab)

@@ -13,8 +13,7 @@ import io
 import time
 from pathlib import Path
 
-from components import verify
-from components.render import verify as v
+from components.verify import checks, cli as verify, repairs
 from lab.failover import FAULT_AT, SECONDS, bring_back, fail_live_balancer, wait_every_balancer_serves
 from lab.load import one
 from tests.lab_support import needs_lab
@@ -55,9 +54,9 @@ def test_two_balancers_share_a_virtual_ip_through_failures_and_returns(new_lab):
     # on a loaded machine leaves a backend "UP 1/2" for a moment, so it is read until it settles
     deadline = time.monotonic() + 20
     while True:
-        code, rows = verify.verify(copy.deepcopy(lab.values), set(lab.values), None, v.Context(stack="lab"),
+        code, rows = verify.verify(copy.deepcopy(lab.values), set(lab.values), None, repairs.Context(stack="lab"),
                                    out=io.StringIO())
-        drift = [(r.where, r.check, r.found) for r in rows if r.status == v.DRIFT]
+        drift = [(r.where, r.check, r.found) for r in rows if r.status == checks.DRIFT]
         if not drift or time.monotonic() > deadline:
             break
         time.sleep(1)

@@ -1,6 +1,6 @@
-"""`make verify` without servers: what runs on each host, how the captured outputs are read, what
-drifts and which one command repairs each (components/render/verify.py), and how the config is
-read (components/verify.py)."""
+"""`make verify` without servers: what runs on each host and how the captured outputs are read (the
+fact layer, components/facts/), what drifts and which one command repairs each (components/verify/
+checks/, repairs.py, report.py), and how the config is read (components/verify/cli.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,13 +9,17 @@ import os
 import shlex
 import subprocess
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
-from components import verify as cli
-from components.render import verify as v
+from components.facts import elma365, microk8s, node
+from components.facts import haproxy as hf
+from components.facts import sections as fs
 from components.render import haproxy as haproxy_render
+from components.verify import checks, cli, collect, repairs
+from components.verify import report as printed
 from components.site import parse_site
 from lab.harness import is_check
 from tests.sites import SECRET_KEYS, TEST_KEY, example
@@ -70,7 +74,7 @@ stats,FRONTEND,,,1,1,4096,2,0,0,0,0,0,,,,,OPEN,"""
 
 def _without_socket(*args, **kwargs):
     text = haproxy_render.haproxy_config(*args, **kwargs)
-    return "".join(line for line in text.splitlines(True) if not v.SOCKET_LINE.match(line))
+    return "".join(line for line in text.splitlines(True) if not hf.SOCKET_LINE.match(line))
 
 
 def _with_socket(*args, **kwargs):
@@ -81,7 +85,7 @@ def _with_socket(*args, **kwargs):
 @pytest.fixture(autouse=True)
 def no_admin_socket(monkeypatch):
     """The program's HAProxy config as rendered, without an admin socket (a test that wants one says so)."""
-    monkeypatch.setattr(v, "haproxy_config", _without_socket)
+    monkeypatch.setattr(hf, "haproxy_config", _without_socket)
 
 
 def site_of(**changes):
@@ -89,31 +93,50 @@ def site_of(**changes):
 
 
 SITE = site_of()
-CTX = v.Context(stack="prod")
+CTX = repairs.Context(stack="prod")
 
 
-def S(out: str, rc: int = 0) -> v.Section:
-    return v.Section(rc, out)
+def S(out: str, rc: int = 0) -> fs.Section:
+    return fs.Section(rc, out)
 
 
-def healthy(site=SITE) -> dict[str, v.HostOutput]:
+def healthy(site=SITE) -> dict[str, fs.HostOutput]:
     hosts = {}
     for node in site.active:
         sections = {"status": S(STATUS), "version": S(VERSION), "snap": S(SNAP)}
         if node == site.main:
             sections.update(nodes=S(NODES), elma365ctl=S(CTL), kubeconfig=S(KUBECONFIG))
-        hosts[node.name] = v.HostOutput(True, sections)
-    config = v.haproxy_config(site.haproxy, site.active, (2, 6))
+        hosts[node.name] = fs.HostOutput(True, sections)
+    config = hf.haproxy_config(site.haproxy, site.active, (2, 6))
     sections = {"haproxy-version": S(HAPROXY_V), "config": S(config.rstrip("\n")),
                 "config-sha256": S(hashlib.sha256(config.encode()).hexdigest() + "  -")}
     for node in site.active:
         sections[f"health-{node.name}"] = S("http_code=200")
-    hosts[v.HAPROXY] = v.HostOutput(True, sections)
+    hosts[hf.HAPROXY] = fs.HostOutput(True, sections)
     return hosts
 
 
+@lru_cache(maxsize=None)
+def on_node(read: str, text: str) -> str:
+    """What a filter of the fact layer (components/facts/node.py) prints for a captured output, run
+    by bash as the host script runs it on the node (verify-section.sh's `derive`)."""
+    done = subprocess.run(["bash", "-c", f'printf "%s\\n" "$1" | {read}', "_", text], capture_output=True,
+                          text=True, check=True, timeout=30)
+    return done.stdout.rstrip("\n")
+
+
+def compare(site, hosts, ctx=CTX):
+    """checks.compare, once each node's filters have read its outputs (NODE_FACTS: the datastore's
+    voters and members, the snap channel), as the node does in its session."""
+    for out in hosts.values():
+        for name, source, read in microk8s.NODE_FACTS:
+            if source in out.sections:
+                out.sections[name] = S(on_node(read, out.sections[source].out))
+    return checks.compare(site, hosts, ctx)
+
+
 def drifts(rows):
-    return [(r.where, r.check) for r in rows if r.status == v.DRIFT]
+    return [(r.where, r.check) for r in rows if r.status == checks.DRIFT]
 
 
 def row(rows, where, check):
@@ -125,43 +148,54 @@ def row(rows, where, check):
 # ---------------------------------------------------------------- parsing
 
 def test_sections_come_back_between_markers_with_their_exit_status():
-    out = (f"{v.MARK} begin status\nmicrok8s is running\n\n{v.MARK} end status 0\n"
-           f"{v.MARK} begin nodes\nthe connection to the server was refused\n{v.MARK} end nodes 1\nnoise\n")
-    assert v.parse_sections(out) == {"status": v.Section(0, "microk8s is running\n"),
-                                     "nodes": v.Section(1, "the connection to the server was refused")}
-    assert v.parse_sections("ssh: connect to host x port 22: Connection refused") == {}
+    out = (f"{fs.MARK} begin status\nmicrok8s is running\n\n{fs.MARK} end status 0\n"
+           f"{fs.MARK} begin nodes\nthe connection to the server was refused\n{fs.MARK} end nodes 1\nnoise\n")
+    assert fs.parse_sections(out) == {"status": fs.Section(0, "microk8s is running\n"),
+                                     "nodes": fs.Section(1, "the connection to the server was refused")}
+    assert fs.parse_sections("ssh: connect to host x port 22: Connection refused") == {}
+
+
+def status_of(text: str) -> microk8s.Microk8sStatus:
+    """`microk8s status` as the checks read it: with its datastore as the node's filters read it."""
+    read = {name: on_node(f, text) for name, source, f in microk8s.NODE_FACTS if source == "status"}
+    return microk8s.parse_microk8s_status(text, read["voters"], read["datastore"])
 
 
 def test_microk8s_status_gives_voters_standbys_and_ha():
-    status = v.parse_microk8s_status(STATUS)
+    status = status_of(STATUS)
     assert status.running and status.high_availability == "yes"
     assert status.masters == ("192.168.1.51:19001", "192.168.1.52:19001", "192.168.1.53:19001")
     assert status.standby == ()
     five = STATUS.replace("datastore standby nodes: none", "datastore standby nodes: 10.0.0.4:19001 10.0.0.5:19001")
-    assert v.parse_microk8s_status(five).standby == ("10.0.0.4:19001", "10.0.0.5:19001")
-    assert not v.parse_microk8s_status(NOT_RUNNING).running
+    assert status_of(five).standby == ("10.0.0.4:19001", "10.0.0.5:19001")
+    assert not status_of(NOT_RUNNING).running
+    # the members are the preflight's `datastore` fact, read by the same filter as in facts.sh
+    assert status_of(five).members == tuple(on_node(node.datastore_members(), five).split()) == (
+        "192.168.1.51:19001", "192.168.1.52:19001", "192.168.1.53:19001", "10.0.0.4:19001", "10.0.0.5:19001")
+    assert node.datastore_members() in node.facts_script(SITE.main)
 
 
 def test_kubectl_nodes_versions_snap_and_microk8s_version():
-    assert v.parse_kubectl_nodes(NODES)["elma365-2"] == ("Ready", "v1.28.15")
+    assert microk8s.parse_kubectl_nodes(NODES)["elma365-2"] == ("Ready", "v1.28.15")
     cordoned = NODES.replace("elma365-3    Ready   ", "elma365-3    Ready,SchedulingDisabled")
-    assert v.parse_kubectl_nodes(cordoned)["elma365-3"][0] == "Ready,SchedulingDisabled"
-    assert v.parse_kubectl_nodes("error: the server doesn't have a resource type") == {}
-    assert v.parse_microk8s_version(VERSION) == ("v1.28.15", "7449")
-    assert v.parse_snap_list(SNAP) == {"version": "v1.28.15", "rev": "7449", "tracking": "1.28/stable"}
-    assert v.parse_snap_list("error: no matching snaps installed") is None
+    assert microk8s.parse_kubectl_nodes(cordoned)["elma365-3"][0] == "Ready,SchedulingDisabled"
+    assert microk8s.parse_kubectl_nodes("error: the server doesn't have a resource type") == {}
+    assert microk8s.parse_microk8s_version(VERSION) == ("v1.28.15", "7449")
+    # the snap channel: the preflight's and the steps' own read (facts.sh, microk8s-channel.sh, join-prepare.sh)
+    assert microk8s.parse_channel(on_node(node.CHANNEL_OF, SNAP)) == "1.28/stable"
+    assert microk8s.parse_channel(on_node(node.CHANNEL_OF, "error: no matching snaps installed")) is None
 
 
 def test_elma365ctl_status_fields():
-    fields = v.parse_elma365ctl_status(CTL)
-    assert v.parse_ctl_nodes(fields["nodes"]) == {"elma365-1": "up", "elma365-2": "up", "elma365-3": "up"}
-    assert v.parse_ctl_ha(fields["high availability"]) == (True, 3, 60)
-    assert v.parse_ctl_ha("disabled") == (False, None, None)
-    assert v.parse_ctl_autoscaling("enabled (min 1, max 3)") == (True, 1, 3)
-    assert v.parse_ctl_replicas(fields["replicas"]) == {"all": 3}
-    assert v.parse_ctl_replicas("default") == {}
-    assert v.parse_list(fields["hamode updated on"]) == ["elma365-1", "elma365-2", "elma365-3"]
-    assert v.parse_list("none") == []
+    fields = elma365.parse_elma365ctl_status(CTL)
+    assert elma365.parse_ctl_nodes(fields["nodes"]) == {"elma365-1": "up", "elma365-2": "up", "elma365-3": "up"}
+    assert elma365.parse_ctl_ha(fields["high availability"]) == (True, 3, 60)
+    assert elma365.parse_ctl_ha("disabled") == (False, None, None)
+    assert elma365.parse_ctl_autoscaling("enabled (min 1, max 3)") == (True, 1, 3)
+    assert elma365.parse_ctl_replicas(fields["replicas"]) == {"all": 3}
+    assert elma365.parse_ctl_replicas("default") == {}
+    assert elma365.parse_list(fields["hamode updated on"]) == ["elma365-1", "elma365-2", "elma365-3"]
+    assert elma365.parse_list("none") == []
 
 
 def test_kubeconfig_credentials_never_leave_the_node():
@@ -169,30 +203,30 @@ def test_kubeconfig_credentials_never_leave_the_node():
     full = ("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: Q0EK\n"
             "    server: https://192.168.1.51:16443\n  name: microk8s-cluster\nkind: Config\n"
             "users:\n- name: admin\n  user:\n    token: 61e580a8a972680332324244d70ad53a\n")
-    awk = shlex.split(v.KUBECONFIG_SUMMARY.split("|", 1)[1])
+    awk = shlex.split(microk8s.KUBECONFIG_SUMMARY.split("|", 1)[1])
     shown = subprocess.run(awk, input=full, capture_output=True, text=True, check=True).stdout
     assert "61e580a8" not in shown and "Q0EK" not in shown
-    assert v.parse_kubeconfig_summary(shown) == {"apiVersion": "v1", "server": "https://192.168.1.51:16443",
+    assert microk8s.parse_kubeconfig_summary(shown) == {"apiVersion": "v1", "server": "https://192.168.1.51:16443",
                                                  "kind": "Config", "credentials": "token"}
 
 
 def test_curl_health_and_stats_csv():
-    assert v.parse_curl_health(S("http_code=200")) == (200, "")
-    code, reason = v.parse_curl_health(S("http_code=000\ncurl: (7) Failed to connect to 192.168.1.53 port 80", 7))
+    assert hf.parse_curl_health(S("http_code=200")) == (200, "")
+    code, reason = hf.parse_curl_health(S("http_code=000\ncurl: (7) Failed to connect to 192.168.1.53 port 80", 7))
     assert code is None and "Failed to connect" in reason
-    assert v.parse_curl_health(S("", 127)) == (None, "curl is not installed on the HAProxy host")
-    assert v.parse_stats_csv(STATS) == {"elma365-1": "UP", "elma365-2": "UP", "elma365-3": "DOWN"}
+    assert hf.parse_curl_health(S("", 127)) == (None, "curl is not installed on the HAProxy host")
+    assert hf.parse_stats_csv(STATS) == {"elma365-1": "UP", "elma365-2": "UP", "elma365-3": "DOWN"}
 
 
 def test_config_difference_names_the_line_and_never_the_stats_password():
     stats = {"bind": "127.0.0.1:8404", "user": "admin", "password": "S3cret-stats"}
     site = site_of(haproxy={**example()["haproxy"], "stats": stats})
-    applied = v.haproxy_config(site.haproxy, site.active, (2, 6))
+    applied = hf.haproxy_config(site.haproxy, site.active, (2, 6))
     live = applied.replace("timeout server 10m", "timeout server 20m").replace("S3cret-stats", "0ther-pass")
-    text = v.config_difference(applied, live)
+    text = hf.config_difference(applied, live)
     line = applied.splitlines().index("    timeout server 10m") + 1
     assert f"line {line} is 'timeout server 20m', applied 'timeout server 10m'" in text
-    assert "S3cret" not in v.config_difference(applied, applied.replace("S3cret-stats", "0ther-pass"))
+    assert "S3cret" not in hf.config_difference(applied, applied.replace("S3cret-stats", "0ther-pass"))
     assert "0ther" not in text
 
 
@@ -203,7 +237,7 @@ READ_ONLY = {"microk8s status", "microk8s version", "snap list microk8s", "micro
 
 
 def test_host_scripts_run_only_read_only_commands():
-    commands = [c for _, c in v.node_sections(main=True)]
+    commands = [c for _, c in microk8s.node_sections(main=True)]
     for command in commands:
         tool = command.replace("$T ", "").split(" |")[0]
         assert tool in READ_ONLY, tool
@@ -211,13 +245,13 @@ def test_host_scripts_run_only_read_only_commands():
         assert is_check(argv), argv   # what the lab's journal counts as a read-only call
     site = site_of(haproxy={**example()["haproxy"], "stats": {"bind": "*:8404", "user": "admin",
                                                                  "password": "S3cret-stats"}})
-    for name, command, reads_stdin in v.haproxy_sections(site, with_stats=True):
+    for name, command, reads_stdin in hf.haproxy_sections(site, with_stats=True):
         assert reads_stdin == (name == "stats")
         words = command.split()
         assert words[0] in ("haproxy", "cat", "sha256sum", "command"), command
         assert "S3cret" not in command and ">" not in command.replace(">/dev/null", "")
-    assert v.stats_url("*:8404", "/") == "http://127.0.0.1:8404/;csv"
-    assert v.curl_config("admin", 'a"b\\c') == 'user = "admin:a\\"b\\\\c"\n'
+    assert hf.stats_url("*:8404", "/") == "http://127.0.0.1:8404/;csv"
+    assert hf.curl_config("admin", 'a"b\\c') == 'user = "admin:a\\"b\\\\c"\n'
 
 
 def test_the_host_script_runs_every_section_even_when_one_fails(tmp_path):
@@ -226,50 +260,59 @@ def test_the_host_script_runs_every_section_even_when_one_fails(tmp_path):
     for tool, text, rc in (("microk8s", NOT_RUNNING, 1), ("snap", SNAP, 0), ("elma365ctl", CTL, 0)):
         (bin_dir / tool).write_text(f"#!/bin/bash\ncat <<'EOF'\n{text}\nEOF\nexit {rc}\n")
         (bin_dir / tool).chmod(0o755)
-    script = shlex.split(v.host_script(SITE, v.node_sections(main=True)))[-1]
+    script = shlex.split(microk8s.node_script(SITE, main=True))[-1]
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30,
                           env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
-    sections = v.parse_sections(done.stdout)
-    assert set(sections) == {"status", "version", "snap", "nodes", "elma365ctl", "kubeconfig"}
-    assert sections["status"] == v.Section(1, NOT_RUNNING)
-    assert sections["snap"] == v.Section(0, SNAP)
+    sections = fs.parse_sections(done.stdout)
+    assert set(sections) == {"status", "version", "snap", "nodes", "elma365ctl", "kubeconfig",
+                             "voters", "datastore", "channel"}   # the last three: read on the node from the others
+    assert sections["status"] == fs.Section(1, NOT_RUNNING)
+    assert sections["snap"] == fs.Section(0, SNAP)
+    assert sections["channel"] == fs.Section(0, "1.28/stable")
+    assert sections["voters"] == sections["datastore"] == fs.Section(0, "")   # MicroK8s does not run
+    # with MicroK8s running, its datastore as the preflight reads it
+    (bin_dir / "microk8s").write_text(f"#!/bin/bash\ncat <<'EOF'\n{STATUS}\nEOF\n")
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30,
+                          env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    sections = fs.parse_sections(done.stdout)
+    assert sections["datastore"].out == sections["voters"].out == "192.168.1.51:19001 192.168.1.52:19001 192.168.1.53:19001"
 
 
 def test_sudo_wraps_the_host_script_for_a_user_other_than_root():
     site = site_of(ssh={**example()["ssh"], "user": "deploy", "sudo": True})
-    assert v.host_script(site, v.node_sections(main=False)).startswith("sudo -n bash -c ")
-    assert v.Target("10.0.0.1", 22, "deploy").ssh(["microk8s start"]) == "ssh deploy@10.0.0.1 sudo microk8s start"
+    assert fs.host_script(site, microk8s.node_sections(main=False)).startswith("sudo -n bash -c ")
+    assert repairs.Target("10.0.0.1", 22, "deploy").ssh(["microk8s start"]) == "ssh deploy@10.0.0.1 sudo microk8s start"
 
 
 def test_a_bastion_is_the_jump_host_of_every_session_and_of_every_repair_line(tmp_path):
     bastion = {"host": "10.0.0.9", "port": 2200, "user": "jump", "hostKey": "ssh-ed25519 AAAAbastion"}
     site = site_of(ssh={**example()["ssh"], "bastion": bastion})
-    argv = cli.Ssh(site, "/keys/my key", str(tmp_path)).argv("elma365-1", "192.168.1.51", 22, "root", None)
+    argv = collect.Ssh(site, "/keys/my key", str(tmp_path)).argv("elma365-1", "192.168.1.51", 22, "root", None)
     proxy = next(a for a in argv if a.startswith("ProxyCommand="))
     assert "-W %h:%p jump@10.0.0.9" in proxy.replace("'", "") and "'/keys/my key'" in proxy
     assert (tmp_path / "known_hosts-bastion").read_text() == "[10.0.0.9]:2200 ssh-ed25519 AAAAbastion\n"
     assert argv[-1] == "root@192.168.1.51"
-    r = v.ssh_repair(site, "elma365-3", "microk8s start")
+    r = repairs.ssh_repair(site, "elma365-3", "microk8s start")
     assert r.text == "ssh -J jump@10.0.0.9:2200 root@192.168.1.53 microk8s start"
 
 
 # ---------------------------------------------------------------- compare and repair
 
 def test_a_healthy_site_matches_everywhere():
-    rows = v.compare(SITE, healthy(), CTX)
+    rows = compare(SITE, healthy(), CTX)
     assert drifts(rows) == []
-    assert v.exit_code(rows) == 0
-    skipped = [(r.where, r.check) for r in rows if r.status == v.SKIP]
+    assert printed.exit_code(rows) == 0
+    skipped = [(r.where, r.check) for r in rows if r.status == checks.SKIP]
     assert skipped == [("haproxy 192.168.1.50", "backend state (HAProxy's view)")]
     assert "has no admin socket and no stats page" in row(rows, "haproxy 192.168.1.50", "backend state").found
-    checks = {r.check for r in rows}
+    found = {r.check for r in rows}
     for expected in ("in the cluster and Ready", "MicroK8s version", "datastore voters (microk8s status)",
                      "HA mode (elma365ctl status)", "replicas: all (elma365ctl status)",
                      "autoscaling (elma365ctl status)", "kubeconfig readable (microk8s config)",
                      "live /etc/haproxy/haproxy.cfg = applied", "backend elma365-3 health: HEAD / :80"):
-        assert expected in checks, expected
-    text = v.report(rows)
+        assert expected in found, expected
+    text = printed.report(rows)
     assert text.splitlines()[0].split() == ["NODE", "CHECK", "EXPECTED", "(config)", "FOUND"]
     assert "0 drift, 1 skipped (not verified: haproxy 192.168.1.50 backend state (HAProxy's view))" in text
     assert "come from `elma365ctl status`" in text
@@ -285,17 +328,17 @@ def test_a_main_node_nobody_joined_lists_127_0_0_1_and_that_voter_is_the_main_no
     hosts = healthy(one)
     main = hosts["elma365-1"].sections
     main["status"] = S(LONE)
-    rows = v.compare(one, hosts, CTX)
+    rows = compare(one, hosts, CTX)
     voters = row(rows, "cluster", "datastore voters")
-    assert voters.status == v.OK and voters.found == "1: 127.0.0.1:19001"
-    assert row(rows, "cluster", "MicroK8s high-availability").status == v.OK
+    assert voters.status == checks.OK and voters.found == "1: 127.0.0.1:19001"
+    assert row(rows, "cluster", "MicroK8s high-availability").status == checks.OK
     # with three nodes in the config, the two that never joined are missing, not 127.0.0.1 extra
     hosts = healthy()
     hosts["elma365-1"].sections["status"] = S(LONE)
     for name in ("elma365-2", "elma365-3"):
         hosts[name].sections["status"] = S(LONE)
-    voters = row(v.compare(SITE, hosts, CTX), "cluster", "datastore voters")
-    assert voters.status == v.DRIFT and "extra" not in voters.found and "no node of the config" not in voters.repair.text
+    voters = row(compare(SITE, hosts, CTX), "cluster", "datastore voters")
+    assert voters.status == checks.DRIFT and "extra" not in voters.found and "no node of the config" not in voters.repair.text
 
 
 def test_a_stopped_node_is_repaired_by_starting_microk8s():
@@ -304,21 +347,21 @@ def test_a_stopped_node_is_repaired_by_starting_microk8s():
     main = hosts["elma365-1"].sections
     main["nodes"] = S(NODES.replace("elma365-3    Ready   ", "elma365-3    NotReady"))
     main["elma365ctl"] = S(CTL.replace("elma365-3(up)", "elma365-3(down)"))
-    hosts[v.HAPROXY].sections["health-elma365-3"] = S("http_code=000\ncurl: (7) Failed to connect", 7)
-    rows = v.compare(SITE, hosts, CTX)
+    hosts[hf.HAPROXY].sections["health-elma365-3"] = S("http_code=000\ncurl: (7) Failed to connect", 7)
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("elma365-3", "MicroK8s running"), ("elma365-3", "in the cluster and Ready"),
                             ("cluster", "ELMA365 nodes up (elma365ctl status)"),
                             ("haproxy 192.168.1.50", "backend elma365-3 health: HEAD / :80")]
-    assert {r.repair.text for r in rows if r.status == v.DRIFT} == {"ssh root@192.168.1.53 microk8s start"}
+    assert {r.repair.text for r in rows if r.status == checks.DRIFT} == {"ssh root@192.168.1.53 microk8s start"}
     assert row(rows, "elma365-3", "in the cluster").found == "NotReady"
-    assert v.exit_code(rows) == 1
-    assert "DRIFT elma365-3: MicroK8s running: ssh root@192.168.1.53 microk8s start" in v.report(rows)
+    assert printed.exit_code(rows) == 1
+    assert "DRIFT elma365-3: MicroK8s running: ssh root@192.168.1.53 microk8s start" in printed.report(rows)
 
 
 def test_an_unreachable_node_is_reported_as_such_and_its_version_read_from_kubectl():
     hosts = healthy()
-    hosts["elma365-2"] = v.HostOutput(False, error="ssh: connect to host 192.168.1.52 port 22: No route to host")
-    rows = v.compare(SITE, hosts, CTX)
+    hosts["elma365-2"] = fs.HostOutput(False, error="ssh: connect to host 192.168.1.52 port 22: No route to host")
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("elma365-2", "reachable over SSH")]
     r = row(rows, "elma365-2", "reachable")
     assert r.found.startswith("unreachable (ssh: connect to host 192.168.1.52 port 22: No route to host)")
@@ -328,10 +371,10 @@ def test_an_unreachable_node_is_reported_as_such_and_its_version_read_from_kubec
 
 def test_an_unreachable_main_node_skips_the_cluster_checks_instead_of_passing_them():
     hosts = healthy()
-    hosts["elma365-1"] = v.HostOutput(False, error="Connection timed out")
-    rows = v.compare(SITE, hosts, CTX)
+    hosts["elma365-1"] = fs.HostOutput(False, error="Connection timed out")
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("elma365-1", "reachable over SSH")]
-    skipped = {r.check for r in rows if r.status == v.SKIP}
+    skipped = {r.check for r in rows if r.status == checks.SKIP}
     assert {"in the cluster and Ready", "HA mode (elma365ctl status)", "datastore voters (microk8s status)",
             "kubeconfig readable (microk8s config)"} <= skipped
 
@@ -340,7 +383,7 @@ def test_another_microk8s_version_is_refreshed_to_the_main_nodes_channel():
     hosts = healthy()
     hosts["elma365-2"].sections["version"] = S("MicroK8s v1.29.9 revision 7231")
     hosts["elma365-2"].sections["snap"] = S(SNAP.replace("v1.28.15  7449  1.28/stable", "v1.29.9   7231  1.29/stable"))
-    rows = v.compare(SITE, hosts, CTX)
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("elma365-2", "MicroK8s version")]
     r = row(rows, "elma365-2", "MicroK8s version")
     assert (r.expected, r.found) == ("v1.28.15 (as elma365-1, 1.28/stable)", "v1.29.9 (rev 7231, 1.29/stable)")
@@ -352,7 +395,7 @@ def test_ha_switched_off_by_hand_runs_the_settings_and_the_ha_roll_out_again():
     hosts = healthy()
     hosts["elma365-1"].sections["elma365ctl"] = S(CTL.replace("enabled (replicas 3, failover 60s)", "disabled")
                                                   .replace("elma365-1, elma365-2, elma365-3", "none"))
-    rows = v.compare(SITE, hosts, CTX)
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("cluster", "HA mode (elma365ctl status)"),
                             ("cluster", "HA mode rolled out on (elma365ctl status)")]
     repair = row(rows, "cluster", "HA mode (").repair
@@ -374,7 +417,7 @@ def test_ha_switched_off_by_hand_runs_the_settings_and_the_ha_roll_out_again():
 def test_ha_switched_on_by_hand_where_the_config_has_it_off():
     site = site_of(ha={"enabled": False})
     hosts = healthy(site)
-    rows = v.compare(site, hosts, CTX)
+    rows = compare(site, hosts, CTX)
     assert drifts(rows) == [("cluster", "HA mode (elma365ctl status)")]
     r = row(rows, "cluster", "HA mode (")
     assert (r.expected, r.found) == ("disabled", "enabled (replicas 3, failover 60s)")
@@ -384,7 +427,7 @@ def test_ha_switched_on_by_hand_where_the_config_has_it_off():
 def test_autoscaling_switched_on_by_hand_also_runs_the_scale_steps_again():
     hosts = healthy()
     hosts["elma365-1"].sections["elma365ctl"] = S(CTL.replace("autoscaling: disabled", "autoscaling: enabled (min 1, max 3)"))
-    rows = v.compare(SITE, hosts, CTX)
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("cluster", "autoscaling (elma365ctl status)")]
     repair = row(rows, "cluster", "autoscaling").repair
     assert [u.rsplit("::", 1)[1] for u in repair.replace] == ["reconfigure", "scale-all"]
@@ -396,7 +439,7 @@ def test_a_replica_count_changed_by_hand_is_scaled_back():
     site = site_of(scaling={"replicas": {"all": 3, "main": 2}})
     hosts = healthy(site)
     hosts["elma365-1"].sections["elma365ctl"] = S(CTL.replace('{"all": 3}', '{"all": 3, "main": 5, "worker": 4}'))
-    rows = v.compare(site, hosts, CTX)
+    rows = compare(site, hosts, CTX)
     assert drifts(rows) == [("cluster", "replicas: main (elma365ctl status)"),
                             ("cluster", "replicas: worker (elma365ctl status)")]
     r = row(rows, "cluster", "replicas: worker")
@@ -408,9 +451,9 @@ def test_ha_and_a_count_changed_by_hand_share_one_repair_that_runs_the_scale_ste
     hosts = healthy()
     hosts["elma365-1"].sections["elma365ctl"] = S(CTL.replace("enabled (replicas 3, failover 60s)", "disabled")
                                                   .replace('{"all": 3}', '{"all": 5}'))
-    rows = v.compare(SITE, hosts, CTX)
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("cluster", "HA mode (elma365ctl status)"), ("cluster", "replicas: all (elma365ctl status)")]
-    [fix] = {r.repair for r in rows if r.status == v.DRIFT}
+    [fix] = {r.repair for r in rows if r.status == checks.DRIFT}
     assert [u.rsplit("::", 1)[1] for u in fix.replace] == ["reconfigure", "scale-all", "elma365-1-update-hamode",
                                                           "elma365-2-update-hamode", "elma365-3-update-hamode", "restart"]
 
@@ -418,18 +461,18 @@ def test_ha_and_a_count_changed_by_hand_share_one_repair_that_runs_the_scale_ste
 def test_a_figure_elma365ctl_does_not_print_is_skipped_not_passed():
     hosts = healthy()
     hosts["elma365-1"].sections["elma365ctl"] = S("ELMA365 is running")   # another vendor output
-    rows = v.compare(SITE, hosts, CTX)
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == []
     r = row(rows, "cluster", "HA mode (")
-    assert r.status == v.SKIP and "printed no 'high availability' line" in r.found
+    assert r.status == checks.SKIP and "printed no 'high availability' line" in r.found
 
 
 def test_the_haproxy_config_edited_on_the_host_is_put_back_by_replacing_its_steps():
     hosts = healthy()
-    live = hosts[v.HAPROXY].sections["config"].out.replace("timeout server 10m", "timeout server 20m")
-    hosts[v.HAPROXY].sections["config"] = S(live)
-    hosts[v.HAPROXY].sections["config-sha256"] = S(hashlib.sha256((live + "\n").encode()).hexdigest() + "  -")
-    rows = v.compare(SITE, hosts, CTX)
+    live = hosts[hf.HAPROXY].sections["config"].out.replace("timeout server 10m", "timeout server 20m")
+    hosts[hf.HAPROXY].sections["config"] = S(live)
+    hosts[hf.HAPROXY].sections["config-sha256"] = S(hashlib.sha256((live + "\n").encode()).hexdigest() + "  -")
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("haproxy 192.168.1.50", "live /etc/haproxy/haproxy.cfg = applied")]
     r = row(rows, "haproxy 192.168.1.50", "live")
     line = live.splitlines().index("    timeout server 20m") + 1
@@ -442,33 +485,33 @@ def test_stats_page_gives_haproxys_own_view_and_an_unread_password_skips_it():
     stats = {"bind": "127.0.0.1:8404", "user": "admin", "password": "S3cret-stats"}
     site = site_of(haproxy={**example()["haproxy"], "stats": stats})
     hosts = healthy(site)
-    hosts[v.HAPROXY].sections["stats"] = S(STATS)
-    rows = v.compare(site, hosts, CTX)
+    hosts[hf.HAPROXY].sections["stats"] = S(STATS)
+    rows = compare(site, hosts, CTX)
     assert drifts(rows) == [("haproxy 192.168.1.50", "backend elma365-3 state (stats page)")]
-    unread = v.Context(stack="prod", unread_secrets=frozenset({"haproxy.stats.password"}))
-    del hosts[v.HAPROXY].sections["stats"]
-    live = hosts[v.HAPROXY].sections["config"]
-    hosts[v.HAPROXY].sections["config"] = S(live.out.replace("S3cret-stats", "the-live-one"))
-    rows = v.compare(site, hosts, unread)
+    unread = repairs.Context(stack="prod", unread_secrets=frozenset({"haproxy.stats.password"}))
+    del hosts[hf.HAPROXY].sections["stats"]
+    live = hosts[hf.HAPROXY].sections["config"]
+    hosts[hf.HAPROXY].sections["config"] = S(live.out.replace("S3cret-stats", "the-live-one"))
+    rows = compare(site, hosts, unread)
     assert drifts(rows) == []
-    assert row(rows, "haproxy 192.168.1.50", "backend state").status == v.SKIP
+    assert row(rows, "haproxy 192.168.1.50", "backend state").status == checks.SKIP
     assert "stats password not compared" in row(rows, "haproxy 192.168.1.50", "live").found
 
 
 def test_the_admin_socket_of_the_programs_config_gives_haproxys_own_view(monkeypatch):
-    monkeypatch.setattr(v, "haproxy_config", _with_socket)
-    sections = {name: command for name, command, _ in v.haproxy_sections(SITE, with_stats=False)}
+    monkeypatch.setattr(hf, "haproxy_config", _with_socket)
+    sections = {name: command for name, command, _ in hf.haproxy_sections(SITE, with_stats=False)}
     assert "show stat" in sections["backend-state"] and "/run/haproxy/admin.sock" in sections["backend-state"]
     hosts = healthy()
-    hosts[v.HAPROXY].sections["backend-state"] = S(STATS)
-    rows = v.compare(SITE, hosts, CTX)
+    hosts[hf.HAPROXY].sections["backend-state"] = S(STATS)
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("haproxy 192.168.1.50", "backend elma365-3 state (admin socket)")]
     assert row(rows, "haproxy 192.168.1.50", "backend elma365-1 state").found == "UP"
-    hosts[v.HAPROXY].sections["backend-state"] = S("no admin socket at /run/haproxy/admin.sock", 3)
-    r = row(v.compare(SITE, hosts, CTX), "haproxy 192.168.1.50", "backend state")
-    assert r.status == v.DRIFT and r.repair.text == "ssh root@192.168.1.50 systemctl " + SITE.haproxy.reload_command.split("systemctl ")[1]
-    hosts[v.HAPROXY].sections["backend-state"] = S("neither socat nor python3 is installed on the HAProxy host", 127)
-    assert row(v.compare(SITE, hosts, CTX), "haproxy 192.168.1.50", "backend state").status == v.SKIP
+    hosts[hf.HAPROXY].sections["backend-state"] = S("no admin socket at /run/haproxy/admin.sock", 3)
+    r = row(compare(SITE, hosts, CTX), "haproxy 192.168.1.50", "backend state")
+    assert r.status == checks.DRIFT and r.repair.text == "ssh root@192.168.1.50 systemctl " + SITE.haproxy.reload_command.split("systemctl ")[1]
+    hosts[hf.HAPROXY].sections["backend-state"] = S("neither socat nor python3 is installed on the HAProxy host", 127)
+    assert row(compare(SITE, hosts, CTX), "haproxy 192.168.1.50", "backend state").status == checks.SKIP
 
 
 def test_show_stat_reads_the_admin_socket_without_socat(tmp_path):
@@ -489,24 +532,24 @@ def test_show_stat_reads_the_admin_socket_without_socat(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "python3").symlink_to(os.path.realpath(sys.executable))   # and no socat
-    done = subprocess.run(["/bin/bash", "-c", "T=; " + v.show_stat_command(path)], capture_output=True, text=True,
+    done = subprocess.run(["/bin/bash", "-c", "T=; " + hf.show_stat_command(path)], capture_output=True, text=True,
                           timeout=30, env={"PATH": str(bin_dir)})
     server.close()
     assert done.returncode == 0, done.stderr
     assert asked == [b"show stat\n"]
-    assert v.parse_stats_csv(done.stdout) == {"elma365-1": "UP", "elma365-2": "UP", "elma365-3": "DOWN"}
+    assert hf.parse_stats_csv(done.stdout) == {"elma365-1": "UP", "elma365-2": "UP", "elma365-3": "DOWN"}
 
 
 def test_on_a_shared_haproxy_host_the_programs_own_file_is_compared(monkeypatch):
-    monkeypatch.setattr(v, "haproxy_config", haproxy_render.haproxy_config)   # as the program renders it
+    monkeypatch.setattr(hf, "haproxy_config", haproxy_render.haproxy_config)   # as the program renders it
     site = site_of(haproxy={**example()["haproxy"], "shared": True})
-    commands = {name: command for name, command, _ in v.haproxy_sections(site, with_stats=False)}
+    commands = {name: command for name, command, _ in hf.haproxy_sections(site, with_stats=False)}
     assert commands["config"] == "cat -- /etc/haproxy/conf.d/elma365-cluster.cfg"
     assert "backend-state" not in commands   # the host's `global`, not the program's: no socket of ours
-    rows = v.compare(site, healthy(site), CTX)
+    rows = compare(site, healthy(site), CTX)
     assert drifts(rows) == []
     assert row(rows, "haproxy 192.168.1.50", "live /etc/haproxy/conf.d/elma365-cluster.cfg = applied").found == "identical"
-    assert row(rows, "haproxy 192.168.1.50", "backend state").status == v.SKIP
+    assert row(rows, "haproxy 192.168.1.50", "backend state").status == checks.SKIP
 
 
 def test_a_node_that_left_by_hand_is_removed_on_the_main_node_and_joined_again():
@@ -517,20 +560,20 @@ def test_a_node_that_left_by_hand_is_removed_on_the_main_node_and_joined_again()
     main["nodes"] = S(NODES.replace("elma365-3    Ready   ", "elma365-3    NotReady"))
     main["status"] = S(STATUS.replace(" 192.168.1.53:19001", "").replace("high-availability: yes", "high-availability: no"))
     main["elma365ctl"] = S(CTL.replace(", elma365-3(up)", "").replace("elma365-2, elma365-3", "elma365-2"))
-    hosts[v.HAPROXY].sections["health-elma365-3"] = S("http_code=000\ncurl: (7) Failed to connect", 7)
-    rows = v.compare(SITE, hosts, CTX)
+    hosts[hf.HAPROXY].sections["health-elma365-3"] = S("http_code=000\ncurl: (7) Failed to connect", 7)
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("elma365-3", "in the cluster and Ready"), ("cluster", "datastore voters (microk8s status)"),
                             ("cluster", "MicroK8s high-availability"), ("cluster", "ELMA365 nodes up (elma365ctl status)"),
                             ("cluster", "HA mode rolled out on (elma365ctl status)"),
                             ("haproxy 192.168.1.50", "backend elma365-3 health: HEAD / :80")]
-    [fix] = {r.repair for r in rows if r.status == v.DRIFT}
+    [fix] = {r.repair for r in rows if r.status == checks.DRIFT}
     assert fix.ssh == (("elma365-1", ("microk8s remove-node elma365-3",
                                       "truncate -s 0 /var/lib/elma365-cluster/applied/restart")),)
     assert [u.rsplit("::", 1)[1] for u in fix.replace] == ["elma365-3-add-node", "elma365-3-update-hamode", "restart"]
     assert fix.text.startswith("ssh root@192.168.1.51 'microk8s remove-node elma365-3 && truncate -s 0 ")
     # removed on the main node as well (or never joined): no remove-node
     main["nodes"] = S("\n".join(NODES.splitlines()[:3]))
-    rows = v.compare(SITE, hosts, CTX)
+    rows = compare(SITE, hosts, CTX)
     r = row(rows, "elma365-3", "in the cluster")
     assert r.found == "not in the cluster (kubectl get nodes)"
     assert r.repair.ssh == (("elma365-1", ("truncate -s 0 /var/lib/elma365-cluster/applied/restart",)),)
@@ -539,7 +582,7 @@ def test_a_node_that_left_by_hand_is_removed_on_the_main_node_and_joined_again()
 def test_a_node_beyond_the_config_is_named():
     hosts = healthy()
     hosts["elma365-1"].sections["nodes"] = S(NODES + "\nelma365-9    Ready    <none>   1h    v1.28.15")
-    rows = v.compare(SITE, hosts, CTX)
+    rows = compare(SITE, hosts, CTX)
     assert drifts(rows) == [("cluster", "no node beyond the config")]
     assert row(rows, "cluster", "no node beyond").repair.manual
 
@@ -634,7 +677,6 @@ def test_every_host_is_read_at_once(monkeypatch):
     which a one-after-another reading could never get past."""
     import threading
 
-    from components import verify as module
     from components.site import parse_site
     from tests.sites import SECRET_KEYS, example
 
@@ -644,7 +686,7 @@ def test_every_host_is_read_at_once(monkeypatch):
 
     def session(self, argv, command, stdin, timeout):
         everyone_started.wait()  # raises BrokenBarrierError if the sessions ran one at a time
-        return module.HostOutput(True, {})
+        return collect.HostOutput(True, {})
 
-    monkeypatch.setattr(module.Ssh, "run", session)
-    assert sorted(module.collect(site, "/dev/null")) == sorted([*[n.name for n in site.active], module.HAPROXY])
+    monkeypatch.setattr(collect.Ssh, "run", session)
+    assert sorted(collect.collect(site, "/dev/null")) == sorted([*[n.name for n in site.active], collect.HAPROXY])

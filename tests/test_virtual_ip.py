@@ -201,42 +201,46 @@ def test_make_hostkeys_pins_each_balancer_and_says_how_to_pin_a_plain_address(mo
 def verified(mutate=lambda hosts: None):
     import hashlib
 
-    from components.render import verify as v
-    from tests.test_verify import healthy
+    from components.facts import haproxy as hf
+    from components.facts.sections import HostOutput, Section
+    from components.verify import repairs
+    from tests.test_verify import compare, healthy
     site = parse_site(two_balancers(), SECRET_KEYS | {"haproxy"})
     hosts = healthy(site)
-    one = hosts.pop(v.HAPROXY)
-    for key, index, _ in v.balancers(site):
+    one = hosts.pop(hf.HAPROXY)
+    for key, index, _ in hf.balancers(site):
         config = keepalived_config(site.haproxy, index)
-        sections = {**one.sections, "keepalived-config": v.Section(0, config.rstrip("\n")),
-                    "keepalived-sha256": v.Section(0, hashlib.sha256(config.encode()).hexdigest() + "  -"),
-                    "vip": v.Section(0, f"2: eth0    inet {VIP}/32 scope global eth0" if index == 0 else "")}
-        hosts[key] = v.HostOutput(True, sections)
+        sections = {**one.sections, "keepalived-config": Section(0, config.rstrip("\n")),
+                    "keepalived-sha256": Section(0, hashlib.sha256(config.encode()).hexdigest() + "  -"),
+                    "vip": Section(0, f"2: eth0    inet {VIP}/32 scope global eth0" if index == 0 else "")}
+        hosts[key] = HostOutput(True, sections)
     mutate(hosts)
-    return v.compare(site, hosts, v.Context(stack="prod"))
+    return compare(site, hosts, repairs.Context(stack="prod"))
 
 
 def test_make_verify_reads_every_balancer_and_who_holds_the_virtual_ip():
-    from components.render import verify as v
+    from components.verify import checks
     rows = verified()
-    assert [(r.where, r.check) for r in rows if r.status == v.DRIFT] == []
+    assert [(r.where, r.check) for r in rows if r.status == checks.DRIFT] == []
     for host in (A, B):
         assert any(r.where == f"haproxy {host}" and r.check.startswith("live /etc/keepalived/keepalived.conf")
-                   and r.status == v.OK for r in rows)
+                   and r.status == checks.OK for r in rows)
     vip = next(r for r in rows if r.check == f"virtual IP {VIP}")
-    assert (vip.where, vip.found, vip.status) == ("cluster", f"held by {A}", v.OK)
+    assert (vip.where, vip.found, vip.status) == ("cluster", f"held by {A}", checks.OK)
 
 
 def test_make_verify_names_a_drifted_keepalived_config_and_a_split_brain():
-    from components.render import verify as v
+    from components.facts import haproxy as hf
+    from components.facts.sections import Section
+    from components.verify import checks
 
     def edit(hosts):
-        live = hosts[f"{v.HAPROXY}:{B}"].sections
-        live["keepalived-config"] = v.Section(0, live["keepalived-config"].out.replace("priority 125", "priority 200"))
-        live["keepalived-sha256"] = v.Section(0, "0" * 64 + "  -")
-        live["vip"] = v.Section(0, f"2: eth0    inet {VIP}/32 scope global eth0")
+        live = hosts[f"{hf.HAPROXY}:{B}"].sections
+        live["keepalived-config"] = Section(0, live["keepalived-config"].out.replace("priority 125", "priority 200"))
+        live["keepalived-sha256"] = Section(0, "0" * 64 + "  -")
+        live["vip"] = Section(0, f"2: eth0    inet {VIP}/32 scope global eth0")
     rows = verified(edit)
-    split, drifted = [r for r in rows if r.status == v.DRIFT]
+    split, drifted = [r for r in rows if r.status == checks.DRIFT]
     assert [(r.where, r.check.split(" =")[0]) for r in (split, drifted)] == [
         ("cluster", f"virtual IP {VIP}"), (f"haproxy {B}", "live /etc/keepalived/keepalived.conf")]
     assert "priority 200" in drifted.found

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..facts.node import NAMESPACE, SNAP_CHANNEL, facts_script
 from ..site import Ha, Site
 from .answers import expect_driver, install_replies
+from .preflight import live_elma365
 from .settings import settings
-from .facts import NAMESPACE, facts_script, live_elma365
 from .shell import APPLIED_DIR, DETACHED, INSTALLED_MARKER, STATE_DIR, TAKEN_OVER_MARK, WORK_DIR, ensure_package, remote
 from .template import Raw, Text, fill
 
@@ -53,5 +54,6 @@ def microk8s_channel_command(site: Site) -> str:
     pin = site.install.microk8s_channel
     main = Text(site.main.name)
     check = fill("microk8s-channel-pin.sh", pin=pin, pin_text=Text(pin), main_text=main) + "\n" if pin else ""
-    body = fill("microk8s-channel.sh", main_text=main, pin_check=Raw(check))  # the check above, or nothing
+    body = fill("microk8s-channel.sh", snap_channel=Raw(SNAP_CHANNEL), main_text=main,
+                pin_check=Raw(check))  # Raw: the fact layer's read; the check above, or nothing
     return remote(body, sudo=site.ssh.needs_sudo)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from ..facts.node import SNAP_CHANNEL, in_kubernetes, lists_in_datastore
 from ..site import Node, Site
 from .shell import (APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, TAKEN_OVER_MARK, datastore_backup, ensure_package,
                     q, remote)
@@ -19,23 +20,13 @@ class JoinLineError(ValueError):
     pass
 
 
-def _member_on_main(node: Node) -> str:
-    return f"microk8s kubectl get node {q(node.name)} >/dev/null 2>&1"
-
-
-def _member_here(main: Node) -> str:
-    # A joined node lists the main node among its datastore nodes; a lone MicroK8s lists only itself.
-    # grep without -q reads to the end: under pipefail, `grep -q` leaving early would make the
-    # writer die of SIGPIPE and turn a match into a failure.
-    return f"microk8s status 2>/dev/null | grep -F {q(main.cluster_address + ':19001')} >/dev/null"
-
-
 def prepare_command(site: Site, node: Node) -> str:
     """On every joining node: MicroK8s from the main node's channel (on stdin: the main node's
     `microk8s-channel` step reads it there), before the join. A node not yet in the cluster that
     tracks another channel is moved to the main node's; a member is left alone."""
     body = fill("join-prepare.sh", channel_pattern=CHANNEL.pattern, main_text=Text(site.main.name),
-                node_text=Text(node.name), joined_marker=JOINED_MARKER, member_here=Raw(_member_here(site.main)),
+                node_text=Text(node.name), joined_marker=JOINED_MARKER, snap_channel=Raw(SNAP_CHANNEL),
+                member_here=Raw(lists_in_datastore(site.main)),
                 ensure_snap=Raw(ensure_package("snap", "snapd"))) + "\n"  # Raw: commands rendered here
     if site.ha.enabled:
         body += "\n" + fill("join-prepare-ha.sh", node_text=Text(node.name))
@@ -44,7 +35,7 @@ def prepare_command(site: Site, node: Node) -> str:
 
 def add_node_command(site: Site, node: Node) -> str:
     """On the main node: a fresh one-time token for `node`, unless it is already a member."""
-    body = fill("add-node.sh", member_on_main=Raw(_member_on_main(node)), already_member=ALREADY_MEMBER,
+    body = fill("add-node.sh", member_on_main=Raw(in_kubernetes(node)), already_member=ALREADY_MEMBER,
                 datastore_backup=Raw(datastore_backup(site.install.datastore_backups, f"{node.name} joins")))
     return remote(body, sudo=site.ssh.needs_sudo)
 
@@ -74,7 +65,7 @@ def join_command(site: Site, node: Node, replace_hint: str) -> str:
     main = site.main
     take_over = fill("join-take-over.sh", joined_marker=JOINED_MARKER, applied_dir=APPLIED_DIR,
                      taken_over=TAKEN_OVER_MARK, node_text=Text(node.name)) if site.adopt else ""
-    body = fill("join.sh", detached=Raw(DETACHED), member_here=Raw(_member_here(main)),  # Raw: rendered here
+    body = fill("join.sh", detached=Raw(DETACHED), member_here=Raw(lists_in_datastore(main)),  # Raw: rendered here
                 take_over_member=Raw(take_over),
                 already_member=ALREADY_MEMBER, applied_dir=APPLIED_DIR, state_dir=STATE_DIR,
                 joined_marker=JOINED_MARKER, node_text=Text(node.name), main_address_text=Text(main.cluster_address),

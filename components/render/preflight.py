@@ -11,7 +11,8 @@ the others. The script depends only on the node's own entry, the main node's clu
 those do.
 
 Before the checks, every node (preflight enabled or not) prints what it runs (`FACT` lines) and the
-`site` check over those facts: where ELMA365 already runs (components/render/facts.py).
+`site` check over those facts: where ELMA365 already runs (the facts: components/facts/node.py;
+the rules: site_rules below, and live_elma365, which the install step refuses with too).
 
 Checks (names as printed): site, os, arch, cpu, memory, disk, hostname, hostname-resolves, clock,
 port-<p> for each MicroK8s port on the main node (joining nodes only), sudo.
@@ -21,12 +22,12 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Optional
 
+from ..facts.node import DATASTORE_PORT, NAMESPACE, datastore_address, print_facts, read_facts
 from ..site import Node, Preflight, Site
-from .facts import print_facts, read_facts, site_rules
 from .shell import remote
 from .template import Raw, Text, fill
 
-MICROK8S_PORTS = (25000, 16443, 10250, 19001)
+MICROK8S_PORTS = (25000, 16443, 10250, DATASTORE_PORT)
 LINE = re.compile(r"^PREFLIGHT (?P<node>\S+) (?P<check>\S+) (?P<status>ok|warn|fail) ?(?P<detail>.*)$")
 
 
@@ -74,9 +75,31 @@ def _checks(*, is_main: bool, main_cluster_address: str, sudo: bool, preflight: 
                 sudo_check=Raw(SUDO_CHECK if sudo else SUDO_UNUSED))
 
 
+def live_elma365(site: Site) -> tuple[str, str]:
+    """The main node's verdict when ELMA365 runs there and this program did not install it."""
+    if site.adopt:
+        return "ok", Text("elma365:adopt takes it over, the installer does not run")
+    return "fail", Text("the installer never runs over a live ELMA365. To take this site over, set "
+                        "elma365:adopt to true (README: Take over a site that already runs ELMA365)")
+
+
+def site_rules(site: Site, node: Node) -> str:
+    """The `site` check of `node`'s preflight, over the facts read_facts read (`report` as in
+    preflight-report.sh): the installer runs only on nodes[0], and only where no configured node
+    runs ELMA365; ELMA365 found on the main node without `elma365:adopt` is refused, with it taken
+    over; ELMA365 on another node is allowed only as a member of the main node's cluster. A
+    refusal stores nothing: the next run reads the servers again."""
+    if node == site.main:
+        status, detail = live_elma365(site)
+        return fill("preflight-site-main.sh", node_text=Text(node.name), namespace=NAMESPACE,
+                    live_status=status, live_detail=detail)
+    return fill("preflight-site-joining.sh", node_text=Text(node.name), main_text=Text(site.main.name),
+                main_datastore=datastore_address(site.main), namespace=NAMESPACE)
+
+
 def preflight_command(site: Site, node: Node) -> str:
     """Runs as the login user (no sudo prefix: the sudo check tests sudo itself). First what the node
-    runs (components/render/facts.py) and the site rules over it, on every node, whatever
+    runs (components/facts/node.py) and the site rules over it, on every node, whatever
     `preflight.enabled` says; then the checks. A node already in service (installed, or joined) is
     not checked again: its ports are in use and its disk and memory are the cluster's now, so a key
     rotation or an upgrade of this program must not fail on them."""

@@ -7,12 +7,11 @@ ctl=absent
 if command -v elma365ctl >/dev/null 2>&1; then ctl=present; fi
 microk8s=absent; datastore=none; workloads=0
 if command -v microk8s >/dev/null 2>&1; then
-  channel=$(snap list microk8s 2>/dev/null | awk '$1 == "microk8s" { print $4 }') || channel=""
+  channel=$({{snap_channel}}) || channel=""
   microk8s=${channel:-unknown}
   if status=$(timeout {{timeout}} microk8s status 2>&1); then
     # voters and standbys: a lone MicroK8s lists only 127.0.0.1:19001
-    datastore=$(printf '%s\n' "$status" | awk '/datastore (master|standby) nodes:/ { sub(/^.*nodes: */, "")
-      for (i = 1; i <= NF; i++) if ($i != "none") printf "%s%s", (n++ ? " " : ""), $i } END { print "" }')
+    datastore=$(printf '%s\n' "$status" | {{datastore_members}})
     datastore=${datastore:-none}
     if pods=$(timeout {{timeout}} microk8s kubectl get pods -n {{namespace}} --no-headers 2>/dev/null); then
       workloads=$(printf '%s\n' "$pods" | awk 'NF { n++ } END { print n + 0 }')

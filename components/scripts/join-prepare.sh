@@ -5,7 +5,7 @@ if ! [[ "$channel" =~ $channel_pattern ]]; then
   exit 1
 fi
 if command -v microk8s >/dev/null 2>&1; then
-  tracking=$(snap list microk8s 2>/dev/null | awk '$1 == "microk8s" { print $4 }')
+  tracking=$({{snap_channel}})
   if [ "$tracking" = "$channel" ] || [ -f {{joined_marker}} ] || {{member_here}}; then
     echo "MicroK8s ($tracking) is already installed on {{node_text}}"
   else

@@ -1,4 +1,4 @@
-if microk8s status 2>/dev/null | grep -F {{node_datastore}} >/dev/null; then
+if {{still_member}}; then
   echo "ERROR: {{node_text}} has not left the cluster (it is still a datastore member); it was not removed. Run pulumi up again once it can leave, or, if it is dead, set its decommission to \"force\"" >&2
   exit 1
 fi

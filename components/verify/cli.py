@@ -4,10 +4,12 @@
     python -m components.verify --stack stacks/Pulumi.<name>.yaml --key ~/.ssh/elma365_ed25519
     python -m components.verify --values-json values.json [--key FILE]     # the elma365:* values as JSON
 
-Every host at once (one thread, one SSH session each, with OpenSSH's `ssh`); only read-only commands
-(components/render/verify.py renders them, reads their output and compares). Prints one table and
-a line per drift with the command that repairs it; exits 0 when everything matches, 1 on any drift,
-2 when it could not start (a bad config, no pulumi CLI).
+This module reads the config (from the Pulumi CLI, a stack file and a key file, or JSON) and runs
+the parts: collect.py reads every host at once (one thread, one OpenSSH session each; only the
+fact layer's read-only commands, components/facts/), checks/ compares what they answered with the
+config, repairs.py names the command that repairs each drift, report.py prints one table and a
+line per drift with its repair; exits 0 when everything matches, 1 on any drift, 2 when it could
+not start (a bad config, no pulumi CLI).
 
 Nothing of Pulumi is imported: it runs without an engine, a state lock or a stack update.
 """
@@ -18,23 +20,23 @@ import copy
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import yaml
 
-from . import names
-from .render import verify as render
-from .render.verify import HAPROXY, Context, HostOutput
-from .site import Site, SiteConfigError, config_value, parse_site
+from .. import names
+from ..site import SiteConfigError, config_value, parse_site
+from .checks import Row, compare
+from .collect import UNREAD_STATS_PASSWORD, collect
+from .repairs import Context
+from .report import exit_code, report
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 NAMESPACE = "elma365"
 
 # Placeholders for secret leaves the stack file holds encrypted (the key-file form reads none of them):
@@ -42,7 +44,7 @@ NAMESPACE = "elma365"
 # frames are built here, so no key-shaped text sits in the repository.
 _PEM = "-----{} {}-----"
 PLACEHOLDERS = {
-    "haproxy.stats.password": "not-read-by-verify",
+    "haproxy.stats.password": UNREAD_STATS_PASSWORD,   # the stats page is not read with it
     "haproxy.tls.certificate": "".join(f"{_PEM.format('BEGIN', kind)}\nnot read\n{_PEM.format('END', kind)}\n"
                                        for kind in ("CERTIFICATE", "PRIVATE KEY")),
 }
@@ -140,74 +142,10 @@ def stack_name_of(stack_file: Path) -> Optional[str]:
     return m.group(1) if m else None
 
 
-# ------------------------------------------------------------------------------------------ SSH
-
-class Ssh:
-    """OpenSSH's client with the program's connection settings: user, port, bastion, pinned host
-    keys (a host without a pinned key is not checked, as pulumi-command does not check it)."""
-
-    def __init__(self, site: Site, key_file: str, workdir: str, connect_timeout: int = 10):
-        self.site, self.key_file, self.workdir, self.connect_timeout = site, key_file, workdir, connect_timeout
-
-    def _options(self, name: str, host: str, port: int, host_key: Optional[str]) -> list[str]:
-        options = ["-i", self.key_file, "-p", str(port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-                   "-o", f"ConnectTimeout={self.connect_timeout}", "-o", "LogLevel=ERROR",
-                   "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3"]
-        if host_key:
-            known = os.path.join(self.workdir, f"known_hosts-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}")
-            with open(known, "w") as handle:
-                handle.write((f"[{host}]:{port}" if port != 22 else host) + f" {host_key}\n")
-            options += ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known}"]
-        else:
-            options += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
-        return options
-
-    def argv(self, name: str, host: str, port: int, user: str, host_key: Optional[str]) -> list[str]:
-        argv = ["ssh", *self._options(name, host, port, host_key)]
-        b = self.site.ssh.bastion
-        if b:
-            jump = ["ssh", *self._options("bastion", b.host, b.port, getattr(b, "host_key", None)), "-W", "%h:%p",
-                    f"{b.user or self.site.ssh.user}@{b.host}"]
-            argv += ["-o", "ProxyCommand=" + " ".join(shlex.quote(a) for a in jump)]
-        return argv + [f"{user}@{host}"]
-
-    def run(self, argv: list[str], command: str, stdin: Optional[str], timeout: float) -> HostOutput:
-        try:
-            done = subprocess.run([*argv, command], input=stdin or "", capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return HostOutput(False, error=f"no answer within {timeout:.0f} s")
-        sections = render.parse_sections(done.stdout)
-        if not sections:
-            lines = [line for line in done.stderr.splitlines() if line.strip()]
-            return HostOutput(False, error=(lines[-1].strip() if lines else f"ssh exited {done.returncode}")[:200])
-        return HostOutput(True, sections)
-
-
-def collect(site: Site, key_file: str, timeout: float = 180) -> dict[str, HostOutput]:
-    """Every active node and every HAProxy host at once: one thread and one SSH session each."""
-    with tempfile.TemporaryDirectory(prefix="elma365-verify.") as workdir:
-        ssh = Ssh(site, key_file, workdir)
-        jobs: dict[str, tuple[list[str], str, Optional[str]]] = {}
-        for node in site.active:
-            argv = ssh.argv(node.name, node.address, node.port or site.ssh.port, site.ssh.user, node.host_key)
-            jobs[node.name] = (argv, render.host_script(site, render.node_sections(node == site.main)), None)
-        h = site.haproxy
-        for key, _, b in render.balancers(site):
-            with_stats = h.stats is not None and str(h.stats.password) != PLACEHOLDERS["haproxy.stats.password"]
-            name = "haproxy" if key == HAPROXY else f"haproxy-{b.host}"   # its known_hosts file's name
-            argv = ssh.argv(name, b.host, b.port or site.ssh.port, b.user or site.ssh.user, b.host_key)
-            stdin = render.curl_config(h.stats.user, str(h.stats.password)) if with_stats else None
-            jobs[key] = (argv, render.host_script(site, render.haproxy_sections(site, with_stats)), stdin)
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            futures = {name: pool.submit(ssh.run, argv, command, stdin, timeout)
-                       for name, (argv, command, stdin) in jobs.items()}
-            return {name: future.result() for name, future in futures.items()}
-
-
 # ------------------------------------------------------------------------------------------ main
 
 def verify(values: dict[str, Any], secret_keys: set[str], key_file: Optional[str], ctx: Context,
-           out=sys.stdout) -> tuple[int, list[render.Row]]:
+           out=sys.stdout) -> tuple[int, list[Row]]:
     """Parse the config, read every host, print the report; (exit code, rows)."""
     try:
         site = parse_site(values, secret_keys)
@@ -221,10 +159,10 @@ def verify(values: dict[str, Any], secret_keys: set[str], key_file: Optional[str
                 text = str(site.ssh.private_key)
                 handle.write(text if text.endswith("\n") else text + "\n")
         hosts = collect(site, key_file)
-    rows = render.compare(site, hosts, ctx)
-    out.write(render.report(rows, time.monotonic() - started))
+    rows = compare(site, hosts, ctx)
+    out.write(report(rows, time.monotonic() - started))
     out.flush()
-    return render.exit_code(rows), rows
+    return exit_code(rows), rows
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -262,7 +200,3 @@ def main(argv: Optional[list[str]] = None) -> int:
     except (VerifyError, OSError, ValueError, yaml.YAMLError) as exc:
         print(f"make verify: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
