@@ -31,3 +31,11 @@ def new_lab(tmp_path):
     yield make
     for each in labs:
         each.down()
+
+
+def pytest_report_header(config):
+    """Which pulumi CLI, command provider and language host the lab and real-engine tests use."""
+    from lab import toolchain
+
+    why = toolchain.missing()
+    return f"toolchain: {why}" if why else f"toolchain: {toolchain.describe()}"
