@@ -110,6 +110,22 @@ def go_dial_error(conn: Mapping[str, Any], stderr: str) -> str:
     return f"ssh: handshake failed: {last}"
 
 
+def failed_hop(conn: Mapping[str, Any], stderr: str) -> tuple[str, str, Mapping[str, Any]]:
+    """Through a bastion, which of the real provider's three dials failed, as (its retry message's
+    name, Go's error, the connection whose dialErrorLimit counts): "Dial proxy" (to the bastion),
+    "Dial from proxy" (the bastion to the target) or "Dial" (SSH to the target)."""
+    proxy = conn.get("proxy")
+    if not proxy:
+        return "Dial", go_dial_error(conn, stderr), conn
+    to_proxy = re.search(rf"^.*connect to host {re.escape(str(proxy['host']))} port.*$", stderr, re.M)
+    if to_proxy:
+        return "Dial proxy", go_dial_error(proxy, to_proxy.group(0)), proxy
+    rejected = re.search(r"open failed: connect failed: (.*)", stderr)  # the bastion's ssh -W, VERBOSE
+    if rejected:
+        return "Dial from proxy", f"ssh: rejected: connect failed ({rejected.group(1).strip()})", conn
+    return "Dial", go_dial_error(conn, stderr), conn
+
+
 class Session:
     """One dialled connection (an OpenSSH master); `run` opens a session on it."""
 
@@ -142,16 +158,18 @@ def dial(conn: Mapping[str, Any], on_retry: Optional[Callable[[str], None]] = No
          mux_dir: Optional[str] = None) -> Session:
     """Connect as pulumi-command's Connection.Dial does: up to 1 + dialErrorLimit attempts (-1: no
     limit), each failure but the last reported with on_retry("Dial i/N failed: retrying"), the
-    last raised as DialError("after N failed attempts: <error>"). With `mux_dir`, one connection
+    last raised as DialError("after N failed attempts: <error>"); through a bastion its errors
+    begin with "proxy: " and its messages name the hop (failed_hop; one count for all three hops,
+    where the real provider counts each of its three dials apart). With `mux_dir`, one connection
     per host is kept open for all commands (ELMA365_LAB_SSH_MUX=1; close_all() ends them)."""
     if conn.get("privateKeyPassword"):
         raise DialError("the lab runner cannot use a private key with a passphrase")
-    limit = int(conn.get("dialErrorLimit") if conn.get("dialErrorLimit") is not None else 10)
     workdir = mux_dir or tempfile.mkdtemp(prefix="elma365-lab-ssh.")
     target = _ssh_options(conn, workdir, "target")
     proxy = conn.get("proxy")
     if proxy:
-        jump = ["ssh", *_ssh_options(proxy, workdir, "proxy"), "-W", "%h:%p",
+        # VERBOSE (read only when the dial fails): why the bastion could not open the way to the target
+        jump = ["ssh", "-o", "LogLevel=VERBOSE", *_ssh_options(proxy, workdir, "proxy"), "-W", "%h:%p",
                 f"{proxy.get('user') or 'root'}@{proxy['host']}"]
         target += ["-o", "ProxyCommand=" + " ".join(shlex.quote(a) for a in jump)]
     target.append(f"{conn.get('user') or 'root'}@{conn['host']}")
@@ -160,7 +178,7 @@ def dial(conn: Mapping[str, Any], on_retry: Optional[Callable[[str], None]] = No
         master = ["ssh", "-S", control, "-o", "ControlMaster=auto", "-o", "ControlPersist=yes", *target, "true"]
     else:  # -f: into the background once the host is authenticated; the session then runs over it
         master = ["ssh", "-M", "-N", "-f", "-S", control, *target]
-    delay, tries = DIAL_DELAY, 0
+    delay, tries, prefix = DIAL_DELAY, 0, "proxy: " if proxy else ""
     while True:
         # the master keeps the descriptors it was given: its errors go to a file, not to a pipe we would wait on
         with tempfile.TemporaryFile(dir=workdir) as errors:
@@ -169,13 +187,14 @@ def dial(conn: Mapping[str, Any], on_retry: Optional[Callable[[str], None]] = No
             stderr = errors.read().decode(errors="replace")
         if code == 0:
             return Session(target, control, None if mux_dir else workdir, shared=bool(mux_dir))
-        error = go_dial_error(conn, stderr)
+        hop, error, counted = failed_hop(conn, stderr)
+        limit = int(counted.get("dialErrorLimit") if counted.get("dialErrorLimit") is not None else 10)
         if limit > -1 and tries + 1 > limit:
             if not mux_dir:
                 shutil.rmtree(workdir, ignore_errors=True)
-            raise DialError(f"after {tries} failed attempts: {error}")
+            raise DialError(f"{prefix}after {tries} failed attempts: {error}")
         if on_retry is not None:
-            on_retry(f"Dial {tries + 1}/{limit if limit != -1 else 'inf'} failed: retrying")
+            on_retry(f"{hop} {tries + 1}/{limit if limit != -1 else 'inf'} failed: retrying")
         time.sleep(min(delay, DIAL_MAX_DELAY))
         delay = min(delay, DIAL_MAX_DELAY) * DIAL_BACKOFF
         tries += 1

@@ -17,8 +17,9 @@ compared:
 The operations: a preview of a fresh stack (a create whose stdin is another step's stdout, plain
 and secret), an up that creates, one that changes nothing, a preview and an up of an update (with
 and without an `update` command) and of changed triggers (a replace), an up where one command
-fails with output, another's host refuses the connection and a third sets an environment
-variable, a refresh, and a destroy (delete commands run). Along the way: secret stdin, logging
+fails with output, another's host refuses the connection, a third sets an environment variable,
+and three go through a bastion (the lab host itself: refusing, unable to reach the target, working),
+a refresh, and a destroy (delete commands run). Along the way: secret stdin, logging
 none and stderr, a secret output, addPreviousOutputInEnv false, ignoreChanges, and environment
 (which the lab's sshd refuses). A difference is listed as
 "<operation>: <what>: <path>: real <value> / stand-in <value>".
@@ -67,7 +68,10 @@ BROKEN = [*SECOND,
           # apart in time: which of two writes at once reaches the client first is up to the server's sshd
           {"name": "f", "create": "echo out-line; sleep 0.2; echo err-line >&2; exit 3"},
           {"name": "n", "port": CLOSED_PORT, "dialErrorLimit": 3, "create": "echo never"},
-          {"name": "e", "environment": {"LAB_VALUE": "1"}, "create": "echo env"}]
+          {"name": "e", "environment": {"LAB_VALUE": "1"}, "create": "echo env"},
+          {"name": "x", "proxy": {"port": CLOSED_PORT, "dialErrorLimit": 2}, "dialErrorLimit": 2, "create": "echo x"},
+          {"name": "y", "proxy": {"dialErrorLimit": 2}, "port": CLOSED_PORT, "dialErrorLimit": 2, "create": "echo y"},
+          {"name": "z", "proxy": {}, "create": "echo through the bastion"}]
 OPERATIONS = [  # (name, verb, commands)
     ("preview of a fresh stack", "preview", FIRST),
     ("up: create", "up", FIRST),

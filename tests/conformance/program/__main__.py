@@ -3,7 +3,7 @@ config `conformance:commands`, on the lab host `conformance:site` (not part of t
 
 An entry: name, create, update, delete, stdin (text), stdinFrom (another entry's name: its stdout,
 prefixed by stdinPrefix), secretStdin, triggers, logging, environment, addPreviousOutputInEnv, port
-(else the site's), dialErrorLimit, secretOutputs, ignoreChanges, after (names it depends on)."""
+(else the site's), dialErrorLimit, proxy, secretOutputs, ignoreChanges, after (names it depends on)."""
 import pulumi
 from pulumi_command import remote
 
@@ -12,9 +12,14 @@ site = config.require_object("site")
 key = config.require_secret("privateKey")
 made: dict[str, remote.Command] = {}
 for spec in config.require_object("commands"):
+    proxy = spec.get("proxy")  # {"port": ..., "dialErrorLimit": ...}: the site's host as its own bastion
     connection = remote.ConnectionArgs(host=site["host"], port=spec.get("port", site["port"]), user="root",
                                        private_key=key, host_key=site["hostKey"],
-                                       dial_error_limit=spec.get("dialErrorLimit"))
+                                       dial_error_limit=spec.get("dialErrorLimit"),
+                                       proxy=None if proxy is None else remote.ProxyConnectionArgs(
+                                           host=site["host"], port=proxy.get("port", site["port"]), user="root",
+                                           private_key=key, host_key=site["hostKey"],
+                                           dial_error_limit=proxy.get("dialErrorLimit")))
     stdin = spec.get("stdin")
     if "stdinFrom" in spec:
         stdin = made[spec["stdinFrom"]].stdout.apply(lambda out, prefix=spec.get("stdinPrefix", ""): prefix + out)
