@@ -7,7 +7,13 @@ v3.68.0) knows only the older `Program` field, which the CLI leaves empty, so it
 the program, not the pack ("could not read plugin ... exit status 1"). The interpreter the lab
 gives the host (PULUMI_PYTHON_CMD, tools/pulumi-python) turns exactly that call into
 the SDK's own analyzer entry, `python -m pulumi.policy <engine address> <pack>`. Nothing of
-Pulumi's is patched; the test without the wrapper below keeps the limitation on record.
+Pulumi's is patched; the test without the wrapper below keeps the limitation on record. With a
+current language host (ELMA365_LANGUAGE_HOST_DIR) there is no wrapper: the host reads the pack's
+virtualenv from policies/PulumiPolicy.yaml, and the wrapper's tests are skipped.
+
+Under pulumi-command (and the stand-in, which does the same) a preview hands the policies the
+HAProxy config, computed from `haproxy -v`, as an empty secret string; the pack reads that as not
+known yet, so the good stack still gets exactly the two "can't run policy during preview" advisories.
 
 A preview of a fresh stack runs no command: the stacks here point at TEST-NET addresses
 (192.0.2.x) where no server answers, so the good stack passing shows that nothing was dialled.
