@@ -10,14 +10,17 @@ if [ "${KEEP:-0}" != 1 ]; then trap '$py -m lab.site down "$lab" >/dev/null' EXI
 # a new lab is a new, empty cluster: its stack starts without state too
 rm -rf "$lab/stack"
 $py -m lab.site up "$lab" --nodes 3 --durations '{"install": 3, "join": 1, "update_hamode": 1}' >/dev/null
-echo "== lab site up in $lab: elma365-1..3 at 127.0.0.11-13, HAProxy at 127.0.0.10"
+# the addresses move with ELMA365_LAB_NET (127.<n>.0.x)
+read -r nodes haproxy < <($py -c 'import json, sys; i = json.load(open(sys.argv[1]))
+print(",".join(n["address"] for n in i["nodes"]), i["haproxy"]["address"])' "$lab/site.json")
+echo "== lab site up in $lab: elma365-1..3 at $nodes, HAProxy at $haproxy"
 echo "== pulumi preview (what will run where; nothing runs)"
 $py -m lab.runner preview --lab "$lab"
 echo "== pulumi up (fresh deploy)"
 $py -m lab.runner up --lab "$lab"
 echo "== pulumi up (no change: nothing may run)"
 $py -m lab.runner up --lab "$lab"
-echo "== GET http://127.0.0.10/ through HAProxy"
+echo "== GET http://$haproxy/ through HAProxy"
 # HAProxy takes a node in after `rise` good checks, so give it a few seconds after the roll-out
-curl -fsS --retry 10 --retry-all-errors --retry-delay 1 http://127.0.0.10/
+curl -fsS --retry 10 --retry-all-errors --retry-delay 1 "http://$haproxy/"
 echo

@@ -26,7 +26,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab import by_hand, failover
+from lab import by_hand, failover, toolchain
 from lab.harness import Lab
 from lab.load import wait_all_in_rotation
 
@@ -197,7 +197,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.ssh_mux:
         os.environ["ELMA365_LAB_SSH_MUX"] = "1"
-    out = {"durations": FIXED, "ssh connection per host": args.ssh_mux}
+    out = {"toolchain": toolchain.describe(), "durations": FIXED, "ssh connection per host": args.ssh_mux}
+    print(f"toolchain: {out['toolchain']}")
     if not args.skip_counts:
         out["scenarios"] = scenario_counts(Path(args.lab)) | take_over_counts(Path(args.lab))
         for name, counts in out["scenarios"].items():

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 import yaml
 
+from lab import toolchain
 from lab.stack import PulumiStack, Report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +90,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="print the CLI's own output too")
     args = parser.parse_args(argv)
     lab_info = json.loads((Path(args.lab) / "site.json").read_text())
+    print(f"toolchain: {toolchain.describe()}")
     pulumi_stack = lab_stack(Path(args.lab))
     pulumi_stack.configure(lab_values(Path(args.stack), lab_info, args.nodes))
     if args.command == "up":

@@ -119,7 +119,12 @@ def steps_of(events: Iterable[dict[str, Any]]) -> tuple[list[Step], list[str]]:
 
 
 class PulumiStack:
-    def __init__(self, workdir: Path, stack: str = "lab", passphrase: str = "lab-passphrase"):
+    """`source`/`files`: the project whose files the stack's folder links (the program by default;
+    the conformance test gives a small project of its own). `provider`: the command provider to
+    install (a binary, toolchain.STAND_IN_PROVIDER for the stand-in; None: toolchain.real_provider())."""
+
+    def __init__(self, workdir: Path, stack: str = "lab", passphrase: str = "lab-passphrase",
+                 source: Path = ROOT, files: Sequence[str] = PROJECT_FILES, provider: Optional[Path] = None):
         self.workdir = Path(workdir)
         self.stack = stack
         self.project = self.workdir / "project"
@@ -127,12 +132,12 @@ class PulumiStack:
         self.backend = self.workdir / "pulumi-state"
         for folder in (self.project / "stacks", self.home, self.backend):
             folder.mkdir(parents=True, exist_ok=True)
-        for name in PROJECT_FILES:
+        for name in files:
             link = self.project / name
             if not link.is_symlink():
-                link.symlink_to(ROOT / name)
+                link.symlink_to(Path(source) / name)
         self.env = toolchain.environment(self.home, self.backend, passphrase)
-        self.provider = toolchain.install_provider(self.home, self.env)
+        self.provider = toolchain.install_provider(self.home, self.env, provider)
         self._secrets: dict[str, tuple[str, Any]] = {}  # path -> (plaintext, its `secure` blob)
         self.runs = 0
 
@@ -215,6 +220,9 @@ class PulumiStack:
 
     def preview(self, extra: Sequence[str] = (), **kwargs: Any) -> Report:
         return self._operation(["preview"], extra, **kwargs)
+
+    def refresh(self, extra: Sequence[str] = (), **kwargs: Any) -> Report:
+        return self._operation(["refresh", "--yes", "--skip-preview"], extra, **kwargs)
 
     def destroy(self, extra: Sequence[str] = (), **kwargs: Any) -> Report:
         return self._operation(["destroy", "--yes", "--skip-preview"], extra, **kwargs)

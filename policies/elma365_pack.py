@@ -24,6 +24,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
+
 from components import rules
 
 PACK_NAME = "elma365-cluster-policies"
@@ -203,10 +205,23 @@ def validate_secret_output(args: ResourceValidationArgs, report: ReportViolation
 HAPROXY_CHECK = re.compile(r"\bhaproxy\s+-c\b")
 
 
+def _haproxy_config(props: Mapping[str, Any]) -> str:
+    """The HAProxy config an apply step gets on stdin. The program renders it from the host's
+    `haproxy -v` (the version step's output), so until that step has run (a preview of a new
+    balancer) there is no config yet. pulumi-command's Check hands such a stdin over as an empty
+    secret, where the engine had an unknown: an empty stdin is a config not known yet, and the
+    policy is left to `pulumi up` as the SDK leaves an unknown value (the CLI shows the advisory
+    "can't run policy ... during preview: string value at .stdin can't be known during preview")."""
+    text = _text(_get(props, "stdin"))
+    if not text.strip():
+        raise UnknownValueError(UNKNOWN_STRING_VALUE, ["stdin"])
+    return text
+
+
 def validate_haproxy_checks(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != COMMAND_TYPE or not HAPROXY_CHECK.search(_text(_get(args.props, "create"))):
         return
-    for name, address, options in rules.haproxy_servers(_text(_get(args.props, "stdin"))):
+    for name, address, options in rules.haproxy_servers(_haproxy_config(args.props)):
         if "check" not in options:
             report(f"HAProxy `server {name} {address}` has no `check`: a node that is down would keep "
                    "getting requests", None)
@@ -272,7 +287,7 @@ def validate_haproxy_fronts_every_node(args: StackValidationArgs, report: Report
         return
     for command in _commands(args.resources).values():
         if HAPROXY_CHECK.search(_text(_get(command.props, "create"))):
-            for violation in rules.haproxy_lists_every_node(names, _text(_get(command.props, "stdin"))):
+            for violation in rules.haproxy_lists_every_node(names, _haproxy_config(command.props)):
                 report(str(violation), command.urn)
 
 

@@ -31,3 +31,21 @@ def new_lab(tmp_path):
     yield make
     for each in labs:
         each.down()
+
+
+def _toolchain_line() -> str:
+    from lab import toolchain
+
+    why = toolchain.missing()
+    return f"toolchain: {why}" if why else f"toolchain: {toolchain.describe()}"
+
+
+def pytest_report_header(config):
+    """Which pulumi CLI, command provider and language host the lab and real-engine tests use."""
+    return _toolchain_line()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The same at the end, where `pytest -q` (make test) shows it too."""
+    if terminalreporter.config.get_verbosity() < 0:
+        terminalreporter.write_line(_toolchain_line())

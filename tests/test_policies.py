@@ -491,6 +491,20 @@ def test_an_unknown_value_during_preview_is_left_to_the_sdk():
         policy.validate(resource_args(resources["haproxy-config"]), lambda m, u=None: None)
 
 
+def test_a_config_not_known_at_preview_leaves_the_haproxy_policies_to_the_up():
+    """What a preview under pulumi-command 1.2.1 hands the policies for a config rendered from the
+    not-yet-run `haproxy -v`: an empty stdin (its Check decodes the unknown secret as ""). Neither
+    HAProxy policy may read that as a config without server lines."""
+    from pulumi_policy.proxy import UnknownValueError
+    resources = deploy()
+    resources.set_prop("haproxy-config", "stdin", "")
+    for name, args in ((CHECKS, resource_args(resources["haproxy-config"])), (FRONTS, stack_args(resources))):
+        policy = next(p for p in POLICIES if p.name == name)
+        with pytest.raises(UnknownValueError) as raised:
+            policy.validate(args, lambda m, u=None: pytest.fail(f"{name} reported {m}"))
+        assert raised.value.message == "string value at .stdin can't be known during preview"
+
+
 # ---------------------------------------------------------------- through the SDK's own analyzer servicer
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
