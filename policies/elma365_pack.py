@@ -3,8 +3,10 @@
 The policies are plain functions over the pulumi_policy argument objects, so tests call them
 directly (tests/test_policies.py); __main__.py only serves them to the Pulumi CLI.
 
-Cluster-shape messages come from components/rules/, the same functions the program's own site
-check uses: one message per rule. Messages never quote a command's text (it may hold the very
+Step names come from components/names.py, the production rule's message from components/rules/.
+Only what can fire on a stack of this program is here: what a hand-edited stack or a changed
+program could get wrong (hygiene, pinning, serial roll-outs); the rules the program runs before any
+resource exists are not repeated. Messages never quote a command's text (it may hold the very
 secret being reported).
 """
 from __future__ import annotations
@@ -26,11 +28,11 @@ from pulumi_policy import (
 
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
-from components import rules
+from components import names as steps, rules
 
 PACK_NAME = "elma365-cluster-policies"
-CLUSTER_TYPE = "elma365:cluster:Elma365Cluster"
-COMMAND_TYPE = "command:remote:Command"
+CLUSTER_TYPE = steps.type_of(steps.CLUSTER)
+COMMAND_TYPE = steps.COMMAND
 DEFAULT_PRODUCTION_PATTERN = "^prod"
 
 # ---------------------------------------------------------------- helpers
@@ -108,14 +110,9 @@ def _cluster(args: StackValidationArgs) -> PolicyResource:
     raise AssertionError("unreachable")
 
 
-# ---------------------------------------------------------------- 1. cluster shape (component inputs)
-
-
-def validate_cluster_shape(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != CLUSTER_TYPE:
-        return
-    for violation in rules.check_shape(rules.from_public_view(args.props)):
-        report(str(violation), None)
+# ---------------------------------------------------------------- 1. the site (component inputs)
+# The shape rules (HA needs 3 nodes, replicas, failover, scaling, HAProxy in front) are not here: the
+# program runs them before any resource exists, so no stack of this program could break them.
 
 
 def validate_production_ha(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -237,13 +234,13 @@ def validate_serial_joins(args: StackValidationArgs, report: ReportViolation) ->
         return
     commands = _commands(args.resources)
     by_urn = {r.urn: r for r in args.resources}
-    previous = commands.get(f"{names[0]}-install")
+    previous = commands.get(steps.install(names[0]))
     if previous is None:
-        report(f"the main node {names[0]} has no {names[0]}-install command: joins start after the install",
+        report(f"the main node {names[0]} has no {steps.install(names[0])} command: joins start after the install",
                cluster.urn)
     for node in names[1:]:
-        add, join = commands.get(f"{node}-add-node"), commands.get(f"{node}-join")
-        for name, found in ((f"{node}-add-node", add), (f"{node}-join", join)):
+        add, join = commands.get(steps.add_node(node)), commands.get(steps.join(node))
+        for name, found in ((steps.add_node(node), add), (steps.join(node), join)):
             if found is None:
                 report(f"node {node} has no {name} command: every joining node is added and joined in the chain",
                        cluster.urn)
@@ -260,15 +257,15 @@ def validate_serial_ha_updates(args: StackValidationArgs, report: ReportViolatio
     cluster = _cluster(args)
     names = _node_names(cluster)
     commands = _commands(args.resources)
-    updates = [(n, commands.get(f"{n}-update-hamode")) for n in names]
+    updates = [(n, commands.get(steps.update_hamode(n))) for n in names]
     if not any(u for _, u in updates):
         return  # HA is off: nothing rolls out
     by_urn = {r.urn: r for r in args.resources}
-    settings = commands.get("reconfigure")
+    settings = commands.get(steps.RECONFIGURE)
     previous: Optional[PolicyResource] = None
     for node, update in updates:
         if update is None:
-            report(f"node {node} has no {node}-update-hamode command: HA mode is rolled out to every node",
+            report(f"node {node} has no {steps.update_hamode(node)} command: HA mode is rolled out to every node",
                    cluster.urn)
             continue
         if previous is None and settings is not None and not _reaches(update, settings.urn, by_urn):
@@ -294,15 +291,6 @@ def validate_haproxy_fronts_every_node(args: StackValidationArgs, report: Report
 # ---------------------------------------------------------------- the policies
 
 POLICIES = [
-    ResourceValidationPolicy(
-        name="elma365-cluster-shape",
-        description="The ELMA365 cluster has a supported shape: HA mode only with at least 3 nodes, HA replicas "
-                    ">= 3 and a failover time of 10 to 300 seconds; autoscaling or manual replicas, not both; "
-                    "minReplicas <= maxReplicas; HAProxy in front when there are 2 or more nodes.",
-        validate=validate_cluster_shape,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        severity=Severity.HIGH,
-    ),
     ResourceValidationPolicy(
         name="elma365-production-ha",
         description="Production stacks (stack name matching productionStackPattern) run ELMA365 in HA mode.",

@@ -190,7 +190,7 @@ def example_stack() -> Stack:
 # ---------------------------------------------------------------- the pack itself
 
 def test_every_policy_has_a_name_an_auditor_description_and_an_enforcement_level():
-    assert len({p.name for p in POLICIES}) == len(POLICIES) == 10
+    assert len({p.name for p in POLICIES}) == len(POLICIES) == 9
     for policy in POLICIES:
         assert policy.description and len(policy.description) > 40, policy.name
         assert policy.enforcement_level is EnforcementLevel.MANDATORY, policy.name
@@ -204,7 +204,9 @@ def test_the_analyzer_info_carries_the_config_schemas():
     assert schemas["elma365-production-ha"]["properties"]["productionStackPattern"]["default"] == "^prod"
     kinds = {p.name: p.policy_type for p in info.policies}
     assert kinds["serial-node-joins"] == proto.PolicyType.POLICY_TYPE_STACK
-    assert kinds["elma365-cluster-shape"] == proto.PolicyType.POLICY_TYPE_RESOURCE
+    assert kinds["elma365-production-ha"] == proto.PolicyType.POLICY_TYPE_RESOURCE
+    # the shape rules the program runs before any resource exists are not repeated in the pack
+    assert "elma365-cluster-shape" not in kinds
 
 
 def test_the_pack_starts_from_policies_dir_the_way_the_cli_runs_it():
@@ -275,7 +277,7 @@ def test_good_sites_pass_every_policy(values, stack, config):
 
 # ---------------------------------------------------------------- sites that fail
 
-SHAPE, PROD = "elma365-cluster-shape", "elma365-production-ha"
+PROD = "elma365-production-ha"
 KEY, HOSTKEYS, INLINE = "ssh-private-key-only", "ssh-host-keys-pinned", "no-secrets-in-command-text"
 OUTPUT, CHECKS = "secret-command-output-hidden", "haproxy-health-checks"
 JOINS, HA_UPDATES, FRONTS = "serial-node-joins", "serial-ha-updates", "haproxy-fronts-every-node"
@@ -295,11 +297,6 @@ def edited(edit: Callable[[Stack], None], values: Optional[dict[str, Any]] = Non
         edit(resources)
         return resources
     return build
-
-
-def cluster_props(change: Callable[[dict[str, Any]], None]) -> Callable[[Stack], None]:
-    """Edit the Elma365Cluster's recorded inputs: what someone bypassing the program's check would produce."""
-    return lambda s: change(s.cluster().inputs)
 
 
 def _append_create(name: str, text: str, key: str = "create") -> Callable[[Stack], None]:
@@ -345,40 +342,9 @@ def _hostkeys_but_haproxy() -> dict[str, Any]:
     return values
 
 
-def _two_nodes_no_haproxy(props: dict[str, Any]) -> None:
-    props["nodes"].pop()
-    props["haproxy"] = None
-
-
-def _drop_node(props: dict[str, Any]) -> None:
-    props["nodes"].pop()
-
-
-SHAPE_NO_HAPROXY_3 = "elma365:haproxy = (missing): is required when the site has 2 or more nodes (it has 3): HAProxy in front of every node"
 
 CASES: dict[str, Case] = {
-    # 1. cluster shape: the component's inputs edited past the program's own check, or a config the program allows
-    "ha-with-two-nodes": Case(edited(cluster_props(_drop_node)), [
-        (SHAPE, "elma365", "elma365:ha.enabled = true: HA mode needs at least 3 active nodes, the site has 2 (not counting decommissioned ones): add the replacement node first, then decommission the old one in a later run")]),
-    "ha-replicas-2": Case(edited(cluster_props(lambda p: p["ha"].update(replicas=2.0))), [
-        (SHAPE, "elma365", "elma365:ha.replicas = 2: must be a whole number >= 3")]),
-    "failover-5s": Case(edited(cluster_props(lambda p: p["ha"].update(failoverSeconds=5.0))), [
-        (SHAPE, "elma365", "elma365:ha.failoverSeconds = 5: must be between 10 and 300")]),
-    "failover-301s": Case(edited(cluster_props(lambda p: p["ha"].update(failoverSeconds=301.0))), [
-        (SHAPE, "elma365", "elma365:ha.failoverSeconds = 301: must be between 10 and 300")]),
-    "autoscaling-and-manual-replicas": Case(edited(cluster_props(lambda p: p["scaling"].update(
-        autoscaling={"enabled": True, "minReplicas": 2.0, "maxReplicas": 5.0}))), [
-        (SHAPE, "elma365", 'elma365:scaling.replicas = {"all": 3}: manual scaling is not available while autoscaling '
-                           "is enabled (set scaling.autoscaling.enabled: false)")]),
-    "min-above-max-replicas": Case(edited(cluster_props(lambda p: p["scaling"].update(
-        replicas={}, autoscaling={"enabled": True, "minReplicas": 5.0, "maxReplicas": 2.0}))), [
-        (SHAPE, "elma365", "elma365:scaling.autoscaling.minReplicas = 5: must not exceed maxReplicas (2)")]),
-    "haproxy-removed-from-props": Case(edited(cluster_props(lambda p: p.update(haproxy=None))), [
-        (SHAPE, "elma365", SHAPE_NO_HAPROXY_3)]),
-    # the program refuses this site itself; the policy still catches it in what others register
-    "two-nodes-without-haproxy": Case(edited(cluster_props(_two_nodes_no_haproxy), example(ha={"enabled": False})), [
-        (SHAPE, "elma365", "elma365:haproxy = (missing): is required when the site has 2 or more nodes (it has 2): "
-                           "HAProxy in front of every node")]),
+    # 1. the site: a production stack without HA (the program allows it; the pack does not)
     "production-without-ha": Case(edited(lambda s: None, _pinned(example(ha={"enabled": False})), stack="prod-eu"), [
         (PROD, "elma365", "elma365:ha.enabled = false: must be true on a production stack (stack 'prod-eu' matches '^prod')")]),
     "production-pattern-from-config": Case(edited(lambda s: None, example(ha={"enabled": False}), stack="live-1"), [
@@ -516,8 +482,7 @@ def _struct(value: dict[str, Any]) -> struct_pb2.Struct:
 def test_the_sdk_analyzer_reports_the_same_violations():
     """The Analyze / AnalyzeStack gRPC handlers of pulumi_policy, fed protobuf requests: the
     direct calls above build their arguments the same way."""
-    resources = deploy()
-    resources.cluster().inputs["nodes"].pop()
+    resources = deploy(_pinned(example(ha={"enabled": False})), stack="prod-eu")
     resources.set_deps("elma365-3-add-node", "elma365-1-install")
     servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", POLICIES, EnforcementLevel.MANDATORY)
     diagnostics = []
@@ -537,7 +502,7 @@ def test_the_sdk_analyzer_reports_the_same_violations():
     diagnostics += servicer.AnalyzeStack(stack_request, None).diagnostics
     got = sorted((d.policyName, d.message.split("\n", 1)[1]) for d in diagnostics)
     assert got == sorted([
-        (SHAPE, "elma365:ha.enabled = true: HA mode needs at least 3 active nodes, the site has 2 (not counting decommissioned ones): add the replacement node first, then decommission the old one in a later run"),
+        (PROD, "elma365:ha.enabled = false: must be true on a production stack (stack 'prod-eu' matches '^prod')"),
         (JOINS, "elma365-3-add-node must depend on elma365-2-join (joins run one at a time, the first after the "
                 "install); it depends on: elma365-1-install"),
     ])

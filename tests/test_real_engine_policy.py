@@ -199,6 +199,24 @@ class Bad:
     expected: list[Violation]
     stack: str = "lab"
     flags: tuple[str, ...] = ()
+    # a changed program (components/<file>: text replaced), previewed instead of this one
+    program: tuple[tuple[str, str, str], ...] = ()
+
+
+def _same(values: dict[str, Any]) -> None:
+    pass
+
+
+def changed_program(pulumi_stack: PulumiStack, changes: tuple[tuple[str, str, str], ...]) -> None:
+    """The stack's project runs a copy of components/ with `changes` made: a program someone edited."""
+    link = pulumi_stack.project / "components"
+    link.unlink()
+    shutil.copytree(toolchain.ROOT / "components", link, ignore=shutil.ignore_patterns("__pycache__"))
+    for file, old, new in changes:
+        path = link / file
+        text = path.read_text()
+        assert old in text, (file, old)
+        path.write_text(text.replace(old, new))
 
 
 BAD = {
@@ -217,6 +235,27 @@ BAD = {
         Violation("mandatory", "no-secrets-in-command-text", "haproxy-config",
                   "create contains a password assignment (password=...): command text is stored and shown in "
                   "plain text; pass secrets on stdin as a Pulumi secret")]),
+    # serial-node-joins: a changed program that joins every node right after the install
+    "joins-at-once": Bad(_same, [
+        Violation("mandatory", "serial-node-joins", "elma365-3-add-node",
+                  "elma365-3-add-node must depend on elma365-2-join (joins run one at a time, the first after the "
+                  "install); it depends on: elma365-1-install, elma365-1-microk8s-channel")],
+        program=(("cluster.py", 'after(*last, was=f"join-{node.name}")', 'after(*self.install.done, was=f"join-{node.name}")'),)),
+    # serial-ha-updates: a changed program that updates HA mode on every node at once
+    "ha-updates-at-once": Bad(_same, [
+        Violation("mandatory", "serial-ha-updates", f"elma365-{i}-update-hamode",
+                  f"elma365-{i}-update-hamode must depend on elma365-{i - 1}-update-hamode (HA updates restart nodes: "
+                  "one at a time, the first after reconfigure); it depends on: scale-all, scale-main") for i in (2, 3)],
+        program=(("high_availability.py", "            previous = [update]\n", ""),)),
+    # secret-command-output-hidden: a changed program that logs add-node's one-time token
+    "add-node-logged": Bad(_same, [
+        Violation("mandatory", "secret-command-output-hidden", f"elma365-{i}-add-node",
+                  "runs `elma365ctl add-node` (its stdout is a one-time join token) but logging is stdoutAndStderr: "
+                  'set logging to "none"') for i in (2, 3)] + [
+        Violation("mandatory", "secret-command-output-hidden", f"elma365-{i}-add-node",
+                  "runs `elma365ctl add-node` (its stdout is a one-time join token) but stdout is not a secret "
+                  'output: set additional_secret_outputs=["stdout", "stderr"]') for i in (2, 3)],
+        program=(("join.py", "add_node_command(site, node), secret_output=True,", "add_node_command(site, node),"),)),
 }
 
 
@@ -225,6 +264,8 @@ def test_a_bad_stack_fails_the_preview_with_the_policy_message(tmp_path, case: B
     values = copy.deepcopy(lab_stack_values(tmp_path))
     case.edit(values)
     pulumi_stack = new_stack(tmp_path, values, case.stack)
+    if case.program:
+        changed_program(pulumi_stack, case.program)
     report = preview_with_pack(pulumi_stack, *case.flags)
     assert not report.ok
     assert "preview failed" in "\n".join(report.failures)

@@ -1,16 +1,16 @@
-"""Cluster-shape rules the policy pack runs over what the program registers (some the program runs too)."""
+"""Rules the policy pack runs over what the program registers: production runs HA (policy-only), and
+HAProxy in front of every node (the program refuses a site without it itself)."""
 from __future__ import annotations
 
 import re
 from typing import Any, Iterable, Iterator, Mapping
 
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
-from .site_rules import ha_section, scaling_section
 
 
-# The policy pack checks these over the resources the program registers. Only haproxy_required is
-# also registered with @rule (the program refuses such a site itself); production_runs_ha needs the
-# policy's stack-name pattern, and the HAProxy server lines exist only in what was registered.
+# haproxy_required is registered with @rule (the program refuses such a site itself);
+# production_runs_ha needs the policy's stack-name pattern, and the HAProxy server lines exist only in
+# what was registered.
 
 SHAPE_SECTIONS = ("nodes", "scaling", "ha", "haproxy")
 HAPROXY_SERVER = re.compile(r"^\s*server\s+(?P<name>\S+)\s+(?P<address>\S+)(?P<options>[^#]*)")
@@ -50,18 +50,6 @@ def haproxy_required(raw: RawSite) -> Iterator[Violation]:
     if count >= 2 and raw.get("haproxy") in (MISSING, None):
         yield Violation("haproxy", MISSING,
                         f"is required when the site has 2 or more nodes (it has {count}): HAProxy in front of every node")
-
-
-SHAPE_RULES: tuple[Rule, ...] = (ha_section, scaling_section, haproxy_required)
-
-
-def check_shape(raw: RawSite) -> list[Violation]:
-    """The cluster-shape rules: HA needs 3+ nodes, HA replicas >= 3, failover 10..300 s, autoscaling or
-    manual replicas (not both), min <= max replicas, HAProxy when there are 2 or more nodes."""
-    found: list[Violation] = []
-    for each in SHAPE_RULES:
-        found.extend(each(raw))
-    return found
 
 
 def production_runs_ha(raw: RawSite, stack: str, pattern: str) -> Iterator[Violation]:
