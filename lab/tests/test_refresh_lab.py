@@ -1,10 +1,14 @@
-"""The simulator's snapd and kubectl for a MicroK8s refresh (lab/sim/elma365sim.py), over plain ssh:
-holds, `snap version`, the system options, a refresh and what it stops while it runs, its faults,
-cordon/uncordon/drain, snapd's own auto-refresh, and how the journal classifies each call.
+"""A MicroK8s refresh on the lab, over plain ssh (no Pulumi): the simulator's snapd and kubectl
+(lab/sim/elma365sim.py: holds, `snap version`, the system options, a refresh and what it stops while
+it runs, its faults, cordon/uncordon/drain, snapd's own auto-refresh, the journal's classes), HAProxy's
+server state through the admin socket of the program's config (lab/refresh.py), and a refresh by hand
+under the lab's steady load: node by node with drains (no request fails) against every node at once
+(requests fail).
 
-One 3-node HA lab built by hand (lab/by_hand.py, no Pulumi) for the module; each test leaves the
-cluster healthy (every node Ready, uncordoned, 3 voters). Run as root from the repository root:
-python -m pytest lab/tests/test_refresh_sim.py -q
+One 3-node HA lab built by hand (lab/by_hand.py) with the program's own HAProxy config for the module;
+each test leaves the cluster healthy (every node Ready, uncordoned, 3 voters, UP in HAProxy). A lab
+with two balancers for the one test that needs them. Run as root from the repository root:
+python -m pytest lab/tests/test_refresh_lab.py -q -s     (-s prints the measured figures)
 """
 import os
 import shutil
@@ -21,6 +25,7 @@ if REPO not in sys.path:
 
 from lab import by_hand, refresh  # noqa: E402
 from lab.harness import is_check  # noqa: E402
+from lab.load import one  # noqa: E402
 from lab.site import LabSite  # noqa: E402
 from tests.lab_support import FAST, needs_site  # noqa: E402
 
@@ -30,14 +35,18 @@ MAIN, N2, N3 = "elma365-1", "elma365-2", "elma365-3"
 CLUSTER = [MAIN, N2, N3]
 REFRESH = 0.5   # snap_refresh
 SLOW_REFRESH = 4.0   # long enough to look at a node (over ssh) while it refreshes
+MEASURED_REFRESH = 1.5   # long enough that HAProxy's checks (inter 1s, fall 2) see nodes that do not answer
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    lab = LabSite(str(tmp_path_factory.mktemp("refresh-sim") / "lab"))
+    lab = LabSite(str(tmp_path_factory.mktemp("refresh") / "lab"))
     try:
         lab.up(nodes=3, haproxy=True, durations=dict(FAST, snap_refresh=REFRESH))
         by_hand.build_cluster(lab, CLUSTER, ha=True, haproxy=False)
+        lab.config = refresh.program_haproxy(lab)
+        for node in CLUSTER:
+            refresh.wait_in_service(lab, node)
         yield lab
     finally:
         lab.down()
@@ -270,15 +279,126 @@ def test_snapds_auto_refresh_honours_every_hold(site):
 
 
 def test_the_journal_tells_checks_from_changes(site):
-    argvs = {tuple(e["argv"]) for e in site.journal()}
-    checks = [a for a in argvs if is_check(list(a))]
-    changes = [a for a in argvs if not is_check(list(a))]
-    for argv in checks:
-        assert argv[:2] in (("snap", "list"), ("snap", "version"), ("snap", "get"), ("microk8s", "status"),
-                            ("microk8s", "version"), ("elma365ctl", "status")) or argv[1:3] == ("kubectl", "get"), argv
-    for prefix in (("snap", "refresh", "--hold"), ("snap", "refresh", "--unhold", "microk8s"),
-                   ("snap", "refresh", "microk8s"), ("snap", "set"), ("microk8s", "kubectl", "cordon"),
-                   ("microk8s", "kubectl", "uncordon"), ("microk8s", "kubectl", "drain"), ("snapd", "auto-refresh")):
-        assert any(argv[:len(prefix)] == prefix for argv in changes), prefix
-    assert is_check(["snap", "version"]) and is_check(["snap", "get", "system", "refresh.hold"])
-    assert not is_check(["snap", "refresh", "--hold", "microk8s"]) and not is_check(["microk8s", "kubectl", "cordon", N2])
+    reads = ["snap version", "snap list microk8s", "snap get system refresh.hold", "microk8s status",
+             "microk8s version", f"microk8s kubectl get node {N2}", "microk8s kubectl get nodes --no-headers"]
+    changes = ["snap refresh --hold microk8s", "snap refresh --unhold microk8s", "snap set system refresh.hold=forever",
+               "snap unset system refresh.hold", "snap refresh microk8s", f"microk8s kubectl cordon {N2}",
+               f"microk8s kubectl uncordon {N2}", f"microk8s kubectl drain {N2} --ignore-daemonsets"]
+    mark = len(site.journal())
+    for command in reads + changes + [f"microk8s kubectl uncordon {N2}"]:
+        sh(site, MAIN, command)
+    site.auto_refresh(MAIN)
+    got = [(" ".join(e["argv"]), is_check(e["argv"])) for e in site.journal()[mark:]]
+    assert got == [(c, True) for c in reads] + [(c, False) for c in changes] + [
+        (f"microk8s kubectl uncordon {N2}", False), ("snapd auto-refresh", False)]
+
+
+# ------------------------------------------------------------------------------------------------
+# HAProxy's admin socket, and the measurement
+# ------------------------------------------------------------------------------------------------
+
+def on_haproxy(site, command):
+    return by_hand.run(site, site.info()["haproxy"], command)
+
+
+@pytest.fixture
+def in_service(site):
+    """Every node UP in HAProxy (a refresh in a test before took it out until its checks rose again)."""
+    for node in CLUSTER:
+        refresh.wait_in_service(site, node)
+    return site
+
+
+def test_the_program_config_has_an_admin_socket_the_lab_haproxy_serves(site, in_service):
+    assert "    stats socket /run/haproxy/admin.sock mode 600 level admin\n" in site.config
+    assert "\nlisten elma365_web\n" in site.config and refresh.BACKEND == "elma365_web"
+    assert on_haproxy(site, "test -S /run/haproxy/admin.sock && echo socket").stdout == "socket\n"
+    assert refresh.server_states(site, N2) == {"haproxy": "UP"}
+
+
+@pytest.mark.parametrize("tool", ["socat", "python3"])
+def test_server_state_set_and_read_through_the_admin_socket(site, in_service, tool):
+    if tool == "socat" and not shutil.which("socat"):
+        pytest.skip("socat is missing (lab/setup.sh)")
+    for state, status in (("drain", "DRAIN"), ("maint", "MAINT")):
+        refresh.admin(site, site.info()["haproxy"], f"set server elma365_web/{N2} state {state}", tool=tool)
+        rows = refresh.parse_show_stat(refresh.admin(site, site.info()["haproxy"], "show stat", tool=tool))
+        assert rows[("elma365_web", N2)]["status"] == status
+        assert rows[("elma365_web", N3)]["status"] == "UP"
+    refresh.admin(site, site.info()["haproxy"], f"set server elma365_web/{N2} state ready", tool=tool)
+    refresh.wait_in_service(site, N2)
+
+
+def test_the_commands_an_operator_types_work_on_the_haproxy_host(site, in_service):
+    on_haproxy(site, f'echo "set server elma365_web/{N2} state drain" | socat stdio /run/haproxy/admin.sock')
+    assert "," + N2 + "," in on_haproxy(site, 'echo "show stat" | socat stdio /run/haproxy/admin.sock').stdout
+    assert refresh.server_states(site, N2) == {"haproxy": "DRAIN"}
+    with pytest.raises(refresh.RefreshError, match="No such server"):
+        refresh.set_server_state(site, "elma365-9", "drain")
+    refresh.set_server_state(site, N2, "ready")
+    refresh.wait_in_service(site, N2)
+
+
+def test_a_drained_server_gets_no_new_requests(site, in_service):
+    refresh.set_server_state(site, N2, "drain")
+    try:
+        answered = {one(refresh.url(site)).node for _ in range(30)}
+    finally:
+        refresh.set_server_state(site, N2, "ready")
+    assert answered == {MAIN, N3}
+    refresh.wait_in_service(site, N2)
+
+
+@pytest.fixture
+def measured_refresh(site):
+    site.set_durations(dict(FAST, snap_refresh=MEASURED_REFRESH))
+    yield MEASURED_REFRESH
+    site.set_durations(dict(FAST, snap_refresh=REFRESH))
+
+
+def test_a_rolling_refresh_by_hand_fails_no_request_and_all_at_once_does(site, measured_refresh):
+    for node in CLUSTER:   # whatever the tests before left: 1.28, in service
+        assert by_hand.run(site, node, "snap refresh microk8s --channel=1.28/stable").returncode == 0
+    for node in CLUSTER:
+        refresh.wait_in_service(site, node)
+    rolling = refresh.under_load(refresh.url(site), refresh.rolling_steps(site, CLUSTER, "1.29/stable"))
+    print(f"\nrolling refresh by hand (1.28 -> 1.29, snap_refresh {measured_refresh} s): {rolling.summary()}")
+    assert rolling.error is None, rolling.error
+    assert [s.name for s in rolling.steps] == [N2, N3, MAIN]          # the main node last
+    state = site.state()
+    assert {n: state["nodes"][n]["microk8s"] for n in CLUSTER} == {n: "1.29/stable" for n in CLUSTER}
+    assert not state.get("cordoned")
+    assert rolling.failed == 0, [s.error for s in rolling.sent if not s.ok]
+    assert all(s.seconds >= measured_refresh for s in rolling.steps)
+    # every node's journal: drain, refresh, uncordon, in that order
+    calls = [(e["node"], e["argv"][1:3]) for e in site.journal() if e["argv"][0] in ("snap", "microk8s")
+             and e["argv"][1:3] in (["kubectl", "drain"], ["refresh", "microk8s"], ["kubectl", "uncordon"])]
+    assert [verb for _, verb in calls[-9:]] == [["kubectl", "drain"], ["refresh", "microk8s"], ["kubectl", "uncordon"]] * 3
+
+    naive = refresh.under_load(refresh.url(site), refresh.naive_steps(site, CLUSTER, "1.29/stable"))
+    print(f"every node at once (1.29 patch refresh): {naive.summary()}")
+    assert naive.error is None, naive.error
+    assert {site.state()["nodes"][n]["revision"] for n in CLUSTER} == {"7660"}
+    assert naive.failed > 0
+
+
+@pytest.fixture
+def two_balancers(tmp_path):
+    lab = LabSite(str(tmp_path / "lab"))
+    try:
+        lab.up(nodes=3, balancers=2, durations=FAST)
+        by_hand.build_cluster(lab, CLUSTER, ha=True, haproxy=False)
+        refresh.program_haproxy(lab)
+        yield lab
+    finally:
+        lab.down()
+
+
+def test_every_balancer_gets_the_state_and_tells_its_own(two_balancers):
+    site = two_balancers
+    assert [b["name"] for b in refresh.balancers(site)] == ["haproxy-1", "haproxy-2"]
+    refresh.wait_in_service(site, N3)
+    refresh.set_server_state(site, N3, "drain")
+    assert refresh.server_states(site, N3) == {"haproxy-1": "DRAIN", "haproxy-2": "DRAIN"}
+    refresh.admin(site, refresh.balancers(site)[1], f"set server elma365_web/{N3} state ready")
+    assert refresh.server_states(site, N3) == {"haproxy-1": "DRAIN", "haproxy-2": "UP"}
