@@ -1248,6 +1248,9 @@ def refresh_microk8s(lab, channel):
     kubectl), the node is NotReady and its datastore away from the voters, and its ELMA365 web
     endpoint closed. Faults: refresh_fail (snapd's error, the old revision back), refresh_stuck (the
     new revision, but the node never comes back: NotReady until `microk8s start`)."""
+    # snapd finishes a change its client left (ssh cut, SIGTERM): so does the lab, at once
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupted)
     with lab as st:
         ns = lab.node_state(st)
         current_channel, (_, current_revision) = channel_of(st, lab.node), installed_of(st, lab.node)
@@ -1270,9 +1273,6 @@ def refresh_microk8s(lab, channel):
     faults = lab.faults()
     failed = fault_names(faults.get("refresh_fail"), lab.node)
     stuck = fault_names(faults.get("refresh_stuck"), lab.node)
-    # snapd finishes a change its client left (ssh cut, SIGTERM): so does the lab, at once
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, interrupted)
     try:
         lab.sleep("snap_refresh", 1.0)
     finally:

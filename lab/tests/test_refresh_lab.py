@@ -1,9 +1,9 @@
 """A MicroK8s refresh on the lab, over plain ssh (no Pulumi): the simulator's snapd and kubectl
 (lab/sim/elma365sim.py: holds, `snap version`, the system options, a refresh and what it stops while
-it runs, its faults, cordon/uncordon/drain, snapd's own auto-refresh, the journal's classes), HAProxy's
-server state through the admin socket of the program's config (lab/refresh.py), and a refresh by hand
-under the lab's steady load: node by node with drains (no request fails) against every node at once
-(requests fail).
+it runs, one whose session is killed, its faults, cordon/uncordon/drain, snapd's own auto-refresh, the
+journal's classes), HAProxy's server state through the admin socket of the program's config
+(lab/refresh.py), and a refresh by hand under the lab's steady load: node by node with drains (no
+request fails) against every node at once (requests fail).
 
 One 3-node HA lab built by hand (lab/by_hand.py) with the program's own HAProxy config for the module;
 each test leaves the cluster healthy (every node Ready, uncordoned, 3 voters, UP in HAProxy). A lab
@@ -208,6 +208,23 @@ def test_a_channel_refresh_moves_the_node_to_the_channel(site):
     assert (bad.returncode, bad.stderr) == (1, 'error: requested channel "1.99/stable" is not available for snap "microk8s"\n')
     assert sh(site, N3, "snap refresh microk8s --channel=1.28/stable").returncode == 0
     assert snap_row(site, N3)[1:4] == ["v1.28.15", "7449", "1.28/stable"]
+
+
+def test_a_refresh_whose_session_is_killed_finishes_at_once(site):
+    site.set_durations(dict(FAST, snap_refresh=30))
+    try:
+        thread, box = during(site, N3, "snap refresh microk8s --channel=1.29/stable")
+        wait_refreshing(site, N3)
+        started = time.monotonic()
+        site.stop_node(N3)              # SIGTERM to every process of the host: the client too
+        thread.join()
+        assert time.monotonic() - started < 10
+    finally:
+        site.set_durations(dict(FAST, snap_refresh=REFRESH))
+        site.start_node(N3)
+    ns = site.state()["nodes"][N3]
+    assert "refreshing" not in ns and ns["up"] and (ns["microk8s"], ns["revision"]) == ("1.29/stable", "7231")
+    assert sh(site, N3, "snap refresh microk8s --channel=1.28/stable").returncode == 0
 
 
 def test_a_refresh_that_fails_leaves_the_old_revision_running(site):
