@@ -14,7 +14,8 @@ from lab.site import LabSite
 from lab.stack import PulumiStack, Report
 
 # Read-only checks the program makes before acting; they change nothing on a node.
-CHECKS = {("microk8s", "status"), ("microk8s", "kubectl"), ("snap", "list"), ("elma365ctl", "status"),
+CHECKS = {("microk8s", "status"), ("microk8s", "kubectl"), ("snap", "list"), ("snap", "version"), ("snap", "get"),
+          ("elma365ctl", "status"),
           ("microk8s", "config"), ("microk8s", "version"),
           ("microk8s", "dbctl")}  # a datastore backup: it writes a file, the cluster stays as it is
 
@@ -29,7 +30,8 @@ class Entry:
 
 
 def is_check(argv: list[str]) -> bool:
-    """A read-only call: it changes nothing on a node (`kubectl drain` is not one)."""
+    """A read-only call: it changes nothing on a node (`kubectl get` is one; `kubectl drain`, `cordon`,
+    `uncordon`, `snap refresh` in any form, `snap set` and snapd's auto-refresh are not)."""
     tool, args = os.path.basename(argv[0]), argv[1:]
     if tool == "microk8s" and args[:1] == ["kubectl"]:
         return args[1:2] == ["get"]

@@ -1,6 +1,8 @@
-"""Requests through a lab's load balancer: one GET, and a steady load on a fixed schedule."""
+"""Requests through a lab's load balancer: one GET, and a steady load on a fixed schedule (for a
+fixed time, or in the background until stopped)."""
 from __future__ import annotations
 
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +51,43 @@ def steady_load(url: str, rate: int, seconds: float, events: Sequence[tuple[floa
     for _, event in pending:
         event()
     return results
+
+
+class Background:
+    """`rate` requests/s through `url` on a fixed schedule from `with` until its end, in a thread of
+    its own (whatever the caller does meanwhile); `sent` has them all once the block is left, each
+    with its time into the load (`now()` tells the caller's)."""
+
+    def __init__(self, url: str, rate: int, timeout: float = 1.5):
+        self.url, self.rate, self.timeout = url, rate, timeout
+        self.sent: list[Sent] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send)
+        self._start = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() - self._start
+
+    def _send(self) -> None:
+        futures = []
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            i = 0
+            while True:
+                at = i / self.rate
+                if self._stop.wait(max(0.0, self._start + at - time.monotonic())):
+                    break
+                futures.append(pool.submit(one, self.url, at, self.timeout))
+                i += 1
+            self.sent = [f.result() for f in futures]
+
+    def __enter__(self) -> "Background":
+        self._start = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def wait_all_in_rotation(url: str, names: set[str], deadline: float = 20.0) -> float:

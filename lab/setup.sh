@@ -3,7 +3,7 @@
 # makes sure the packages' own system services are not left running: the lab
 # starts its own sshd/haproxy instances (see lab/site.py).
 set -euo pipefail
-PKGS="openssh-server openssh-client haproxy keepalived expect iproute2 curl util-linux shellcheck"
+PKGS="openssh-server openssh-client haproxy keepalived expect iproute2 curl util-linux shellcheck socat"
 
 if [ "$(id -u)" != 0 ]; then
     echo "lab/setup.sh: must be run as root" >&2

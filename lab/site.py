@@ -632,6 +632,11 @@ class LabSite:
         self.start_node(name)
         self.on_host(name, "lab-haproxy-reload && lab-keepalived-reload")
 
+    def auto_refresh(self, name):
+        """What snapd's refresh timer does on node `name` on its own (lab/sim/snapd): MicroK8s refreshed
+        within its channel unless refreshes are held there. Returns its output."""
+        return self.on_host(name, "'%s' auto-refresh" % os.path.join(SIM_DIR, "snapd"))
+
     def on_host(self, name, command):
         """`command` in the host's own namespaces (as its services would run), not over SSH."""
         pid = self._read_pid("sshd-%s" % name)

@@ -6,8 +6,11 @@ tool depending on the name it is invoked under:
 
   elma365ctl            add-node | scale | reconfigure | update-hamode | restart | status
   microk8s              join | status | leave | remove-node | stop | start | version | dbctl backup
-                        | kubectl get node | kubectl get pods | kubectl drain
-  snap                  install microk8s --classic --channel=... | refresh microk8s --channel=... | list microk8s
+                        | kubectl get node[s] | kubectl get pods | kubectl drain | cordon | uncordon
+  snap                  install microk8s --classic --channel=... | refresh [microk8s] [--channel=...]
+                        | refresh --hold[=<duration>] | --unhold [microk8s] | list | version
+                        | get | set | unset system <option>
+  snapd                 auto-refresh (lab only: what snapd's refresh timer does)
   anything else         the ELMA365 installer (elma365-installer.sh -e <edition>)
 
 The cluster state lives in $ELMA365_LAB_STATE/cluster.json, guarded by an
@@ -23,6 +26,7 @@ import fcntl
 import json
 import os
 import re
+import signal
 import sys
 import time
 
@@ -40,8 +44,12 @@ def process_start_time():
 
 
 def copy_self(dst):
+    """This simulator as the tool `dst`, replaced at once (a tool starting meanwhile reads either)."""
     import shutil  # imported here: every call of the simulated tools pays for its imports
-    shutil.copy(SELF, dst)
+    tmp = "%s.%d.tmp" % (dst, os.getpid())
+    shutil.copy(SELF, tmp)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, dst)
 
 UNREACHABLE_ADDRESS = "10.0.2.15"
 BIN_DIR = "/usr/local/bin"
@@ -360,6 +368,7 @@ def installer(lab, args):
         ns = lab.node_state(st)
         ns["up"] = True
         ns["microk8s"] = INSTALLER_CHANNEL
+        ns.pop("revision", None)
         lab.save(st)
     print("ELMA365 has been installed successfully: http://%s" % domain)
     return 0
@@ -621,6 +630,7 @@ def mk_join(lab, args):
                     st["left"].remove(lab.node)
                 if lab.node not in st["members"]:
                     st["members"].append(lab.node)
+                uncordoned(st, lab.node)
                 if worker and lab.node not in st["workers"]:
                     st["workers"].append(lab.node)
                 st["addresses"][lab.node] = lab.address
@@ -636,14 +646,29 @@ def mk_join(lab, args):
     return 0
 
 
+def mk_down(st, node):
+    """Whether `node`'s MicroK8s is not serving: `microk8s stop`ped (until `start`), a `snap refresh`
+    in progress (snapd restarts the snap's services), or not back after one (fault refresh_stuck,
+    until `microk8s start`)."""
+    ns = st["nodes"].get(node, {})
+    return bool(ns.get("stopped") or ns.get("stuck") or live_marker(ns.get("refreshing")))
+
+
+def dqlite_away(st, node):
+    """A voter whose datastore is away: refreshing, or not back after a refresh (`microk8s stop`
+    keeps its place in the lab, as it always did)."""
+    ns = st["nodes"].get(node, {})
+    return bool(ns.get("stuck") or live_marker(ns.get("refreshing")))
+
+
 def st_stopped(lab):
-    """Whether `microk8s stop` stopped this node's MicroK8s (and `start` did not start it again)."""
-    return bool(lab.load()["nodes"].get(lab.node, {}).get("stopped"))
+    """Whether this node's MicroK8s is not serving (see mk_down)."""
+    return mk_down(lab.load(), lab.node)
 
 
 def node_ready(lab, st):
-    if st["nodes"].get(lab.node, {}).get("stopped"):
-        return False         # `microk8s stop`
+    if mk_down(st, lab.node):
+        return False         # `microk8s stop`, a refresh
     if lab.node not in st["members"]:
         return True          # standalone MicroK8s is running
     return bool(st["nodes"].get(lab.node, {}).get("up"))
@@ -671,8 +696,9 @@ def mk_status(lab, args):
         return 1
     if lab.node in st["members"]:
         # a voter's datastore address: 127.0.0.1 until a node first joined (a cluster of one)
+        # (a voter away for a refresh is listed again once it is back)
         masters = [st["nodes"].get(n, {}).get("datastore") or "127.0.0.1"
-                   for n in st["members"] if n not in st["workers"]]
+                   for n in st["members"] if n not in st["workers"] and not dqlite_away(st, n)]
     else:
         masters = ["127.0.0.1"]   # a lone MicroK8s
     print("microk8s is running")
@@ -693,7 +719,7 @@ def mk_leave(lab, args):
         print("Generating new cluster certificates.\nWaiting for node to start.")
         return 0
     with lab as st:
-        if st["nodes"].get(lab.node, {}).get("stopped"):
+        if mk_down(st, lab.node):
             raise Fail("microk8s is not running. Use microk8s inspect for a deeper inspection.")
         if lab.node not in st["members"]:
             raise Fail("This node is not part of a cluster.")
@@ -740,17 +766,82 @@ def mk_remove_node(lab, args):
             st["left"].remove(name)
         else:
             raise Fail("Node %s does not exist in Kubernetes." % name)
+        uncordoned(st, name)
         lab.save(st)
     print("Removed node %s" % name)
     return 0
 
 
-def mk_drain(lab, name):
-    """`kubectl drain NAME ...`: cordon and evict; the fault drain_stuck=NAME plays a pod that cannot move."""
-    st = lab.load()
+# kubectl options that take a value as the next word (`--timeout 60s`), for telling the node names apart
+KUBECTL_VALUE_OPTIONS = {"--timeout", "--grace-period", "--pod-selector", "-l", "--selector", "-o", "--output",
+                         "--skip-wait-for-delete-timeout", "--chunk-size"}
+
+
+def kube_names(args):
+    names, rest = [], list(args)
+    while rest:
+        a = rest.pop(0)
+        if a in KUBECTL_VALUE_OPTIONS and rest:
+            rest.pop(0)
+        elif not a.startswith("-"):
+            names.append(a)
+    return names
+
+
+def one_kube_node(st, verb, args):
+    names = kube_names(args)
+    if len(names) != 1:
+        raise Fail("lab: only 'microk8s kubectl %s <node> ...' (one node) is simulated" % verb)
+    name = names[0]
     if name not in st["members"] and name not in st["left"]:
         raise Fail('Error from server (NotFound): nodes "%s" not found' % name)
+    return name
+
+
+def cordon(lab, name):
+    """Marks `name` unschedulable (kubectl's cordon); prints what kubectl prints."""
+    with lab as st:
+        one_kube_node(st, "cordon", [name])
+        cordoned = st.setdefault("cordoned", [])
+        if name in cordoned:
+            print("node/%s already cordoned" % name)
+            return
+        cordoned.append(name)
+        lab.save(st)
     print("node/%s cordoned" % name)
+
+
+def mk_cordon(lab, args):
+    cordon(lab, one_kube_node(lab.load(), "cordon", args))
+    return 0
+
+
+def mk_uncordon(lab, args):
+    with lab as st:
+        name = one_kube_node(st, "uncordon", args)
+        if name not in st.get("cordoned", []):
+            print("node/%s already uncordoned" % name)
+            return 0
+        st["cordoned"].remove(name)
+        if name in st.get("drained", []):
+            st["drained"].remove(name)
+        lab.save(st)
+    print("node/%s uncordoned" % name)
+    return 0
+
+
+def uncordoned(st, name):
+    """A Node object gone (remove-node) or made anew (join) is schedulable again."""
+    for key in ("cordoned", "drained"):
+        if name in st.get(key, []):
+            st[key].remove(name)
+
+
+def mk_drain(lab, args):
+    """`kubectl drain NAME ...`: cordon (it stays cordoned until `uncordon`, even when the drain
+    fails) and evict; the fault drain_stuck=NAME plays a pod that cannot move."""
+    name = one_kube_node(lab.load(), "drain", args)
+    cordon(lab, name)
     if lab.faults().get("drain_stuck") == name:
         raise Fail("error: unable to drain node %s: cannot evict pod elma365/main-0 (disruption budget); "
                    "timed out waiting for the condition" % name)
@@ -759,6 +850,38 @@ def mk_drain(lab, name):
             st["drained"].append(name)
         lab.save(st)
     print("node/%s drained" % name)
+    return 0
+
+
+def kube_status(st, name):
+    """A node's STATUS column: Ready or NotReady, then SchedulingDisabled while cordoned."""
+    ready = "Ready" if name in st["members"] and st["nodes"].get(name, {}).get("up") else "NotReady"
+    return ready + (",SchedulingDisabled" if name in st.get("cordoned", []) else "")
+
+
+def mk_get_nodes(lab, args):
+    """`kubectl get node[s] [<name>] [--no-headers]`."""
+    names, headers = kube_names(args), not ({"--no-headers", "--no-headers=true"} & set(args))
+    st = lab.load()
+    if len(names) > 1:
+        raise Fail("lab: only 'microk8s kubectl get node[s] [<name>]' is simulated")
+    if names:
+        name = names[0]
+        # As in MicroK8s, a node that ran `leave` stays a (NotReady) Node object until `remove-node`.
+        if name not in st["members"] and name not in st["left"]:
+            raise Fail('Error from server (NotFound): nodes "%s" not found' % name)
+        status = kube_status(st, name)
+        width = max(8, len(status))
+        if headers:
+            print("NAME%s%-*s ROLES    AGE   VERSION" % (" " * max(1, len(name) - 1), width, "STATUS"))
+        print("%s   %-*s <none>   1h    %s" % (name, width, status, version_of(st, name)))
+        return 0
+    listed = st["members"] + [n for n in st["left"] if n not in st["members"]]
+    width = max([8] + [len(kube_status(st, n)) for n in listed])
+    if headers:
+        print("NAME         %-*s ROLES    AGE   VERSION" % (width, "STATUS"))
+    for n in listed:
+        print("%-12s %-*s <none>   1h    %s" % (n, width, kube_status(st, n), version_of(st, n)))
     return 0
 
 
@@ -808,32 +931,16 @@ def mk_kubectl(lab, args):
     if st_stopped(lab):
         # the API server of this node is down: every kubectl call fails as kubectl does
         raise Fail("The connection to the server 127.0.0.1:16443 was refused - did you specify the right host or port?")
-    if len(args) >= 2 and args[0] == "get" and args[1] in ("pods", "pod", "po"):
+    verb = args[0] if args else ""
+    if verb == "get" and args[1:2] and args[1] in ("pods", "pod", "po"):
         return mk_get_pods(lab, args[2:])
-    if len(args) >= 2 and args[0] == "drain":
-        return mk_drain(lab, args[1])
-    if len(args) >= 3 and args[0] == "get" and args[1] in ("node", "nodes", "no"):
-        names = [a for a in args[2:] if not a.startswith("-")]
-        st = lab.load()
-        if len(names) != 1:
-            raise Fail("lab: only 'microk8s kubectl get node <name>' is simulated")
-        name = names[0]
-        # As in MicroK8s, a node that ran `leave` stays a (NotReady) Node object until `remove-node`.
-        if name not in st["members"] and name not in st["left"]:
-            raise Fail('Error from server (NotFound): nodes "%s" not found' % name)
-        ready = "Ready" if name in st["members"] and st["nodes"].get(name, {}).get("up") else "NotReady"
-        print("NAME%sSTATUS   ROLES    AGE   VERSION" % (" " * max(1, len(name) - 1)))
-        print("%s   %-8s <none>   1h    %s" % (name, ready, version_of(st, name)))
-        return 0
-    if len(args) >= 2 and args[0] == "get" and args[1] in ("node", "nodes", "no"):
-        st = lab.load()
-        print("NAME         STATUS   ROLES    AGE   VERSION")
-        for n in st["members"] + [n for n in st["left"] if n not in st["members"]]:
-            up = n in st["members"] and st["nodes"].get(n, {}).get("up")
-            print("%-12s %-8s <none>   1h    %s" % (n, "Ready" if up else "NotReady", version_of(st, n)))
-        return 0
-    raise Fail("lab: only 'microk8s kubectl get node[s] [<name>]', 'kubectl get pods' and 'kubectl drain <name>' "
-               "are simulated")
+    if verb == "get" and args[1:2] and args[1] in ("node", "nodes", "no"):
+        return mk_get_nodes(lab, args[2:])
+    verbs = {"drain": mk_drain, "cordon": mk_cordon, "uncordon": mk_uncordon}
+    if verb in verbs:
+        return verbs[verb](lab, args[1:])
+    raise Fail("lab: only 'microk8s kubectl get node[s] [<name>]', 'kubectl get pods' and 'kubectl drain|cordon|"
+               "uncordon <name>' are simulated")
 
 
 def mk_stop_start(lab, up):
@@ -841,15 +948,21 @@ def mk_stop_start(lab, up):
     with lab as st:
         lab.node_state(st)["up"] = up
         lab.node_state(st)["stopped"] = not up
+        lab.node_state(st).pop("stuck", None)   # a start (or a stop) restarts what a refresh left failing
         lab.save(st)
     print("Started." if up else "Stopped.")
     return 0
 
 
-# What each MicroK8s channel the lab knows installs: (version, snap revision).
-CHANNELS = {"1.27/stable": ("v1.27.16", "6950"), "1.28/stable": ("v1.28.15", "7449"),
-            "1.29/stable": ("v1.29.9", "7231"), "1.30/stable": ("v1.30.6", "7346"),
-            "latest/stable": ("v1.31.3", "7532")}
+# Each MicroK8s channel of the lab's store: its revisions, oldest first, as (version, snap revision).
+# An install or a channel switch gets the channel's first; a refresh within the channel moves to the
+# newest (a patch release, or a rebuild of the last patch of its minor: 1.27 and 1.28 ended at .16/.15).
+REVISIONS = {"1.27/stable": [("v1.27.16", "6950"), ("v1.27.16", "7590")],
+             "1.28/stable": [("v1.28.15", "7449"), ("v1.28.15", "7581")],
+             "1.29/stable": [("v1.29.9", "7231"), ("v1.29.15", "7660")],
+             "1.30/stable": [("v1.30.6", "7346"), ("v1.30.14", "7702")],
+             "latest/stable": [("v1.31.3", "7532"), ("v1.31.9", "7735")]}
+CHANNELS = {channel: revisions[0] for channel, revisions in REVISIONS.items()}   # what an install gets
 INSTALLER_CHANNEL = "1.28/stable"   # the channel the ELMA365 installer puts on the main node
 
 
@@ -857,14 +970,20 @@ def channel_of(st, node):
     return st["nodes"].get(node, {}).get("microk8s") or INSTALLER_CHANNEL
 
 
+def installed_of(st, node):
+    """(version, revision) of the MicroK8s snap on `node`: the revision it was refreshed to, else the
+    first of its channel."""
+    revisions = REVISIONS.get(channel_of(st, node), REVISIONS[INSTALLER_CHANNEL])
+    revision = st["nodes"].get(node, {}).get("revision")
+    return next((r for r in revisions if r[1] == revision), revisions[0])
+
+
 def version_of(st, node):
-    return CHANNELS.get(channel_of(st, node), CHANNELS[INSTALLER_CHANNEL])[0]
+    return installed_of(st, node)[0]
 
 
 def mk_version(lab, args):
-    st = lab.load()
-    version, revision = CHANNELS.get(channel_of(st, lab.node), CHANNELS[INSTALLER_CHANNEL])
-    print("MicroK8s %s revision %s" % (version, revision))
+    print("MicroK8s %s revision %s" % installed_of(lab.load(), lab.node))
     return 0
 
 
@@ -949,35 +1068,310 @@ def snap(lab, args):
         os.chmod(dst, 0o755)
         with lab as st:
             lab.node_state(st)["microk8s"] = channel or "latest/stable"
+            lab.node_state(st).pop("revision", None)
             lab.save(st)
         print("microk8s (%s) %s from Canonical** installed" % (channel or "latest/stable",
                                                                CHANNELS[channel or "latest/stable"][0]))
         return 0
-    if len(args) >= 2 and args[0] == "refresh" and "microk8s" in args:
-        channel = next((a.split("=", 1)[1] for a in args if a.startswith("--channel=")), None)
-        if channel not in CHANNELS:
-            raise Fail('error: requested channel "%s" is not available for snap "microk8s"' % channel)
-        if not os.path.exists(os.path.join(BIN_DIR, "microk8s")):
+    if args[:1] == ["refresh"]:
+        return snap_refresh(lab, args[1:])
+    if args[:1] == ["list"]:
+        return snap_list(lab, args[1:])
+    if args[:1] == ["version"]:
+        return snap_version(lab)
+    if args[:1] in (["get"], ["set"], ["unset"]):
+        return snap_config(lab, args[0], args[1:])
+    raise Fail("error: the lab only simulates 'snap install microk8s --classic --channel=...', 'snap refresh "
+               "[microk8s] [--channel=...|--hold[=<duration>]|--unhold]', 'snap list', 'snap version' and "
+               "'snap get|set|unset system ...'")
+
+
+DEFAULT_SNAPD = "2.63+22.04"   # Ubuntu 22.04's snapd; the fault snapd_version plays another
+HOLD_SINCE = (2, 58)            # snapd 2.58 added `snap refresh --hold/--unhold` (and `held` in snap list)
+
+
+def snapd_version(lab):
+    """The snapd this node runs: the fault snapd_version (one for every node, or {node: version})."""
+    v = lab.faults().get("snapd_version") or DEFAULT_SNAPD
+    if isinstance(v, dict):
+        v = v.get(lab.node) or DEFAULT_SNAPD
+    return str(v)
+
+
+def snapd_at_least(lab, wanted):
+    numbers = tuple(int(x) for x in re.findall(r"\d+", snapd_version(lab).split("+")[0])[:3])
+    return numbers >= wanted
+
+
+def snap_version(lab):
+    """`snap version` as snapd prints it (a tabwriter's columns)."""
+    v = snapd_version(lab)
+    print("snap    %s\nsnapd   %s\nseries  16\nubuntu  22.04\nkernel  5.15.0-lab" % (v, v))
+    return 0
+
+
+def microk8s_installed():
+    return os.path.exists(os.path.join(BIN_DIR, "microk8s"))
+
+
+def held(ns, now=None):
+    """Whether `snap refresh --hold` holds this node's MicroK8s now (forever, or until a time)."""
+    hold = ns.get("hold")
+    return hold == "forever" or (isinstance(hold, (int, float)) and hold > (now or time.time()))
+
+
+def snap_list(lab, args):
+    installed = microk8s_installed()
+    if args and (args != ["microk8s"] or not installed):
+        raise Fail("error: no matching snaps installed")
+    print("Name      Version   Rev   Tracking       Publisher   Notes")
+    if installed:
+        st = lab.load()
+        version, revision = installed_of(st, lab.node)
+        notes = "classic" + (",held" if held(lab.node_state(st)) and snapd_at_least(lab, HOLD_SINCE) else "")
+        print("microk8s  %-8s  %s  %-14s canonical** %s" % (version, revision, channel_of(st, lab.node), notes))
+    return 0
+
+
+GO_DURATION = re.compile(r"((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|ms|s|m|h))+")
+GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def go_duration(text):
+    """Seconds of a Go duration (`72h`, `1h30m`, `90s`), as time.ParseDuration reads it; None if not one."""
+    if not GO_DURATION.fullmatch(text):
+        unit = re.match(r"(?:\d+(?:\.\d*)?|\.\d+)([^\d.]+)", text)
+        if unit:
+            raise Fail('error: hold value must be a number of hours, minutes or seconds, or "forever": '
+                       'time: unknown unit "%s" in duration "%s"' % (unit.group(1), text))
+        return None
+    return sum(float(n) * GO_UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h)", text))
+
+
+def rfc3339(epoch):
+    offset = -time.altzone if time.localtime(epoch).tm_isdst > 0 else -time.timezone
+    zone = "Z" if offset == 0 else "%s%02d:%02d" % ("+" if offset > 0 else "-", abs(offset) // 3600, abs(offset) % 3600 // 60)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(epoch)) + zone
+
+
+def snap_hold(lab, hold, names):
+    """`snap refresh --hold[=<duration>] [microk8s]` (snapd 2.58+, cmd/snap/cmd_snap_op.go): with no
+    duration, forever. With the snap named, its refreshes are held (and `snap list` says `held`);
+    with no snap, the auto-refresh of all of them (the old refresh.hold option's job)."""
+    if hold == "forever":
+        until, when = "forever", "indefinitely"
+    else:
+        seconds = go_duration(hold)
+        if seconds is None:
+            raise Fail('error: hold value must be a number of hours, minutes or seconds, or "forever": '
+                       'time: invalid duration "%s"' % hold)
+        if seconds < 1:
+            raise Fail("error: cannot hold refreshes for less than a second: %s" % hold)
+        until = time.time() + seconds
+        when = "until %s" % rfc3339(until)
+    with lab as st:
+        ns = lab.node_state(st)
+        if names:
+            ns["hold"] = until
+        else:
+            ns["holdAll"] = until
+        lab.save(st)
+    if names:
+        print('General refreshes of "microk8s" held %s' % when)
+    else:
+        print("Auto-refresh of all snaps held %s" % when)
+    return 0
+
+
+def snap_unhold(lab, names):
+    with lab as st:
+        lab.node_state(st).pop("hold" if names else "holdAll", None)
+        lab.save(st)
+    print('Removed general refresh hold of "microk8s"' if names else "Removed auto-refresh hold on all snaps")
+    return 0
+
+
+def snap_refresh(lab, args):
+    """`snap refresh [microk8s] [--channel=<ch>]`, `--hold[=<duration>]`, `--unhold`."""
+    channel, names, hold, unhold, rest = None, [], None, False, list(args)
+    while rest:
+        a = rest.pop(0)
+        if a.startswith("--channel="):
+            channel = a.split("=", 1)[1]
+        elif a == "--channel" and rest:
+            channel = rest.pop(0)
+        elif a == "--hold" or a.startswith("--hold="):
+            hold = a.split("=", 1)[1] if "=" in a else "forever"
+        elif a == "--unhold":
+            unhold = True
+        elif a == "--classic":
+            pass
+        elif a.startswith("-"):
+            raise Fail("error: the lab does not simulate snap refresh's %s" % a)
+        else:
+            names.append(a)
+    if (hold or unhold) and not snapd_at_least(lab, HOLD_SINCE):
+        # an older snapd has no such flags: go-flags' own error
+        raise Fail("error: unknown flag `%s'" % ("hold" if hold else "unhold"))
+    if hold and unhold:
+        raise Fail("error: cannot use --hold with other flags")
+    if channel is not None and not names and not (hold or unhold):
+        raise Fail("error: a single snap name is needed to specify channel flags")
+    for name in names:
+        if name != "microk8s":
+            raise Fail('error: snap "%s" is not installed (the lab only simulates "microk8s")' % name)
+        if not microk8s_installed():
             raise Fail('error: snap "microk8s" is not installed')
+    if hold:
+        return snap_hold(lab, hold, names)
+    if unhold:
+        return snap_unhold(lab, names)
+    if channel is not None and channel not in REVISIONS:
+        raise Fail('error: requested channel "%s" is not available for snap "microk8s"' % channel)
+    if not names:
+        # every snap that is not held (snapd's general hold keeps a held snap out of `snap refresh`)
+        if not microk8s_installed() or held(lab.node_state(lab.load())):
+            sys.stderr.write("All snaps up to date.\n")
+            return 0
+    return refresh_microk8s(lab, channel)
+
+
+def fault_names(value, node):
+    """A node fault given as one node's name or a list of them."""
+    return node == value or (isinstance(value, list) and node in value)
+
+
+def refresh_microk8s(lab, channel):
+    """A refresh of MicroK8s on this node, as snapd makes it: to the newest revision of the channel it
+    tracks (none newer: "no updates available", nothing restarts), or to the channel asked for. For
+    `snap_refresh` seconds (default 1) the snap's services are down: MicroK8s is not running (status,
+    kubectl), the node is NotReady and its datastore away from the voters, and its ELMA365 web
+    endpoint closed. Faults: refresh_fail (snapd's error, the old revision back), refresh_stuck (the
+    new revision, but the node never comes back: NotReady until `microk8s start`)."""
+    # snapd finishes a change its client left (ssh cut, SIGTERM): so does the lab, at once
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupted)
+    with lab as st:
+        ns = lab.node_state(st)
+        current_channel, (_, current_revision) = channel_of(st, lab.node), installed_of(st, lab.node)
+        target = channel or current_channel
+        if target == current_channel:
+            newer = [r for r in REVISIONS[target] if int(r[1]) > int(current_revision)]
+            if not newer:
+                sys.stderr.write('snap "microk8s" has no updates available\n')
+                return 0
+            version, revision = newer[-1]
+        else:
+            version, revision = REVISIONS[target][0]
+        if live_marker(ns.get("refreshing")):
+            raise Fail('error: snap "microk8s" has "refresh-snap" change in progress')
+        was_up = bool(ns.get("up")) or (bool(ns.get("stuck")) and lab.node in st["members"])
+        ns["refreshing"] = {"pid": os.getpid(), "since": time.time(), "to": [target, revision]}
+        ns["up"] = False
+        ns.pop("stuck", None)
+        lab.save(st)
+    faults = lab.faults()
+    failed = fault_names(faults.get("refresh_fail"), lab.node)
+    stuck = fault_names(faults.get("refresh_stuck"), lab.node)
+    try:
+        lab.sleep("snap_refresh", 1.0)
+    finally:
         with lab as st:
-            lab.node_state(st)["microk8s"] = channel
+            ns = lab.node_state(st)
+            if (ns.get("refreshing") or {}).get("pid") == os.getpid():
+                ns.pop("refreshing")
+            if not failed:
+                ns["microk8s"], ns["revision"] = target, revision
+                copy_self(os.path.join(BIN_DIR, "microk8s"))   # the new revision's files
+            if stuck and not failed:
+                ns["stuck"] = True
+            else:
+                ns["up"] = was_up and not ns.get("stopped")
             lab.save(st)
-        print("microk8s (%s) %s from Canonical** refreshed" % (channel, CHANNELS[channel][0]))
+    if failed:
+        unit = "snap.microk8s.daemon-kubelite.service"
+        raise Fail('error: cannot perform the following tasks:\n'
+                   '- Start snap "microk8s" (%s) services (systemctl command [start %s] failed with exit status 1: '
+                   'Job for %s failed because the control process exited with error code.\n'
+                   'See "systemctl status %s" and "journalctl -xeu %s" for details.\n)'
+                   % (revision, unit, unit, unit, unit))
+    print("microk8s (%s) %s from Canonical** refreshed" % (target, version))
+    return 0
+
+
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+def snap_config(lab, verb, args):
+    """`snap get|set|unset system <key>...`: the system options, stored per node as given (snapd checks
+    refresh.hold: "forever" or an RFC 3339 time; the lab does the same)."""
+    if not args or args[0] not in ("system", "core"):
+        raise Fail("error: the lab only simulates 'snap %s system ...'" % verb)
+    keys = args[1:]
+    if not keys:
+        raise Fail("error: the required argument `<conf value>` was not provided" if verb != "get" else
+                   "error: the lab only simulates 'snap get system <key>'")
+    with lab as st:
+        options = lab.node_state(st).setdefault("system", {})
+        if verb == "get":
+            missing = [k for k in keys if k not in options]
+            if missing:
+                raise Fail('error: snap "core" has no "%s" configuration option' % missing[0])
+            if len(keys) == 1:
+                print(options[keys[0]])
+            else:
+                print("Key%s  Value" % (" " * max(0, max(map(len, keys)) - 3)))
+                for k in keys:
+                    print("%-*s  %s" % (max(3, max(map(len, keys))), k, options[k]))
+            return 0
+        for item in keys:
+            key, eq, value = item.partition("=")
+            if verb == "set" and not eq:
+                raise Fail('error: invalid configuration: "%s" (want key=value)' % item)
+            if verb == "set" and key == "refresh.hold" and value and value != "forever" and not re.fullmatch(
+                    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", value):
+                raise Fail('error: cannot perform the following tasks:\n- Run configure hook of "core" snap '
+                           '(refresh.hold cannot be parsed: parsing time "%s" as "2006-01-02T15:04:05Z07:00": '
+                           'cannot parse "%s" as "2006")' % (value, value))
+            if verb == "unset" or not value:
+                options.pop(key, None)
+            else:
+                options[key] = value
+        lab.save(st)
+    return 0
+
+
+def auto_held(lab, ns):
+    """Whether snapd's auto-refresh leaves MicroK8s alone: its own hold, a hold of all snaps, or the
+    system option refresh.hold (forever, or a time still to come)."""
+    now = time.time()
+    if held(ns, now) or held({"hold": ns.get("holdAll")}, now):
+        return True
+    option = ns.get("system", {}).get("refresh.hold")
+    if option == "forever":
+        return True
+    if option:
+        import datetime
+        try:
+            return datetime.datetime.fromisoformat(option.replace("Z", "+00:00")).timestamp() > now
+        except ValueError:
+            return False
+    return False
+
+
+def snapd(lab, args):
+    """`snapd auto-refresh` (lab only, lab/sim/snapd): what snapd's refresh timer does on its own, to
+    MicroK8s on this node: nothing while refreshes are held, else a refresh within its channel."""
+    if args != ["auto-refresh"]:
+        raise Fail("usage: snapd auto-refresh (the lab's stand-in for snapd's refresh timer)")
+    if not microk8s_installed():
+        print("auto-refresh: microk8s is not installed")
         return 0
-    if len(args) >= 1 and args[0] == "list":
-        installed = os.path.exists(os.path.join(BIN_DIR, "microk8s"))
-        want = args[1:]
-        if want and (want != ["microk8s"] or not installed):
-            raise Fail("error: no matching snaps installed")
-        print("Name      Version   Rev   Tracking       Publisher   Notes")
-        if installed:
-            st = lab.load()
-            ch = channel_of(st, lab.node)
-            version, revision = CHANNELS.get(ch, CHANNELS[INSTALLER_CHANNEL])
-            print("microk8s  %-8s  %s  %-14s canonical** classic" % (version, revision, ch))
+    if auto_held(lab, lab.node_state(lab.load())):
+        print("auto-refresh: microk8s held")
         return 0
-    raise Fail("error: the lab only simulates 'snap install microk8s --classic --channel=...', "
-               "'snap refresh microk8s --channel=...' and 'snap list'")
+    return refresh_microk8s(lab, None)
 
 
 # --------------------------------------------------------------------------
@@ -996,6 +1390,8 @@ def main(argv):
             rc = microk8s(lab, args)
         elif prog == "snap":
             rc = snap(lab, args)
+        elif prog == "snapd":
+            rc = snapd(lab, args)
         else:
             rc = installer(lab, args)
     except Fail as e:
