@@ -9,12 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from .rules import DEFAULTS as D, EXTERNAL_SERVICES, RawSite, Violation, check
-
-# The vendor recommends Ubuntu Server 22.04 or Debian 11; the rest are common choices, not vendor
-# figures (see docs/preflight-and-kubernetes.md): set your site's own list.
-DEFAULT_SUPPORTED_OS = ("ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04", "debian:11", "debian:12",
-                        "astra:1.7", "redos:7.3")
+from .rules import DEFAULTS as D, EXTERNAL_SERVICES, WHILE_OFF, RawSite, Violation, check
 
 
 class SiteConfigError(ValueError):
@@ -107,8 +102,8 @@ class Scaling:
 @dataclass(frozen=True)
 class Ha:
     enabled: bool = D["ha.enabled"]
-    replicas: int = 3            # required (and given) whenever HA is on: the rules say so
-    failover_seconds: int = 60
+    replicas: int = WHILE_OFF["ha.replicas"]     # required (and given) whenever HA is on: the rules say so
+    failover_seconds: int = WHILE_OFF["ha.failoverSeconds"]
 
 
 @dataclass(frozen=True)
@@ -230,7 +225,7 @@ class HaproxyTls:
 class Preflight:
     """Checks every node before anything is installed (components/preflight.py)."""
     enabled: bool = D["preflight.enabled"]
-    supported_os: tuple[str, ...] = DEFAULT_SUPPORTED_OS  # "<ID>" or "<ID>:<VERSION_ID prefix>"
+    supported_os: tuple[str, ...] = D["preflight.supportedOs"]  # "<ID>" or "<ID>:<VERSION_ID prefix>"
     # The vendor's minimum for one ELMA365 On-Premises Enterprise server (500 users): 10 vCPU,
     # 16 GB RAM, 100 GB disk (elma365.com/en/help/elma365-enterprise-on-premises.html).
     min_cpu_cores: int = D["preflight.minCpuCores"]
@@ -426,8 +421,8 @@ def _build(values: Mapping[str, Any]) -> Site:
         linkerd=_opt(sc, "linkerd", D["scaling.linkerd"]),
     )
     h = values.get("ha") or {}
-    ha = Ha(enabled=_opt(h, "enabled", D["ha.enabled"]), replicas=_opt(h, "replicas", Ha.replicas),
-            failover_seconds=_opt(h, "failoverSeconds", Ha.failover_seconds))
+    ha = Ha(enabled=_opt(h, "enabled", D["ha.enabled"]), replicas=_opt(h, "replicas", WHILE_OFF["ha.replicas"]),
+            failover_seconds=_opt(h, "failoverSeconds", WHILE_OFF["ha.failoverSeconds"]))
     p = values.get("haproxy")
     balancers = tuple(_balancer(b) for b in (p.get("hosts") or [p])) if p else ()
     haproxy = Haproxy(
@@ -443,13 +438,13 @@ def _build(values: Mapping[str, Any]) -> Site:
     f = values.get("preflight") or {}
     preflight = Preflight(
         enabled=_opt(f, "enabled", D["preflight.enabled"]),
-        supported_os=tuple(_opt(f, "supportedOs", DEFAULT_SUPPORTED_OS)),
-        min_cpu_cores=_opt(f, "minCpuCores", Preflight.min_cpu_cores),
-        min_memory_gib=_opt(f, "minMemoryGiB", Preflight.min_memory_gib),
-        min_free_disk_gib=_opt(f, "minFreeDiskGiB", Preflight.min_free_disk_gib),
-        disk_path=_opt(f, "diskPath", Preflight.disk_path),
-        max_clock_offset_ms=_opt(f, "maxClockOffsetMs", Preflight.max_clock_offset_ms),
-        port_timeout_seconds=_opt(f, "portTimeoutSeconds", Preflight.port_timeout_seconds),
+        supported_os=tuple(_opt(f, "supportedOs", D["preflight.supportedOs"])),
+        min_cpu_cores=_opt(f, "minCpuCores", D["preflight.minCpuCores"]),
+        min_memory_gib=_opt(f, "minMemoryGiB", D["preflight.minMemoryGiB"]),
+        min_free_disk_gib=_opt(f, "minFreeDiskGiB", D["preflight.minFreeDiskGiB"]),
+        disk_path=_opt(f, "diskPath", D["preflight.diskPath"]),
+        max_clock_offset_ms=_opt(f, "maxClockOffsetMs", D["preflight.maxClockOffsetMs"]),
+        port_timeout_seconds=_opt(f, "portTimeoutSeconds", D["preflight.portTimeoutSeconds"]),
     )
     k = values.get("kubernetes") or {}
     kubernetes = Kubernetes(enabled=_opt(k, "enabled", D["kubernetes.enabled"]), labels=dict(k.get("labels") or {}))

@@ -10,7 +10,7 @@ config section; importing them here registers their rules in this order, which i
 violations are reported in.
 """
 from .core import *  # noqa: F401,F403
-from .defaults import DEFAULTS  # noqa: F401  (the one table of defaults)
+from .defaults import DEFAULTS, WHILE_OFF  # noqa: F401  (the one table of defaults)
 from .site_rules import *  # noqa: F401,F403
 from .haproxy_rules import *  # noqa: F401,F403
 from .preflight_rules import *  # noqa: F401,F403
