@@ -2,7 +2,7 @@
 
 A field's config key is its name in camelCase (components/rules/core.py: config_key), its default
 the table's (components/rules/defaults.py); a field typed Secret never leaves the model but as a
-Pulumi secret. Pure: no Pulumi calls.
+Pulumi secret (components/site_view.py, the projection, leaves it out). Pure: no Pulumi calls.
 
 parse_site walks the raw values once (components.rules): each rule checks its part of the config
 and returns what builds that part of the model; one SiteConfigError lists every violation, and
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from .rules import DEFAULTS as D, WHILE_OFF, RawSite, Violation, build, parse
+from .site_view import view
 
 
 class SiteConfigError(ValueError):
@@ -242,10 +243,7 @@ class Preflight:
 
     def thresholds(self) -> dict[str, Any]:
         """What the checks compare against, as in the config (the preflight's re-run trigger)."""
-        return {"supportedOs": list(self.supported_os), "minCpuCores": self.min_cpu_cores,
-                "minMemoryGiB": self.min_memory_gib, "minFreeDiskGiB": self.min_free_disk_gib,
-                "diskPath": self.disk_path, "maxClockOffsetMs": self.max_clock_offset_ms,
-                "portTimeoutSeconds": self.port_timeout_seconds}
+        return {key: value for key, value in view(self).items() if key != "enabled"}
 
 
 @dataclass(frozen=True)
@@ -285,35 +283,6 @@ class Site:
     @property
     def decommissioned(self) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes if not n.active)
-
-    def public_view(self) -> dict[str, Any]:
-        """The site as plain data with every secret left out: safe for state, outputs and policies."""
-        return {
-            "adopt": self.adopt,
-            "ssh": {"user": self.ssh.user, "port": self.ssh.port, "sudo": self.ssh.sudo,
-                    "bastion": None if not self.ssh.bastion else {
-                        "host": self.ssh.bastion.host, "port": self.ssh.bastion.port, "user": self.ssh.bastion.user,
-                        "hostKey": self.ssh.bastion.host_key}},
-            "nodes": [{"name": n.name, "address": n.address, "clusterAddress": n.cluster_address,
-                       "port": n.port, "hostKey": n.host_key, "decommission": n.decommission} for n in self.nodes],
-            "install": {"edition": self.install.edition, "installerUrl": self.install.installer_url,
-                        "microk8sChannel": self.install.microk8s_channel,
-                        "datastoreBackups": self.install.datastore_backups,
-                        "externalServices": sorted(self.install.external_services),
-                        "answerPrompts": [a.prompt for a in self.install.answers]},
-            "scaling": {"autoscaling": None if not self.scaling.autoscaling else {
-                "enabled": self.scaling.autoscaling.enabled,
-                "minReplicas": self.scaling.autoscaling.min_replicas,
-                "maxReplicas": self.scaling.autoscaling.max_replicas},
-                "replicas": dict(self.scaling.replicas), "linkerd": self.scaling.linkerd},
-            "ha": {"enabled": self.ha.enabled, "replicas": self.ha.replicas,
-                   "failoverSeconds": self.ha.failover_seconds},
-            "haproxy": None if not self.haproxy else {
-                "host": self.haproxy.host, "bind": self.haproxy.bind, "backendPort": self.haproxy.backend_port,
-                "configPath": self.haproxy.config_path, "reloadCommand": self.haproxy.reload_command,
-                **({"hosts": [b.host for b in self.haproxy.balancers]} if len(self.haproxy.balancers) > 1 else {}),
-                **({"virtualIp": self.haproxy.keepalived.address} if self.haproxy.keepalived else {})},
-        }
 
 
 def config_value(raw: Any) -> Any:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
 from .. import names
+from .. import site_view
 from ..site import BalancerHost, Node, Site
 from .answers import SERVICE_LABELS
 from .facts import LONE_DATASTORE  # the datastore of a MicroK8s nobody joined (alone, or the first node)
@@ -391,10 +392,7 @@ def balancers(site: Site) -> list[tuple[str, int, BalancerHost]]:
 
 
 def targets(site: Site) -> dict[str, Target]:
-    out = {n.name: Target(n.address, n.port or site.ssh.port, site.ssh.user) for n in site.nodes}
-    for key, _, b in balancers(site):
-        out[key] = Target(b.host, b.port or site.ssh.port, b.user or site.ssh.user)
-    return out
+    return {key: Target(*where) for key, where in site_view.targets(site, [key for key, _, _ in balancers(site)]).items()}
 
 
 def _bastion(site: Site) -> Optional[str]:
