@@ -1,6 +1,6 @@
 """The site config: one typed model of the `elma365:*` values, frozen dataclasses.
 
-A field's config key is its name in camelCase (components/rules/core.py: config_key), its default
+A field's config key is its name in camelCase (components/site_view.py: config_key), its default
 the table's (components/rules/defaults.py); a field typed Secret never leaves the model but as a
 Pulumi secret (components/site_view.py, the projection, leaves it out). Pure: no Pulumi calls.
 

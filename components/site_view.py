@@ -12,14 +12,19 @@ Their shapes are the ones earlier versions recorded: an upgrade changes no input
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .rules import config_key
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # this module imports nothing of the program: the model's modules import it
     from .site import Site
 
 RECORD_FORMAT = 2
+# A model field's config key is its name in camelCase, but for these:
+KEYS = {"min_memory_gib": "minMemoryGiB", "min_free_disk_gib": "minFreeDiskGiB", "balancers": "hosts"}
+
+
+def config_key(field_name: str) -> str:
+    return KEYS.get(field_name) or re.sub(r"_(.)", lambda m: m.group(1).upper(), field_name)
 
 
 def view(value: Any) -> Any:

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Iterable, Iterator, Mapping, Optional, TypeVar
 
+from ..site_view import config_key  # how a model field is named in the config (a module of no imports)
+
 NAMESPACE = "elma365"
 TOP_LEVEL_KEYS = ("adopt", "ssh", "nodes", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes")
 EXTERNAL_SERVICES = ("postgresql", "mongodb", "s3", "redis", "rabbitmq")
@@ -98,13 +100,7 @@ def parse(raw: RawSite) -> tuple[list[Violation], dict[str, Any]]:
 
 # ---------------------------------------------------------------- building the model
 
-# A model field's config key is its name in camelCase (components/site.py), but for these:
-KEYS = {"min_memory_gib": "minMemoryGiB", "min_free_disk_gib": "minFreeDiskGiB", "balancers": "hosts"}
 T = TypeVar("T")
-
-
-def config_key(field_name: str) -> str:
-    return KEYS.get(field_name) or re.sub(r"_(.)", lambda m: m.group(1).upper(), field_name)
 
 
 def build(cls: type[T], **by_key: Any) -> T:
@@ -212,4 +208,4 @@ def _number(key: str, value: Any, low: float, high: float, *, whole: bool = Fals
 
 
 # the helpers are shared by the rule modules of this package
-__all__ = ['KEYS', 'Part', 'build', 'config_key', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'show']
+__all__ = ['Part', 'build', 'config_key', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'show']
