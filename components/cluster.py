@@ -17,6 +17,7 @@ from .record import balancers_left_behind, departed, first_balancer, record_of
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
 from .site import Node, Site
+from .site_view import configured, public_view
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Elma365Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: Elma365ClusterArgs, opts: pulumi.ResourceOptions | None = None):
         site, previous = args.site, args.previous
-        super().__init__(names.type_of(names.CLUSTER), name, site.public_view(), opts)
+        super().__init__(names.type_of(names.CLUSTER), name, public_view(site), opts)
 
         def after(*deps: pulumi.Resource, was: Optional[str] = None) -> pulumi.ResourceOptions:
             # `was`: the component's name before it took the name of what it stands for (its steps'
@@ -89,12 +90,7 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.node_names = [n.name for n in site.active]
         self.main_node = site.main.name
         self.haproxy_url = self.haproxy.url if self.haproxy else None
-        self.configured = {
-            "replicas": dict(site.scaling.replicas),
-            "autoscaling": site.public_view()["scaling"]["autoscaling"],
-            "ha": {"enabled": site.ha.enabled, "replicas": site.ha.replicas,
-                   "failoverSeconds": site.ha.failover_seconds} if site.ha.enabled else {"enabled": False},
-        }
+        self.configured = configured(site)
         # The record the next run compares with: it counts only once every departure (and the
         # HAProxy removal) has succeeded, so a failed one is tried again by the next run.
         finished = [step.stdout for d in [*self.departures, *self.haproxy_removals] for step in d.done]

@@ -15,29 +15,10 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .site import Site
+# the record is a selection of the site model's one projection
+from .site_view import RECORD_FORMAT as FORMAT, record as record_of  # noqa: F401
 
-FORMAT = 2
 RECORD_OUTPUT = "site"
-
-
-def record_of(site: Site) -> dict[str, Any]:
-    haproxy = site.haproxy
-    return {
-        "format": FORMAT,
-        "main": site.main.name,
-        "active": [n.name for n in site.active],
-        "nodes": {n.name: {"address": n.address, "clusterAddress": n.cluster_address, "port": n.port,
-                           "hostKey": n.host_key} for n in site.active},
-        "haproxy": None if haproxy is None else {
-            "host": haproxy.host, "port": haproxy.port, "user": haproxy.user, "hostKey": haproxy.host_key,
-            "configPath": haproxy.config_path, "reloadCommand": haproxy.reload_command,
-            "shared": haproxy.shared, "includePath": haproxy.include_path,
-            # only with several balancers or a virtual IP, so a single balancer's record stays as it was
-            **({"hosts": [{"host": b.host, "port": b.port, "user": b.user, "hostKey": b.host_key}
-                          for b in haproxy.balancers]} if len(haproxy.balancers) > 1 else {}),
-            **({"keepalived": {"configPath": haproxy.keepalived.config_path,
-                               "reloadCommand": haproxy.keepalived.reload_command}} if haproxy.keepalived else {})},
-    }
 
 
 def from_outputs(outputs: dict[str, Any]) -> Optional[dict[str, Any]]:

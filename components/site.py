@@ -1,7 +1,12 @@
-"""The site config: typed, frozen dataclasses parsed from the raw `elma365:*` values.
+"""The site config: one typed model of the `elma365:*` values, frozen dataclasses.
 
-Pure: no Pulumi calls. parse_site validates everything first (components.rules) and raises one
-SiteConfigError listing every violation, so nothing is built from a half-valid config.
+A field's config key is its name in camelCase (components/site_view.py: config_key), its default
+the table's (components/rules/defaults.py); a field typed Secret never leaves the model but as a
+Pulumi secret (components/site_view.py, the projection, leaves it out). Pure: no Pulumi calls.
+
+parse_site walks the raw values once (components.rules): each rule checks its part of the config
+and returns what builds that part of the model; one SiteConfigError lists every violation, and
+nothing is built from a half-valid config.
 """
 from __future__ import annotations
 
@@ -9,12 +14,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from .rules import DEFAULTS as D, EXTERNAL_SERVICES, RawSite, Violation, check
-
-# The vendor recommends Ubuntu Server 22.04 or Debian 11; the rest are common choices, not vendor
-# figures (see docs/preflight-and-kubernetes.md): set your site's own list.
-DEFAULT_SUPPORTED_OS = ("ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04", "debian:11", "debian:12",
-                        "astra:1.7", "redos:7.3")
+from .rules import DEFAULTS as D, WHILE_OFF, RawSite, Violation, build, parse
+from .site_view import view
 
 
 class SiteConfigError(ValueError):
@@ -107,8 +108,8 @@ class Scaling:
 @dataclass(frozen=True)
 class Ha:
     enabled: bool = D["ha.enabled"]
-    replicas: int = 3            # required (and given) whenever HA is on: the rules say so
-    failover_seconds: int = 60
+    replicas: int = WHILE_OFF["ha.replicas"]     # required (and given) whenever HA is on: the rules say so
+    failover_seconds: int = WHILE_OFF["ha.failoverSeconds"]
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ class HaproxyTls:
 class Preflight:
     """Checks every node before anything is installed (components/preflight.py)."""
     enabled: bool = D["preflight.enabled"]
-    supported_os: tuple[str, ...] = DEFAULT_SUPPORTED_OS  # "<ID>" or "<ID>:<VERSION_ID prefix>"
+    supported_os: tuple[str, ...] = D["preflight.supportedOs"]  # "<ID>" or "<ID>:<VERSION_ID prefix>"
     # The vendor's minimum for one ELMA365 On-Premises Enterprise server (500 users): 10 vCPU,
     # 16 GB RAM, 100 GB disk (elma365.com/en/help/elma365-enterprise-on-premises.html).
     min_cpu_cores: int = D["preflight.minCpuCores"]
@@ -242,10 +243,7 @@ class Preflight:
 
     def thresholds(self) -> dict[str, Any]:
         """What the checks compare against, as in the config (the preflight's re-run trigger)."""
-        return {"supportedOs": list(self.supported_os), "minCpuCores": self.min_cpu_cores,
-                "minMemoryGiB": self.min_memory_gib, "minFreeDiskGiB": self.min_free_disk_gib,
-                "diskPath": self.disk_path, "maxClockOffsetMs": self.max_clock_offset_ms,
-                "portTimeoutSeconds": self.port_timeout_seconds}
+        return {key: value for key, value in view(self).items() if key != "enabled"}
 
 
 @dataclass(frozen=True)
@@ -286,35 +284,6 @@ class Site:
     def decommissioned(self) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes if not n.active)
 
-    def public_view(self) -> dict[str, Any]:
-        """The site as plain data with every secret left out: safe for state, outputs and policies."""
-        return {
-            "adopt": self.adopt,
-            "ssh": {"user": self.ssh.user, "port": self.ssh.port, "sudo": self.ssh.sudo,
-                    "bastion": None if not self.ssh.bastion else {
-                        "host": self.ssh.bastion.host, "port": self.ssh.bastion.port, "user": self.ssh.bastion.user,
-                        "hostKey": self.ssh.bastion.host_key}},
-            "nodes": [{"name": n.name, "address": n.address, "clusterAddress": n.cluster_address,
-                       "port": n.port, "hostKey": n.host_key, "decommission": n.decommission} for n in self.nodes],
-            "install": {"edition": self.install.edition, "installerUrl": self.install.installer_url,
-                        "microk8sChannel": self.install.microk8s_channel,
-                        "datastoreBackups": self.install.datastore_backups,
-                        "externalServices": sorted(self.install.external_services),
-                        "answerPrompts": [a.prompt for a in self.install.answers]},
-            "scaling": {"autoscaling": None if not self.scaling.autoscaling else {
-                "enabled": self.scaling.autoscaling.enabled,
-                "minReplicas": self.scaling.autoscaling.min_replicas,
-                "maxReplicas": self.scaling.autoscaling.max_replicas},
-                "replicas": dict(self.scaling.replicas), "linkerd": self.scaling.linkerd},
-            "ha": {"enabled": self.ha.enabled, "replicas": self.ha.replicas,
-                   "failoverSeconds": self.ha.failover_seconds},
-            "haproxy": None if not self.haproxy else {
-                "host": self.haproxy.host, "bind": self.haproxy.bind, "backendPort": self.haproxy.backend_port,
-                "configPath": self.haproxy.config_path, "reloadCommand": self.haproxy.reload_command,
-                **({"hosts": [b.host for b in self.haproxy.balancers]} if len(self.haproxy.balancers) > 1 else {}),
-                **({"virtualIp": self.haproxy.keepalived.address} if self.haproxy.keepalived else {})},
-        }
-
 
 def config_value(raw: Any) -> Any:
     """A top-level config value as the program reads it: Pulumi keeps a scalar set with `pulumi
@@ -328,130 +297,7 @@ def config_value(raw: Any) -> Any:
 
 
 def parse_site(values: Mapping[str, Any], secret_keys: frozenset[str] | set[str] = frozenset()) -> Site:
-    raw = RawSite(values, frozenset(secret_keys))
-    violations = check(raw)
+    violations, fields = parse(RawSite(values, frozenset(secret_keys)))
     if violations:
         raise SiteConfigError(violations)
-    return _build(values)
-
-
-def _opt(mapping: Mapping[str, Any], key: str, default: Any) -> Any:
-    value = mapping.get(key)
-    return default if value is None else value
-
-
-def _haproxy_extras(p: Mapping[str, Any]) -> dict[str, Any]:
-    """The optional `elma365:haproxy` settings beyond the manual's; absent ones keep the defaults."""
-    t = p.get("timeouts") or {}
-    names = {"connect": "connect", "client": "client", "server": "server", "tunnel": "tunnel",
-             "clientFin": "client_fin", "httpRequest": "http_request", "httpKeepAlive": "http_keep_alive",
-             "queue": "queue", "check": "check"}
-    timeouts = HaproxyTimeouts(**{attr: str(t[key]) for key, attr in names.items() if t.get(key) is not None})
-    h = p.get("healthCheck") or {}
-    health = HealthCheck(**{k: (str(h[k]) if k == "inter" else h[k])
-                            for k in ("path", "inter", "fall", "rise") if h.get(k) is not None})
-    s = p.get("stats")
-    stats = HaproxyStats(bind=s["bind"], user=s["user"], password=Secret(s["password"]),
-                         uri=_opt(s, "uri", D["haproxy.stats.uri"])) if s else None
-    t = p.get("tls")
-    tls = HaproxyTls(certificate=Secret(t["certificate"]), bind=_opt(t, "bind", D["haproxy.tls.bind"]),
-                     certificate_path=_opt(t, "certificatePath", D["haproxy.tls.certificatePath"]),
-                     redirect_http=_opt(t, "redirectHttp", D["haproxy.tls.redirectHttp"])) if t else None
-    return {"timeouts": timeouts, "retries": _opt(p, "retries", D["haproxy.retries"]),
-            "redispatch": _opt(p, "redispatch", D["haproxy.redispatch"]),
-            "health_check": health, "stats": stats, "tls": tls}
-
-
-def _balancer(entry: Any) -> BalancerHost:
-    """`haproxy.hosts[i]`: an address, or {host, port, user, hostKey}; the single-host form is the same."""
-    if isinstance(entry, str):
-        return BalancerHost(entry)
-    return BalancerHost(entry["host"], entry.get("port"), entry.get("user"), entry.get("hostKey"))
-
-
-def _keepalived(p: Mapping[str, Any]) -> Optional[Keepalived]:
-    if not p.get("virtualIp"):
-        return None
-    address, _, prefix = str(p["virtualIp"]).partition("/")
-    k = p.get("keepalived") or {}
-    return Keepalived(
-        address=address, prefix_length=int(prefix) if prefix else (128 if ":" in address else 32),
-        interface=k["interface"],
-        virtual_router_id=_opt(k, "virtualRouterId", D["haproxy.keepalived.virtualRouterId"]),
-        advert_interval=_opt(k, "advertInterval", D["haproxy.keepalived.advertInterval"]),
-        preempt=_opt(k, "preempt", D["haproxy.keepalived.preempt"]),
-        config_path=_opt(k, "configPath", D["haproxy.keepalived.configPath"]),
-        reload_command=_opt(k, "reloadCommand", D["haproxy.keepalived.reloadCommand"]))
-
-
-def _build(values: Mapping[str, Any]) -> Site:
-    s = values["ssh"]
-    bastion = s.get("bastion")
-    ssh = Ssh(
-        private_key=Secret(s["privateKey"]),
-        user=_opt(s, "user", D["ssh.user"]),
-        port=_opt(s, "port", D["ssh.port"]),
-        private_key_password=Secret(s["privateKeyPassword"]) if s.get("privateKeyPassword") else None,
-        sudo=_opt(s, "sudo", D["ssh.sudo"]),
-        bastion=Bastion(bastion["host"], _opt(bastion, "port", D["ssh.bastion.port"]), bastion.get("user"),
-                        bastion.get("hostKey")) if bastion else None,
-    )
-    nodes = tuple(
-        Node(name=n["name"], address=n["address"], cluster_address=_opt(n, "clusterAddress", n["address"]),
-             port=n.get("port"), host_key=n.get("hostKey"), zone=n.get("zone"), rack=n.get("rack"),
-             labels=dict(n.get("labels") or {}),
-             decommission={True: "drain", "force": "force"}.get(n.get("decommission")))
-        for n in values["nodes"]
-    )
-    i = values.get("install") or {}
-    install = Install(
-        edition=_opt(i, "edition", D["install.edition"]),
-        installer_url=_opt(i, "installerUrl", D["install.installerUrl"]),
-        microk8s_channel=i.get("microk8sChannel"),
-        datastore_backups=_opt(i, "datastoreBackups", D["install.datastoreBackups"]),
-        external_services={k: Secret(v) for k, v in (i.get("externalServices") or {}).items()
-                           if k in EXTERNAL_SERVICES},
-        answers=tuple(Answer(a["prompt"], Secret(str(a["answer"]))) for a in (i.get("answers") or [])),
-        question_timeout_seconds=_opt(i, "questionTimeoutSeconds", D["install.questionTimeoutSeconds"]),
-        timeout_minutes=_opt(i, "timeoutMinutes", D["install.timeoutMinutes"]),
-    )
-    sc = values.get("scaling") or {}
-    auto = sc.get("autoscaling")
-    replicas = dict(sc.get("replicas") or {})
-    # `scale all` first, so a per-service count given beside it wins.
-    ordered = {k: replicas[k] for k in sorted(replicas, key=lambda k: (k != "all", k))}
-    scaling = Scaling(
-        autoscaling=Autoscaling(auto["enabled"], auto.get("minReplicas"), auto.get("maxReplicas")) if auto else None,
-        replicas=ordered,
-        linkerd=_opt(sc, "linkerd", D["scaling.linkerd"]),
-    )
-    h = values.get("ha") or {}
-    ha = Ha(enabled=_opt(h, "enabled", D["ha.enabled"]), replicas=_opt(h, "replicas", Ha.replicas),
-            failover_seconds=_opt(h, "failoverSeconds", Ha.failover_seconds))
-    p = values.get("haproxy")
-    balancers = tuple(_balancer(b) for b in (p.get("hosts") or [p])) if p else ()
-    haproxy = Haproxy(
-        balancers=balancers, keepalived=_keepalived(p),
-        bind=_opt(p, "bind", D["haproxy.bind"]), backend_port=_opt(p, "backendPort", D["haproxy.backendPort"]),
-        config_path=_opt(p, "configPath", D["haproxy.configPath"]),
-        reload_command=_opt(p, "reloadCommand", D["haproxy.reloadCommand"]),
-        log=_opt(p, "log", D["haproxy.log"]),
-        shared=_opt(p, "shared", D["haproxy.shared"]),
-        include_path=_opt(p, "includePath", D["haproxy.includePath"]),
-        **_haproxy_extras(p),
-    ) if p else None
-    f = values.get("preflight") or {}
-    preflight = Preflight(
-        enabled=_opt(f, "enabled", D["preflight.enabled"]),
-        supported_os=tuple(_opt(f, "supportedOs", DEFAULT_SUPPORTED_OS)),
-        min_cpu_cores=_opt(f, "minCpuCores", Preflight.min_cpu_cores),
-        min_memory_gib=_opt(f, "minMemoryGiB", Preflight.min_memory_gib),
-        min_free_disk_gib=_opt(f, "minFreeDiskGiB", Preflight.min_free_disk_gib),
-        disk_path=_opt(f, "diskPath", Preflight.disk_path),
-        max_clock_offset_ms=_opt(f, "maxClockOffsetMs", Preflight.max_clock_offset_ms),
-        port_timeout_seconds=_opt(f, "portTimeoutSeconds", Preflight.port_timeout_seconds),
-    )
-    k = values.get("kubernetes") or {}
-    kubernetes = Kubernetes(enabled=_opt(k, "enabled", D["kubernetes.enabled"]), labels=dict(k.get("labels") or {}))
-    return Site(ssh=ssh, nodes=nodes, adopt=_opt(values, "adopt", D["adopt"]), install=install, scaling=scaling, ha=ha, haproxy=haproxy,
-                preflight=preflight, kubernetes=kubernetes)
+    return build(Site, **fields)

@@ -15,10 +15,12 @@ from .site import Site, SiteConfigError, config_value, parse_site
 
 
 def _all_keys() -> dict[str, Any]:
-    # Unknown keys are read too, so that a typo such as `elma365:hA` is reported, not ignored.
-    config = pulumi.runtime.config.CONFIG.get()
-    env = pulumi.runtime.config.get_config_env() or {}
-    keys = {k for k in list(config) + list(env) if k.startswith(NAMESPACE + ":")}
+    # Unknown keys are read too, so that a typo such as `elma365:hA` is reported, not ignored. The
+    # language host hands the program the whole config as PULUMI_CONFIG, which the SDK's public
+    # get_config_env() reads (it is where get_config falls back to); the known keys are asked for by
+    # name as well, for a host that sets the config only with set_all_config (no public call lists those).
+    env = pulumi.runtime.get_config_env() or {}
+    keys = {k for k in env if k.startswith(NAMESPACE + ":")}
     keys |= {f"{NAMESPACE}:{k}" for k in TOP_LEVEL_KEYS}
     values: dict[str, Any] = {}
     for full in sorted(keys):

@@ -6,6 +6,7 @@ overridden to give resources outputs."""
 from __future__ import annotations
 
 import json
+import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,7 +184,11 @@ def run_program(values: dict[str, Any], secret_keys: set[str] = frozenset(), *, 
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
-    pulumi.runtime.set_all_config(config_strings(values), [f"elma365:{k}" for k in secret_keys])
+    # as the language host does (pulumi-language-python-exec): the whole config in PULUMI_CONFIG, and set_all_config
+    config = config_strings(values)
+    pulumi.runtime.set_all_config(config, [f"elma365:{k}" for k in secret_keys])
+    env_before = os.environ.get("PULUMI_CONFIG")
+    os.environ["PULUMI_CONFIG"] = json.dumps(config)
     exports: dict[str, Any] = {}
     original_export = pulumi.export
 
@@ -196,4 +201,8 @@ def run_program(values: dict[str, Any], secret_keys: set[str] = frozenset(), *, 
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT_DIR / "__main__.py"), run_name="__main__")))
     finally:
         pulumi.export = original_export
+        if env_before is None:
+            os.environ.pop("PULUMI_CONFIG", None)
+        else:
+            os.environ["PULUMI_CONFIG"] = env_before
     return Deployment(monitor.registrations, exports)

@@ -172,3 +172,14 @@ def test_the_example_site_is_valid_and_defaults_are_the_manuals():
     assert "TESTKEY" not in repr(site)
     # the vendor's published minimum for one ELMA365 On-Premises Enterprise server
     assert (site.preflight.min_cpu_cores, site.preflight.min_memory_gib, site.preflight.min_free_disk_gib) == (10, 16, 100)
+
+
+def test_a_misspelt_top_level_key_is_reported():
+    """`elma365:hA` reaches the program only through the whole config the language host hands over
+    (PULUMI_CONFIG): the program lists the keys from there, not from the SDK's private state."""
+    values = example()
+    values["hA"] = values.pop("ha")
+    with pytest.raises(pulumi.RunError) as error:
+        run_program(values, set(SECRET_KEYS))
+    assert 'elma365:hA = {"enabled": true, "failoverSeconds": 60, "replicas": 3}: unknown key (known: adopt, ssh, ' \
+           "nodes, install, scaling, ha, haproxy, preflight, kubernetes)" in str(error.value)

@@ -3,14 +3,15 @@
 One source of truth: the program runs them before any resource exists (site.parse_site), and
 the policy pack runs the same functions over the component's recorded inputs. Each rule yields
 Violations that name the config key, the bad value and the rule, so an operator can fix every
-problem of a site config in one pass.
+problem of a site config in one pass, and returns what builds its part of the model (site.py)
+from the values it checked: the config is walked once.
 
-Modules: core (Violation, RawSite, the registry, value checks), then one module of rules per
-config section; importing them here registers their rules in this order, which is the order
-violations are reported in.
+Modules: core (Violation, RawSite, the registry, building the model, value checks), defaults (the
+one table), then one module of rules per config section; importing them here registers their rules
+in this order, which is the order violations are reported in.
 """
 from .core import *  # noqa: F401,F403
-from .defaults import DEFAULTS  # noqa: F401  (the one table of defaults)
+from .defaults import DEFAULTS, WHILE_OFF  # noqa: F401  (the one table of defaults)
 from .site_rules import *  # noqa: F401,F403
 from .haproxy_rules import *  # noqa: F401,F403
 from .preflight_rules import *  # noqa: F401,F403

@@ -1,11 +1,15 @@
-"""What every rule is made of: Violation, the raw site, the rule registry, and value checks."""
+"""What every rule is made of: Violation, the raw site, the rule registry (the one walk over the
+config), how a rule builds its part of the model, and value checks."""
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Generator, Iterable, Iterator, Mapping, Optional, TypeVar
+
+from ..site_view import config_key  # how a model field is named in the config (a module of no imports)
 
 NAMESPACE = "elma365"
 TOP_LEVEL_KEYS = ("adopt", "ssh", "nodes", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes")
@@ -66,7 +70,11 @@ class RawSite:
         return self.values.get(key, MISSING)
 
 
-Rule = Callable[[RawSite], Iterator[Violation]]
+# A rule yields the violations of its part of the config and returns what builds that part of the
+# model from the values it checked (Site fields by name), or None: the builders run only once every
+# rule has run and found nothing, so nothing is built from a half-valid config.
+Part = Callable[[], dict[str, Any]]
+Rule = Callable[[RawSite], Generator[Violation, None, Optional[Part]]]
 RULES: list[Rule] = []
 
 
@@ -75,11 +83,36 @@ def rule(fn: Rule) -> Rule:
     return fn
 
 
-def check(raw: RawSite) -> list[Violation]:
-    found: list[Violation] = []
-    for each in RULES:
-        found.extend(each(raw))
-    return found
+def parse(raw: RawSite) -> tuple[list[Violation], dict[str, Any]]:
+    """The one walk over the config: every rule, in order; the violations, and when there are none
+    the Site's fields the rules built."""
+    parts: list[Part] = []
+
+    def run() -> Iterator[Violation]:
+        for each in RULES:
+            part = yield from each(raw)
+            if part is not None:
+                parts.append(part)
+
+    found = list(run())
+    return found, {} if found else {name: value for part in parts for name, value in part().items()}
+
+
+# ---------------------------------------------------------------- building the model
+
+T = TypeVar("T")
+
+
+def build(cls: type[T], **by_key: Any) -> T:
+    """A model dataclass from values named by their config keys: one not given (or MISSING) keeps
+    the field's default, which is the table's (defaults.py)."""
+    names = {config_key(f.name): f.name for f in dataclasses.fields(cls)}
+    return cls(**{names[key]: value for key, value in by_key.items() if value is not MISSING})
+
+
+def present(mapping: Any, *keys: str) -> dict[str, Any]:
+    """The values `mapping` gives for `keys`, by key: an absent or null one is left out (its default holds)."""
+    return {key: mapping[key] for key in keys if mapping.get(key) is not None}
 
 
 # ---------------------------------------------------------------- value helpers
@@ -175,4 +208,4 @@ def _number(key: str, value: Any, low: float, high: float, *, whole: bool = Fals
 
 
 # the helpers are shared by the rule modules of this package
-__all__ = ['ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'check', 'is_int', 'rule', 'show']
+__all__ = ['Part', 'build', 'config_key', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'show']

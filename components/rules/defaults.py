@@ -1,6 +1,7 @@
-"""Every default of the site config, in one table: the dataclasses (components/site.py), the rules,
-the policy pack (through the rules) and the README's config reference (tests/test_defaults.py checks
-every default the README and docs/haproxy.md state) all take them from here.
+"""Every default of the site config, in one table: the dataclasses (components/site.py) take theirs
+from here, so a key the config leaves out holds its default wherever the model is read (the program,
+`make verify`, the policy pack); the rules and the README's config reference state them too
+(tests/test_defaults.py checks every default the README and docs/haproxy.md state).
 
 A key absent here has no default: it is optional (none) or required, as its rule says."""
 from __future__ import annotations
@@ -53,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "haproxy.keepalived.configPath": "/etc/keepalived/keepalived.conf",
     "haproxy.keepalived.reloadCommand": "systemctl reload-or-restart keepalived",
     "preflight.enabled": True,
+    # The vendor recommends Ubuntu Server 22.04 or Debian 11; the rest are common choices, not vendor
+    # figures (see docs/preflight-and-kubernetes.md): set your site's own list.
+    "preflight.supportedOs": ("ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04", "debian:11", "debian:12",
+                              "astra:1.7", "redos:7.3"),
     # the vendor's published minimum for one ELMA365 On-Premises Enterprise server (500 users)
     "preflight.minCpuCores": 10,
     "preflight.minMemoryGiB": 16,
@@ -61,4 +66,12 @@ DEFAULTS: dict[str, Any] = {
     "preflight.maxClockOffsetMs": 500,
     "preflight.portTimeoutSeconds": 2,
     "kubernetes.enabled": False,
+}
+
+# What the model holds for a key that is required only while its section is on: `ha.replicas` and
+# `ha.failoverSeconds` are required when HA is enabled (so the README states no default for them),
+# and hold these while it is off (what the component's inputs and the outputs show then).
+WHILE_OFF: dict[str, Any] = {
+    "ha.replicas": 3,
+    "ha.failoverSeconds": 60,
 }

@@ -1,10 +1,12 @@
-"""Rules of elma365:haproxy."""
+"""Rules of elma365:haproxy; haproxy_section returns the builder of the model's Haproxy."""
 from __future__ import annotations
 
 import ipaddress
 import re
 from typing import Any, Iterator, Mapping
 
+# the model the rules build: site.py imports this package, so its classes are looked up when a builder runs
+from .. import site as model
 from .defaults import DEFAULTS
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
@@ -143,6 +145,40 @@ def haproxy_section(raw: RawSite) -> Iterator[Violation]:
     yield from _one_line("haproxy.reloadCommand", haproxy.get("reloadCommand", MISSING))
     yield from _haproxy_extras(raw, haproxy)
     yield from _virtual_ip(raw, haproxy)
+    return lambda: {"haproxy": _haproxy(haproxy)}
+
+
+def _haproxy(haproxy: Mapping[str, Any]) -> Any:
+    stats, tls = haproxy.get("stats"), haproxy.get("tls")
+    return build(model.Haproxy, **present(haproxy, "bind", "backendPort", "configPath", "reloadCommand", "log",
+                                          "shared", "includePath", "retries", "redispatch"),
+                 hosts=tuple(_balancer(b) for b in (haproxy.get("hosts") or [haproxy])),
+                 # HAProxy times: a bare number is milliseconds
+                 timeouts=build(model.HaproxyTimeouts, **_times(haproxy.get("timeouts") or {}, HAPROXY_TIMEOUT_KEYS)),
+                 healthCheck=build(model.HealthCheck, **present(haproxy.get("healthCheck") or {}, "path", "fall", "rise"),
+                                   **_times(haproxy.get("healthCheck") or {}, ("inter",))),
+                 stats=build(model.HaproxyStats, **present(stats, "bind", "user", "uri"),
+                             password=model.Secret(stats["password"])) if stats else MISSING,
+                 tls=build(model.HaproxyTls, **present(tls, "bind", "certificatePath", "redirectHttp"),
+                           certificate=model.Secret(tls["certificate"])) if tls else MISSING,
+                 keepalived=_keepalived(haproxy))
+
+
+def _times(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, str]:
+    return {key: str(value) for key, value in present(mapping, *keys).items()}
+
+
+def _balancer(entry: Any) -> Any:
+    """`haproxy.hosts[i]`: an address, or {host, port, user, hostKey}; the single-host form is the same."""
+    return build(model.BalancerHost, **present({"host": entry} if isinstance(entry, str) else entry, *BALANCER_KEYS))
+
+
+def _keepalived(haproxy: Mapping[str, Any]) -> Any:
+    if not haproxy.get("virtualIp"):
+        return MISSING
+    address, _, prefix = str(haproxy["virtualIp"]).partition("/")
+    return build(model.Keepalived, **present(haproxy.get("keepalived") or {}, *KEEPALIVED_KEYS), address=address,
+                 prefixLength=int(prefix) if prefix else (128 if ":" in address else 32))
 
 
 def _one_line(key: str, value: Any) -> Iterator[Violation]:
@@ -176,9 +212,12 @@ def _balancers(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violation]:
             continue
         yield from _unknown_keys(key, entry, BALANCER_KEYS)
         yield from _ssh_server(key, entry, "is required (the balancer's SSH address)")
-        if entry.get("host") in seen:
-            yield Violation(f"{key}.host", entry["host"], "is listed twice in haproxy.hosts")
-        seen.add(entry.get("host"))
+        host = entry.get("host")
+        if isinstance(host, (list, dict)):  # not an address (said above), nor a member of a set
+            continue
+        if host in seen:
+            yield Violation(f"{key}.host", host, "is listed twice in haproxy.hosts")
+        seen.add(host)
 
 
 def _virtual_ip(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violation]:
@@ -205,9 +244,8 @@ def _virtual_ip(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violation]
         yield Violation("haproxy.virtualIp", vip, "must be an IPv4/IPv6 address, optionally with a prefix "
                                                   "length (10.0.0.100 or 10.0.0.100/24)")
     else:
-        taken = {str(h.get("host") if isinstance(h, Mapping) else h) for h in (hosts or [])}
-        taken |= {str(n.get(k)) for n in (raw.get("nodes") or []) if isinstance(n, Mapping)
-                  for k in ("address", "clusterAddress")}
+        taken = {str(h.get("host") if isinstance(h, Mapping) else h) for h in (hosts if isinstance(hosts, list) else [])}
+        taken |= {str(n.get(k)) for n in _nodes(raw) for k in ("address", "clusterAddress")}
         if address in taken:
             yield Violation("haproxy.virtualIp", vip, "must be an address of its own, not a balancer's or a node's")
     bind = haproxy.get("bind", DEFAULTS["haproxy.bind"])

@@ -1,9 +1,12 @@
-"""Rules of elma365:kubernetes and the node labels."""
+"""Rules of elma365:kubernetes and the node labels (built with the nodes: site_rules._node);
+kubernetes_section returns the builder of the model's Kubernetes."""
 from __future__ import annotations
 
 import re
 from typing import Any, Iterator, Mapping
 
+# the model the rules build: site.py imports this package, so its classes are looked up when a builder runs
+from .. import site as model
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
 
@@ -65,3 +68,7 @@ def kubernetes_section(raw: RawSite) -> Iterator[Violation]:
                                 "must be a Kubernetes label value: at most 63 of [A-Za-z0-9-_.], "
                                 "starting and ending alphanumeric")
         yield from _labels(f"nodes[{i}].labels", node.get("labels", MISSING))
+    if isinstance(kubernetes, Mapping):
+        return lambda: {"kubernetes": build(model.Kubernetes, **present(kubernetes, "enabled"),
+                                            labels=dict(kubernetes.get("labels") or {}))}
+    return None

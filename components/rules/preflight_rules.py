@@ -1,9 +1,11 @@
-"""Rules of elma365:preflight."""
+"""Rules of elma365:preflight; preflight_section returns the builder of the model's Preflight."""
 from __future__ import annotations
 
 import re
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
+# the model the rules build: site.py imports this package, so its classes are looked up when a builder runs
+from .. import site as model
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
 
@@ -31,7 +33,7 @@ def preflight_section(raw: RawSite) -> Iterator[Violation]:
                         "an absolute path (where MicroK8s and ELMA365 keep their data, e.g. /var/snap)")
     supported = preflight.get("supportedOs", MISSING)
     if supported is MISSING:
-        return
+        return lambda: {"preflight": _preflight(preflight)}
     if not isinstance(supported, list) or not supported:
         yield Violation("preflight.supportedOs", supported,
                         'must be a non-empty list such as ["ubuntu:22.04", "debian:12"] (ID[:VERSION_ID] of /etc/os-release)')
@@ -39,3 +41,11 @@ def preflight_section(raw: RawSite) -> Iterator[Violation]:
     for i, entry in enumerate(supported):
         yield from _pattern(f"preflight.supportedOs[{i}]", entry, OS_ENTRY,
                             'ID or ID:VERSION_ID of /etc/os-release in lower case, e.g. "ubuntu:22.04"')
+    return lambda: {"preflight": _preflight(preflight)}
+
+
+def _preflight(preflight: Mapping[str, Any]) -> Any:
+    given = present(preflight, *PREFLIGHT_KEYS)
+    if "supportedOs" in given:
+        given["supportedOs"] = tuple(given["supportedOs"])
+    return build(model.Preflight, **given)

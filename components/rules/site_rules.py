@@ -1,10 +1,14 @@
-"""Rules of the core sections: top level, ssh, nodes, install, scaling, ha."""
+"""Rules of the core sections: top level, ssh, nodes, install, scaling, ha; each returns the
+builder of its part of the model (components/site.py)."""
 from __future__ import annotations
 
 import re
 from typing import Any, Iterator, Mapping
 
+# the model the rules build: site.py imports this package, so its classes are looked up when a builder runs
+from .. import site as model
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
+from .defaults import DEFAULTS
 
 
 # ---------------------------------------------------------------- top level
@@ -13,6 +17,7 @@ from .core import *  # noqa: F401,F403  (the registry and the value checks)
 def known_top_level_keys(raw: RawSite) -> Iterator[Violation]:
     yield from _unknown_keys("", raw.values, TOP_LEVEL_KEYS)
     yield from _bool("adopt", raw.get("adopt"))
+    return lambda: present(raw.values, "adopt")
 
 
 @rule
@@ -26,6 +31,7 @@ def sections_are_objects(raw: RawSite) -> Iterator[Violation]:
 # ---------------------------------------------------------------- ssh
 
 SSH_KEYS = ("user", "port", "privateKey", "privateKeyPassword", "sudo", "bastion")
+BASTION_KEYS = ("host", "port", "user", "hostKey")
 
 
 @rule
@@ -55,15 +61,24 @@ def ssh_section(raw: RawSite) -> Iterator[Violation]:
         if not isinstance(bastion, Mapping):
             yield Violation("ssh.bastion", bastion, "must be an object with host, port, user")
         else:
-            yield from _unknown_keys("ssh.bastion", bastion, ("host", "port", "user", "hostKey"))
+            yield from _unknown_keys("ssh.bastion", bastion, BASTION_KEYS)
             yield from _ssh_server("ssh.bastion", bastion, "is required when ssh.bastion is set")
+    return lambda: {"ssh": _ssh(ssh)}
+
+
+def _ssh(ssh: Mapping[str, Any]) -> Any:
+    password, bastion = ssh.get("privateKeyPassword"), ssh.get("bastion")
+    return build(model.Ssh, privateKey=model.Secret(ssh["privateKey"]), **present(ssh, "user", "port", "sudo"),
+                 privateKeyPassword=model.Secret(password) if password else MISSING,
+                 bastion=build(model.Bastion, **present(bastion, *BASTION_KEYS)) if bastion else MISSING)
 
 
 # ---------------------------------------------------------------- nodes
 
 NODE_KEYS = ("name", "address", "clusterAddress", "port", "hostKey", "zone", "rack", "labels", "decommission")
 # nodes[i].decommission: false (default), true (a live node: drain, leave, remove), "force" (a dead
-# node: removed on the main node only; nothing runs on it)
+# node: removed on the main node only; nothing runs on it); the model's Node.decommission
+DECOMMISSION = {True: "drain", "force": "force"}
 
 
 def active_nodes(raw: RawSite) -> list[Mapping[str, Any]]:
@@ -106,6 +121,15 @@ def nodes_list(raw: RawSite) -> Iterator[Violation]:
             yield Violation(f"{key}.decommission", decommission,
                             f"the main node ({node.get('name')}) cannot be decommissioned: ELMA365 was installed "
                             "there and the other nodes joined it; decommission the other nodes instead")
+    # built once the site is checked, their labels too (kubernetes_rules.py)
+    return lambda: {"nodes": tuple(_node(n) for n in nodes)}
+
+
+def _node(node: Mapping[str, Any]) -> Any:
+    address = node["address"]
+    return build(model.Node, **present(node, "name", "port", "hostKey", "zone", "rack"), address=address,
+                 clusterAddress=address if node.get("clusterAddress") is None else node["clusterAddress"],
+                 labels=dict(node.get("labels") or {}), decommission=DECOMMISSION.get(node.get("decommission")))
 
 
 def _duplicates(values: list[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
@@ -170,8 +194,20 @@ def install_section(raw: RawSite) -> Iterator[Violation]:
                 yield Violation("install.externalServices", PLAINTEXT,
                                 "connection strings must be secrets: pulumi config set --secret --path elma365:install.externalServices.<service>")
     answers = install.get("answers", MISSING)
-    if answers in (MISSING, None):
-        return
+    if answers not in (MISSING, None):
+        yield from _answers(raw, answers)
+    return lambda: {"install": _install(install)}
+
+
+def _install(install: Mapping[str, Any]) -> Any:
+    services, answers = install.get("externalServices") or {}, install.get("answers") or []
+    return build(model.Install, **present(install, "edition", "installerUrl", "microk8sChannel", "datastoreBackups",
+                                          "questionTimeoutSeconds", "timeoutMinutes"),
+                 externalServices={k: model.Secret(v) for k, v in services.items() if k in EXTERNAL_SERVICES},
+                 answers=tuple(model.Answer(a["prompt"], model.Secret(str(a["answer"]))) for a in answers))
+
+
+def _answers(raw: RawSite, answers: Any) -> Iterator[Violation]:
     if not isinstance(answers, list):
         yield Violation("install.answers", answers, "must be a list of {prompt, answer}")
         return
@@ -227,11 +263,11 @@ def scaling_section(raw: RawSite) -> Iterator[Violation]:
                     yield Violation(f"scaling.autoscaling.{key}", value, "must be a whole number >= 1")
             if is_int(low) and is_int(high) and low > high:
                 yield Violation("scaling.autoscaling.minReplicas", low, f"must not exceed maxReplicas ({high})")
-            if enabled is False and scaling.get("linkerd", True) is False:
+            if enabled is False and scaling.get("linkerd", DEFAULTS["scaling.linkerd"]) is False:
                 yield Violation("scaling.linkerd", False,
                                 "Linkerd must stay enabled when autoscaling is disabled (the manual requires it for fault tolerance)")
     if replicas in (MISSING, None):
-        return
+        return lambda: {"scaling": _scaling(scaling)}
     if not isinstance(replicas, Mapping) or not replicas:
         yield Violation("scaling.replicas", replicas, "must be an object such as {all: 3} or {main: 2}")
         return
@@ -244,6 +280,16 @@ def scaling_section(raw: RawSite) -> Iterator[Violation]:
             yield Violation(key, service, "service names must match [a-z][a-z0-9-]* (e.g. all, main)")
         if not is_int(count) or not 0 <= count <= 100:
             yield Violation(key, count, "must be a whole number of replicas between 0 and 100")
+    return lambda: {"scaling": _scaling(scaling)}
+
+
+def _scaling(scaling: Mapping[str, Any]) -> Any:
+    auto, replicas = scaling.get("autoscaling"), dict(scaling.get("replicas") or {})
+    return build(model.Scaling, **present(scaling, "linkerd"),
+                 autoscaling=build(model.Autoscaling, **present(auto, "enabled", "minReplicas", "maxReplicas"))
+                 if auto else MISSING,
+                 # `scale all` first, so a per-service count given beside it wins
+                 replicas={k: replicas[k] for k in sorted(replicas, key=lambda k: (k != "all", k))})
 
 
 # ---------------------------------------------------------------- high availability
@@ -272,3 +318,4 @@ def ha_section(raw: RawSite) -> Iterator[Violation]:
         yield Violation("ha.enabled", True,
                         f"HA mode needs at least 3 active nodes, the site has {count} (not counting decommissioned "
                         "ones): add the replacement node first, then decommission the old one in a later run")
+    return lambda: {"ha": build(model.Ha, **present(ha, "enabled", "replicas", "failoverSeconds"))}

@@ -8,7 +8,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
-from .. import names
+from .. import names, site_view
 from ..facts.haproxy import balancers
 from ..render.shell import APPLIED_DIR
 from ..site import BalancerHost, Node, Site
@@ -53,10 +53,7 @@ class Context:
 
 
 def targets(site: Site) -> dict[str, Target]:
-    out = {n.name: Target(n.address, n.port or site.ssh.port, site.ssh.user) for n in site.nodes}
-    for key, _, b in balancers(site):
-        out[key] = Target(b.host, b.port or site.ssh.port, b.user or site.ssh.user)
-    return out
+    return {key: Target(*where) for key, where in site_view.targets(site, [key for key, _, _ in balancers(site)]).items()}
 
 
 def bastion(site: Site) -> Optional[str]:

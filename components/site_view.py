@@ -1,0 +1,104 @@
+"""The one projection of the site model (components/site.py): `view` gives any part of it as plain
+data under its config keys, every secret left out. What the stack exports and what the policies read
+are selections of `view(site)`:
+
+- `public_view`: the Elma365Cluster component's inputs (what the policy pack reads);
+- `record`: the stack output `site`, what the next run compares the config with (components/record.py);
+- `configured`: the stack output `configured`;
+- `targets`: how `make verify` reaches each server (components/render/verify.py).
+
+Their shapes are the ones earlier versions recorded: an upgrade changes no input and no output.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:  # this module imports nothing of the program: the model's modules import it
+    from .site import Site
+
+RECORD_FORMAT = 2
+# A model field's config key is its name in camelCase, but for these:
+KEYS = {"min_memory_gib": "minMemoryGiB", "min_free_disk_gib": "minFreeDiskGiB", "balancers": "hosts"}
+
+
+def config_key(field_name: str) -> str:
+    return KEYS.get(field_name) or re.sub(r"_(.)", lambda m: m.group(1).upper(), field_name)
+
+
+def view(value: Any) -> Any:
+    """A model object as plain data: each field under its config key, a field typed Secret left out
+    (a map of secrets shows only its names)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if "Secret" not in str(f.type):
+                out[config_key(f.name)] = view(item)
+            elif isinstance(item, Mapping):
+                out[config_key(f.name)] = sorted(item)
+        return out
+    if isinstance(value, Mapping):
+        return {k: view(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [view(v) for v in value]
+    return value
+
+
+def pick(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: data[k] for k in keys}
+
+
+def public_view(site: Site) -> dict[str, Any]:
+    """The site with every secret left out: safe for state, outputs and policies."""
+    p = view(site)
+    h = p["haproxy"]
+    return {
+        **pick(p, "adopt", "ssh"),
+        "nodes": [pick(n, "name", "address", "clusterAddress", "port", "hostKey", "decommission") for n in p["nodes"]],
+        "install": {**pick(p["install"], "edition", "installerUrl", "microk8sChannel", "datastoreBackups",
+                           "externalServices"),
+                    "answerPrompts": [a["prompt"] for a in p["install"]["answers"]]},
+        **pick(p, "scaling", "ha"),
+        "haproxy": None if h is None else {
+            "host": h["hosts"][0]["host"], **pick(h, "bind", "backendPort", "configPath", "reloadCommand"),
+            **({"hosts": [b["host"] for b in h["hosts"]]} if len(h["hosts"]) > 1 else {}),
+            **({"virtualIp": h["keepalived"]["address"]} if h["keepalived"] else {})},
+    }
+
+
+def record(site: Site) -> dict[str, Any]:
+    """The main node, the active nodes with what it takes to reach them, and the HAProxy hosts."""
+    p = view(site)
+    active = [n for n in p["nodes"] if n["decommission"] is None]
+    h = p["haproxy"]
+    return {
+        "format": RECORD_FORMAT,
+        "main": p["nodes"][0]["name"],
+        "active": [n["name"] for n in active],
+        "nodes": {n["name"]: pick(n, "address", "clusterAddress", "port", "hostKey") for n in active},
+        "haproxy": None if h is None else {
+            **h["hosts"][0], **pick(h, "configPath", "reloadCommand", "shared", "includePath"),
+            # only with several balancers or a virtual IP, so a single balancer's record stays as it was
+            **({"hosts": h["hosts"]} if len(h["hosts"]) > 1 else {}),
+            **({"keepalived": pick(h["keepalived"], "configPath", "reloadCommand")} if h["keepalived"] else {})},
+    }
+
+
+def configured(site: Site) -> dict[str, Any]:
+    """What the cluster was configured to: manual replicas, autoscaling, HA."""
+    p = view(site)
+    return {**pick(p["scaling"], "replicas", "autoscaling"),
+            "ha": p["ha"] if p["ha"]["enabled"] else {"enabled": False}}
+
+
+def targets(site: Site, balancer_keys: list[str]) -> dict[str, tuple[str, int, str]]:
+    """(address, port, user) of every node by name, and of each balancer under its key in
+    `balancer_keys` (in the order of haproxy.hosts)."""
+    p = view(site)
+    ssh = p["ssh"]
+    out = {n["name"]: (n["address"], n["port"] or ssh["port"], ssh["user"]) for n in p["nodes"]}
+    for key, b in zip(balancer_keys, (p["haproxy"] or {}).get("hosts", [])):
+        out[key] = (b["host"], b["port"] or ssh["port"], b["user"] or ssh["user"])
+    return out
