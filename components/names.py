@@ -9,6 +9,7 @@ is the domain key it stands for (a node, a balancer), and its steps are `<compon
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 PACKAGE = "elma365:cluster"
 COMMAND = "command:remote:Command"
@@ -34,30 +35,17 @@ def type_of(component: str) -> str:
 
 # ---------------------------------------------------------------- the steps, by the manual's order
 
-def preflight(node: str) -> str:
-    return f"{node}-preflight"
+def _of(role: str) -> Callable[[str], str]:
+    """The step of `role` that a node (or the main node) has: `<node>-<role>`."""
+    return lambda node: f"{node}-{role}"
 
 
-def install(main: str) -> str:
-    return f"{main}-install"
-
-
-def microk8s_channel(main: str) -> str:
-    return f"{main}-microk8s-channel"
-
-
-def prepare(node: str) -> str:
-    return f"{node}-prepare"
-
-
-def add_node(node: str) -> str:
-    return f"{node}-add-node"
-
-
-def join(node: str) -> str:
-    return f"{node}-join"
-
-
+preflight = _of("preflight")
+install = _of("install")                     # on the main node
+microk8s_channel = _of("microk8s-channel")   # on the main node: the channel every joining node gets
+prepare = _of("prepare")
+add_node = _of("add-node")                   # on the main node, for the node that joins
+join = _of("join")
 RECONFIGURE = "reconfigure"
 
 
@@ -65,27 +53,12 @@ def scale(service: str) -> str:
     return f"scale-{service}"
 
 
-def update_hamode(node: str) -> str:
-    return f"{node}-update-hamode"
-
-
+update_hamode = _of("update-hamode")
 RESTART = "restart"
-
-
-def kubeconfig(main: str) -> str:
-    return f"{main}-kubeconfig"
-
-
-def drain(node: str) -> str:
-    return f"{node}-drain"
-
-
-def leave(node: str) -> str:
-    return f"{node}-leave"
-
-
-def remove_node(node: str) -> str:
-    return f"{node}-remove-node"
+kubeconfig = _of("kubeconfig")               # on the main node
+drain = _of("drain")                         # on the main node, for the node that leaves
+leave = _of("leave")
+remove_node = _of("remove-node")             # on the main node, for the node that leaves
 
 
 def _host_part(host: str) -> str:

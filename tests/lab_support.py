@@ -30,3 +30,19 @@ needs_site = pytest.mark.skipif(site_available() is not None, reason=site_availa
 
 # Simulated tool durations short enough for many labs per run; a test that measures order gives its own.
 FAST = {"install": 0.3, "join": 0.2, "update_hamode": 0.2, "token_ttl": 600}
+
+
+def with_rotated_key(lab) -> dict:
+    """The lab's stack values with a new SSH key, authorized on every host first (the lab's hosts
+    share one authorized_keys file), as the runbook "Rotate the SSH key" does."""
+    import copy
+    import subprocess
+    from pathlib import Path
+
+    new_key = Path(lab.info["privateKeyPath"]).parent / "id_ed25519_rotated"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(new_key)], check=True)
+    with open(lab.info["publicKeyPath"], "a") as authorized:
+        authorized.write(new_key.with_suffix(".pub").read_text())
+    values = copy.deepcopy(lab.values)
+    values["ssh"]["privateKey"] = new_key.read_text()
+    return values

@@ -14,7 +14,7 @@ import pytest
 
 from lab.harness import Lab
 from lab.stack import ROOT
-from tests.lab_support import FAST, needs_lab
+from tests.lab_support import FAST, needs_lab, with_rotated_key
 
 pytestmark = needs_lab
 
@@ -39,14 +39,7 @@ def lab(tmp_path_factory):
 
 
 def test_rotating_the_ssh_key_runs_no_vendor_tool(lab):
-    keys = Path(lab.info["privateKeyPath"]).parent
-    new_key = keys / "id_ed25519_rotated"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(new_key)], check=True)
-    # the new key is authorized on every host first (the lab's hosts share one authorized_keys file)
-    with open(lab.info["publicKeyPath"], "a") as authorized:
-        authorized.write(new_key.with_suffix(".pub").read_text())
-    values = copy.deepcopy(lab.values)
-    values["ssh"]["privateKey"] = new_key.read_text()
+    values = with_rotated_key(lab)
     mark = lab.mark()
     report = lab.up(values)
     assert report.ok, report.failures

@@ -8,14 +8,13 @@ import copy
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from lab import by_hand
 from lab.harness import Lab
 from lab.stack import ROOT
-from tests.lab_support import FAST, needs_lab
+from tests.lab_support import FAST, needs_lab, with_rotated_key
 
 pytestmark = needs_lab
 
@@ -156,13 +155,7 @@ def test_a_rejoined_node_gets_update_hamode_when_a_key_rotation_updates_its_step
     by_hand.join(lab.site, "elma365-1", "elma365-3")
     by_hand.run(lab.site, "elma365-3", "rm -rf /var/lib/elma365-cluster/applied")
 
-    keys = Path(lab.info["privateKeyPath"]).parent
-    new_key = keys / "id_ed25519_rotated"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(new_key)], check=True)
-    with open(lab.info["publicKeyPath"], "a") as authorized:
-        authorized.write(new_key.with_suffix(".pub").read_text())
-    values = copy.deepcopy(lab.values)
-    values["ssh"]["privateKey"] = new_key.read_text()
+    values = with_rotated_key(lab)
     mark = lab.mark()
     rotated = lab.up(values)
     assert rotated.ok, rotated.failures
