@@ -215,6 +215,12 @@ def _diff_object(olds: dict[str, Any], news: dict[str, Any], prefix: str, out: d
     return changed
 
 
+REPLACE_ON_CHANGES = {"triggers"}   # command.go: `provider:"replaceOnChanges"` (common.ResourceInputs)
+REPLACE_OF = {provider_pb2.PropertyDiff.ADD: provider_pb2.PropertyDiff.ADD_REPLACE,
+              provider_pb2.PropertyDiff.DELETE: provider_pb2.PropertyDiff.DELETE_REPLACE,
+              provider_pb2.PropertyDiff.UPDATE: provider_pb2.PropertyDiff.UPDATE_REPLACE}
+
+
 def detailed_diff(olds: dict[str, Any], news: dict[str, Any]) -> dict[str, int]:
     out: dict[str, int] = {}
     _diff_object(olds, news, "", out)
@@ -303,10 +309,17 @@ class RemoteCommand(provider_pb2_grpc.ResourceProviderServicer):
             if key in state:
                 news[key] = state[key]
         detailed = detailed_diff(olds, news)
+        # pulumi-go-provider (infer) forces a replace where a diff's path is itself a replaceOnChanges
+        # input: `triggers` added or removed as a whole; an element (`triggers[0]`) is not, and is
+        # left to the engine's replace-on-change (`triggers[*]`, set by the SDK)
+        detailed = {path: REPLACE_OF.get(kind, kind) if path in REPLACE_ON_CHANGES else kind
+                    for path, kind in detailed.items()}
         top = sorted({re.split(r"[.\[]", path, maxsplit=1)[0] for path in detailed})
+        replaces = sorted({re.split(r"[.\[]", path, maxsplit=1)[0] for path, kind in detailed.items()
+                           if kind in REPLACE_OF.values()})
         return provider_pb2.DiffResponse(
             changes=provider_pb2.DiffResponse.DIFF_SOME if detailed else provider_pb2.DiffResponse.DIFF_NONE,
-            diffs=top, hasDetailedDiff=True,
+            diffs=top, replaces=replaces, hasDetailedDiff=True,
             detailedDiff={path: provider_pb2.PropertyDiff(kind=kind) for path, kind in detailed.items()})
 
     def Create(self, request, context):

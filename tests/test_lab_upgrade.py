@@ -59,9 +59,9 @@ def test_an_upgrade_from_the_last_landed_version_runs_no_vendor_tool(upgraded):
     ops: dict[str, set[str]] = {}
     for name, op in report.ran():
         ops.setdefault(name, set()).add(op)
-    # their triggers gone, the HA steps are updated: pulumi-command diffs `triggers` as a whole, which
-    # the engine's replace-on-change (`triggers[*]`, an element) does not match
-    assert ops["elma365-2-update-hamode"] == {"update"}
+    # their triggers gone, the HA steps are replaced (pulumi-command: `triggers` is replaceOnChanges):
+    # a create that finds HA applied, and the old step's delete, which has no command
+    assert ops["elma365-2-update-hamode"] == {"create-replacement", "delete-replaced"}
     assert ops["reconfigure"] == {"update"} and ops["elma365-1-preflight"] == {"update"}
     assert "already applied here; nothing to do" in report.output
     assert "taken over" not in report.output   # only elma365:adopt takes anything over

@@ -56,12 +56,14 @@ B = {"name": "b", "stdinFrom": "a", "stdinPrefix": "plain:", "create": "cat"}
 C = {"name": "c", "stdinFrom": "a", "secretStdin": True, "create": "cat >/dev/null; echo got-secret"}
 D = {"name": "d", "stdin": "s3cret-stdin", "secretStdin": True, "create": "wc -c"}
 T = {"name": "t", "triggers": [1], "create": "echo t"}
+R = {"name": "r", "triggers": [1], "create": "echo r"}   # its triggers dropped later: a replace
 U = {"name": "u", "create": "echo u-create", "update": "echo u-update v1", "delete": "echo u-delete"}
 Q = {"name": "q", "logging": "none", "secretOutputs": ["stdout"], "create": "echo quiet"}
 P = {"name": "p", "addPreviousOutputInEnv": False, "logging": "stderr", "create": "echo p; echo p-err >&2"}
 I = {"name": "i", "ignoreChanges": ["create"], "create": "echo once"}
-FIRST = [A, B, C, D, T, U, Q, P, I]
+FIRST = [A, B, C, D, T, R, U, Q, P, I]
 SECOND = [{**A, "create": "echo hello again; sleep 0.2; echo warning >&2"}, B, C, D, {**T, "triggers": [2]},
+          {k: v for k, v in R.items() if k != "triggers"},
           {**U, "update": "echo u-update v2"}, Q, {**P, "create": "echo p2; echo p2-err >&2"},
           {**I, "create": "echo twice"}]
 BROKEN = [*SECOND,
@@ -247,3 +249,4 @@ def test_the_stand_in_records_and_shows_what_pulumi_command_does(lab_host, tmp_p
     # the operations did what they are meant to, so that the comparison covers them
     assert [real[o]["failed"] for o, _, _ in OPERATIONS] == [False] * 6 + [True, False]
     assert real["up: update and replace"]["state"]["t"] != real["up: create"]["state"]["t"]
+    assert real["up: update and replace"]["state"]["r"] != real["up: create"]["state"]["r"]
