@@ -8,6 +8,7 @@ import pulumi
 from . import names
 from .departure import HaproxyRemoval, HaproxyRemovalArgs, NodeDeparture, NodeDepartureArgs
 from .haproxy import HaproxyLoadBalancer, HaproxyLoadBalancerArgs
+from .hold import MicroK8sHold, MicroK8sHoldArgs
 from .high_availability import HighAvailability, HighAvailabilityArgs
 from .install import Elma365Install, Elma365InstallArgs
 from .join import NodeJoin, NodeJoinArgs
@@ -56,6 +57,10 @@ class Elma365Cluster(pulumi.ComponentResource):
                             after(*last, was=f"join-{node.name}"))
             self.joins.append(join)
             last = join.done
+        # every node's MicroK8s refreshes held once it runs MicroK8s (installed, joined or taken over)
+        self.holds = [MicroK8sHold(site.main.name, MicroK8sHoldArgs(site, site.main), after(*self.install.done))]
+        self.holds += [MicroK8sHold(node.name, MicroK8sHoldArgs(site, node), after(*j.done))
+                       for j, node in zip(self.joins, site.joining)]
         self.settings = Settings(names.RECONFIGURE, SettingsArgs(site), after(*last, was="settings"))
         self.scaling = Scaling("scale", ScalingArgs(site), after(*self.settings.done, was="scaling"))
         self.ha = HighAvailability("ha", HighAvailabilityArgs(site), after(*self.scaling.done))

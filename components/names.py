@@ -27,6 +27,7 @@ HAPROXY_REMOVAL = "HaproxyRemoval"
 DEPARTURE = "NodeDeparture"
 KUBECONFIG = "Kubeconfig"
 KUBERNETES = "KubernetesNodes"
+HOLD = "MicroK8sHold"
 
 
 def type_of(component: str) -> str:
@@ -56,6 +57,7 @@ def scale(service: str) -> str:
 update_hamode = _of("update-hamode")
 RESTART = "restart"
 kubeconfig = _of("kubeconfig")               # on the main node
+microk8s_hold = _of("microk8s-hold")         # MicroK8s' automatic refreshes held
 drain = _of("drain")                         # on the main node, for the node that leaves
 leave = _of("leave")
 remove_node = _of("remove-node")             # on the main node, for the node that leaves
@@ -90,7 +92,7 @@ def component_of(step: str) -> str:
     for suffix, component in (("-preflight", PREFLIGHT), ("-install", INSTALL), ("-microk8s-channel", INSTALL),
                               ("-prepare", JOIN), ("-add-node", JOIN), ("-join", JOIN),
                               ("-update-hamode", HA), ("-kubeconfig", KUBECONFIG), ("-drain", DEPARTURE),
-                              ("-leave", DEPARTURE), ("-remove-node", DEPARTURE)):
+                              ("-leave", DEPARTURE), ("-remove-node", DEPARTURE), ("-microk8s-hold", HOLD)):
         if step.endswith(suffix):
             return component
     if step == RECONFIGURE:

@@ -31,8 +31,15 @@ case "$1" in
 esac
 """
 FAKE_SNAP = """#!/bin/bash
-echo "Name      Version   Rev   Tracking       Publisher   Notes"
-echo "microk8s  v1.28.15  7449  1.28/stable    canonical** classic"
+# snap as snapd answers: list (Notes say held while held), version, get system refresh.hold
+case "$1" in
+  list) echo "Name      Version   Rev   Tracking       Publisher   Notes"
+        echo "microk8s  v1.28.15  7449  1.28/stable    canonical** classic${FAKE_HELD:+,held}" ;;
+  version) printf 'snap    %s\\nsnapd   %s\\nseries  16\\n' "${FAKE_SNAPD:-2.63}" "${FAKE_SNAPD:-2.63}" ;;
+  get) [ -n "${FAKE_SYSTEM_HOLD:-}" ] || { echo 'error: snap "core" has no "refresh.hold" configuration option' >&2; exit 1; }
+       echo "$FAKE_SYSTEM_HOLD" ;;
+  *) exit 2 ;;
+esac
 """
 
 
@@ -68,7 +75,8 @@ def test_elma365_installed_by_hand_on_the_main_node_is_refused_without_adopt(too
     done, site, facts = preflight(0, tools, FAKE_PODS="4")
     assert done.returncode == 1
     assert facts == {"marker": "none", "elma365ctl": "present", "microk8s": "1.28/stable",
-                     "datastore": "127.0.0.1:19001", "membership": "lone", "workloads": "4", "elma365": "present"}
+                     "datastore": "127.0.0.1:19001", "membership": "lone", "workloads": "4", "elma365": "present",
+                     "snapd": "2.63", "refreshes": "not held", "systemhold": "none"}
     assert site["status"] == "fail"
     assert "ELMA365 runs on elma365-1 (4 workloads in namespace elma365" in site["detail"]
     assert "the installer never runs over a live ELMA365" in site["detail"] and "elma365:adopt to true" in site["detail"]
@@ -123,9 +131,9 @@ def test_the_facts_of_every_node_read_as_one_report(tools):
     lines = list(report(parse_facts("\n".join(outputs))))
     assert lines == [
         "elma365-1: ELMA365 present (2 workloads), MicroK8s 1.28/stable, datastore 127.0.0.1:19001, "
-        "elma365ctl present, marked none",
+        "elma365ctl present, marked none, refreshes not held (snapd 2.63)",
         "elma365-2: ELMA365 present (2 workloads), MicroK8s 1.28/stable, datastore 127.0.0.1:19001, "
-        "elma365ctl present, marked none"]
+        "elma365ctl present, marked none, refreshes not held (snapd 2.63)"]
 
 
 def test_every_reader_of_a_fact_reads_it_with_the_same_text():
@@ -150,3 +158,26 @@ def test_every_reader_of_a_fact_reads_it_with_the_same_text():
     derived = {name: (source, read) for name, source, read in microk8s.NODE_FACTS}
     assert derived["channel"] == ("snap", node.CHANNEL_OF) and node.SNAP_CHANNEL.endswith(node.CHANNEL_OF)
     assert derived["datastore"] == ("status", node.datastore_members())
+
+
+def refresh_hold(node: int, tools: Path, **fake: str):
+    done, _, facts = preflight(node, tools, **fake)
+    return done, next(r for r in parse_report(done.stdout) if r["check"] == "refresh-hold"), facts
+
+
+def test_snapd_that_can_hold_one_snap_passes_and_a_held_microk8s_is_reported(tools):
+    done, check, facts = refresh_hold(1, tools, FAKE_HELD="1")
+    assert done.returncode == 0, done.stderr
+    assert check["status"] == "ok" and "snapd 2.63 holds MicroK8s' refreshes" in check["detail"]
+    assert facts["refreshes"] == "held"
+
+
+def test_an_old_snapd_is_refused_saying_its_version_and_what_to_set_instead(tools):
+    done, check, _ = refresh_hold(1, tools, FAKE_SNAPD="2.57.6")
+    assert done.returncode == 1 and check["status"] == "fail"
+    assert check["detail"].startswith("snapd 2.57.6 on elma365-2 is older than 2.58")
+    assert "sudo snap set system refresh.hold=TIME" in check["detail"]
+    # with every snap's refreshes held system-wide, it only warns (the hold ends on its date)
+    done, check, facts = refresh_hold(1, tools, FAKE_SNAPD="2.57.6", FAKE_SYSTEM_HOLD="2027-01-15T00:00:00Z")
+    assert done.returncode == 0 and check["status"] == "warn" and "2027-01-15T00:00:00Z" in check["detail"]
+    assert facts["systemhold"] == "2027-01-15T00:00:00Z"

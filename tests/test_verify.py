@@ -46,7 +46,7 @@ elma365-2    Ready    <none>   1h    v1.28.15
 elma365-3    Ready    <none>   1h    v1.28.15"""
 VERSION = "MicroK8s v1.28.15 revision 7449"
 SNAP = """Name      Version   Rev   Tracking       Publisher   Notes
-microk8s  v1.28.15  7449  1.28/stable    canonical** classic"""
+microk8s  v1.28.15  7449  1.28/stable    canonical** classic,held"""
 CTL = """edition: enterprise
 domain: elma365.example.com
 main node: elma365-1 (192.168.1.51)
@@ -266,10 +266,10 @@ def test_the_host_script_runs_every_section_even_when_one_fails(tmp_path):
     assert done.returncode == 0, done.stderr
     sections = fs.parse_sections(done.stdout)
     assert set(sections) == {"status", "version", "snap", "nodes", "elma365ctl", "kubeconfig",
-                             "voters", "datastore", "channel"}   # the last three: read on the node from the others
+                             "voters", "datastore", "channel", "held"}   # the last four: read on the node from the others
     assert sections["status"] == fs.Section(1, NOT_RUNNING)
     assert sections["snap"] == fs.Section(0, SNAP)
-    assert sections["channel"] == fs.Section(0, "1.28/stable")
+    assert sections["channel"] == fs.Section(0, "1.28/stable") and sections["held"] == fs.Section(0, "held")
     assert sections["voters"] == sections["datastore"] == fs.Section(0, "")   # MicroK8s does not run
     # with MicroK8s running, its datastore as the preflight reads it
     (bin_dir / "microk8s").write_text(f"#!/bin/bash\ncat <<'EOF'\n{STATUS}\nEOF\n")
@@ -690,3 +690,16 @@ def test_every_host_is_read_at_once(monkeypatch):
 
     monkeypatch.setattr(collect.Ssh, "run", session)
     assert sorted(collect.collect(site, "/dev/null")) == sorted([*[n.name for n in site.active], collect.HAPROXY])
+
+
+def test_a_node_whose_refreshes_are_no_longer_held_drifts_with_the_hold_as_repair():
+    hosts = healthy()
+    hosts["elma365-2"].sections["snap"] = S(SNAP.replace("classic,held", "classic"))   # `snap refresh --unhold`
+    rows = compare(SITE, hosts, CTX)
+    assert drifts(rows) == [("elma365-2", "MicroK8s refreshes held (snap list)")]
+    held = [(r.where, r.found) for r in rows if r.check == "MicroK8s refreshes held (snap list)"]
+    assert held == [("elma365-1", "held"), ("elma365-2", "not held"), ("elma365-3", "held")]
+    assert row(rows, "elma365-2", "MicroK8s refreshes held").repair.text == \
+        "ssh root@192.168.1.52 snap refresh --hold microk8s"
+    # the revision and the channel each node runs are in its version row
+    assert row(rows, "elma365-2", "MicroK8s version").found == "v1.28.15 (rev 7449, 1.28/stable)"

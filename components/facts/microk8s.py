@@ -15,7 +15,7 @@ from typing import Optional
 
 from ..site import Site
 from . import elma365
-from .node import CHANNEL_OF, datastore_members, members
+from .node import CHANNEL_OF, HELD_OF, datastore_members, members
 from .sections import host_script
 
 # `microk8s config` prints the admin credentials: only their kind leaves the node, never their value
@@ -24,7 +24,7 @@ KUBECONFIG_SUMMARY = ("$T microk8s config | awk '/^[[:space:]]*(apiVersion|kind|
                       "{ sub(/:.*/, \": <present>\"); print }'")
 # read on the node from the sections' outputs, by the preflight's own filters
 NODE_FACTS = (("voters", "status", datastore_members("master")), ("datastore", "status", datastore_members()),
-              ("channel", "snap", CHANNEL_OF))
+              ("channel", "snap", CHANNEL_OF), ("held", "snap", HELD_OF))
 
 
 def node_sections(main: bool) -> list[tuple[str, str]]:

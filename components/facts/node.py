@@ -13,6 +13,9 @@ The facts (one `FACT <node> <name> <value>` line each, read-only; components/scr
     membership  lone | member | unknown     from datastore
     workloads   <count> | unknown           ELMA365's pods in this node's MicroK8s
     elma365     present | absent | unknown  ELMA365 runs in this node's MicroK8s (workloads > 0)
+    snapd       <version> | absent          `snap version`
+    refreshes   held | not held | absent    MicroK8s' automatic refreshes (`snap list`: Notes `held`)
+    systemhold  <time> | forever | none     `snap get system refresh.hold` (every snap's refreshes)
 
 The rules over them (the preflight's `site` check, the install step's refusal) are
 components/render/preflight.py's.
@@ -39,6 +42,12 @@ LINE = re.compile(r"^FACT (?P<node>\S+) (?P<name>[a-z0-9]+) (?P<value>.*)$")
 # `snap list microk8s` -> the channel MicroK8s tracks (its Tracking column), nothing when it is no snap
 CHANNEL_OF = "awk '$1 == \"microk8s\" { print $4 }'"
 SNAP_CHANNEL = f"snap list microk8s 2>/dev/null | {CHANNEL_OF}"
+# `snap list microk8s` -> held / not held: its Notes say `held` while `snap refresh --hold` holds it
+HELD_OF = "awk '$1 == \"microk8s\" { print ($NF ~ /(^|,)held(,|$)/ ? \"held\" : \"not held\") }'"
+SNAP_HELD = f"snap list microk8s 2>/dev/null | {HELD_OF}"
+# the snapd version (`snap version`); `snap refresh --hold <snap>` came with snapd 2.58
+SNAPD_VERSION = "snap version 2>/dev/null | awk '$1 == \"snapd\" { print $2 }'"
+HOLD_SINCE = "2.58"
 
 
 def datastore_members(roles: str = "master|standby") -> str:
@@ -79,6 +88,7 @@ def facts_script(node: Node) -> str:
     runs as root on the node: the install step)."""
     return fill("facts.sh", node=node.name, installed_marker=INSTALLED_MARKER, joined_marker=JOINED_MARKER,
                 snap_channel=Raw(SNAP_CHANNEL), datastore_members=Raw(datastore_members()),  # reads above
+                snap_held=Raw(SNAP_HELD), snapd_version=Raw(SNAPD_VERSION),
                 timeout=READ_TIMEOUT_SECONDS, namespace=NAMESPACE, membership_lone=LONE_DATASTORE)
 
 
@@ -112,4 +122,5 @@ def report(facts: dict[str, dict[str, str]]) -> Iterator[str]:
     for node, f in facts.items():
         yield (f"{node}: ELMA365 {f.get('elma365', '?')} ({f.get('workloads', '?')} workloads), "
                f"MicroK8s {f.get('microk8s', '?')}, datastore {f.get('datastore', '?')}, "
-               f"elma365ctl {f.get('elma365ctl', '?')}, marked {f.get('marker', '?')}")
+               f"elma365ctl {f.get('elma365ctl', '?')}, marked {f.get('marker', '?')}, "
+               f"refreshes {f.get('refreshes', '?')} (snapd {f.get('snapd', '?')})")

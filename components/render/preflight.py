@@ -24,6 +24,7 @@ from typing import Any, Iterator, Optional
 
 from ..facts.node import DATASTORE_PORT, NAMESPACE, datastore_address, print_facts, read_facts
 from ..site import Node, Preflight, Site
+from .hold import refresh_hold_check
 from .shell import remote
 from .template import Raw, Text, fill
 
@@ -103,7 +104,8 @@ def preflight_command(site: Site, node: Node) -> str:
     `preflight.enabled` says; then the checks. A node already in service (installed, or joined) is
     not checked again: its ports are in use and its disk and memory are the cluster's now, so a key
     rotation or an upgrade of this program must not fail on them."""
-    parts = [fill("preflight-report.sh", node_text=Text(node.name)), read_facts(site, node), site_rules(site, node)]
+    parts = [fill("preflight-report.sh", node_text=Text(node.name)), read_facts(site, node), site_rules(site, node),
+             refresh_hold_check(node)]
     if site.preflight.enabled:
         checks = _checks(is_main=node == site.main, main_cluster_address=site.main.cluster_address,
                          sudo=site.ssh.needs_sudo, preflight=site.preflight)

@@ -3,7 +3,7 @@ if ! facts=$({{read_facts}} 2>&1); then
   printf '%s\n' "$facts" | sed 's/^/  /' >&2
   facts=""
 fi
-marker=""; elma365=""; workloads=""; datastore=""; membership=""
+marker=""; elma365=""; workloads=""; datastore=""; membership=""; snapd=""; systemhold=""
 while read -r tag _ name value; do
   [ "$tag" = FACT ] || continue
   echo "$tag $node $name $value"
@@ -13,5 +13,7 @@ while read -r tag _ name value; do
     workloads) workloads=$value ;;
     datastore) datastore=$value ;;
     membership) membership=$value ;;
+    snapd) snapd=$value ;;
+    systemhold) systemhold=$value ;;
   esac
 done <<< "$facts"

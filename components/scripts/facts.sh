@@ -24,6 +24,10 @@ if [ "$workloads" = unknown ]; then elma365=unknown
 elif [ "$workloads" -gt 0 ]; then elma365=present
 else elma365=absent
 fi
+snapd=$({{snapd_version}}) || snapd=""
+refreshes=absent
+if [ "$microk8s" != absent ]; then refreshes=$({{snap_held}}) || refreshes=""; fi
+systemhold=$(snap get system refresh.hold 2>/dev/null) || systemhold=""
 case $datastore in
   {{membership_lone}}|none) membership=lone ;;
   unknown) membership=unknown ;;
@@ -36,3 +40,6 @@ fact datastore "$datastore"
 fact membership "$membership"
 fact workloads "$workloads"
 fact elma365 "$elma365"
+fact snapd "${snapd:-absent}"
+fact refreshes "${refreshes:-unknown}"
+fact systemhold "${systemhold:-none}"

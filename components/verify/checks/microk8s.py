@@ -149,6 +149,21 @@ def versions(c: Checks) -> None:
         c.add(node.name, "MicroK8s version", expected, found, ok, repair)
 
 
+def refreshes_held(c: Checks) -> None:
+    """snapd refreshes a MicroK8s whose refreshes are not held on its own schedule (the program holds
+    them on every node after its install or join; a hold can be lifted by hand)."""
+    for node in c.active:
+        s = c.section(node.name, "held")
+        if s is None:
+            continue
+        found = s.out.strip()
+        if not found:
+            c.add(node.name, "MicroK8s refreshes held (snap list)", "held", "MicroK8s is no snap here", None)
+            continue
+        c.add(node.name, "MicroK8s refreshes held (snap list)", "held", found, found == "held",
+              ssh_repair(c.site, node.name, "snap refresh --hold microk8s"))
+
+
 def kubeconfig(c: Checks) -> None:
     check = "kubeconfig readable (microk8s config)"
     s = c.section(c.main.name, "kubeconfig")
