@@ -109,11 +109,13 @@ def with_a_fourth_node(lab):
 
 def test_4_adding_a_fourth_node_joins_it_alone(lab, fresh):
     report, mark = with_a_fourth_node(lab)
-    assert sorted(s.name for s in report.steps) == ["elma365-4-add-node", "elma365-4-join", "elma365-4-preflight",
-                                                    "elma365-4-prepare", "elma365-4-update-hamode", "haproxy-config"]
+    assert sorted(s.name for s in report.steps) == ["elma365-4-add-node", "elma365-4-join", "elma365-4-microk8s-hold",
+                                                    "elma365-4-preflight", "elma365-4-prepare",
+                                                    "elma365-4-update-hamode", "haproxy-config"]
     changes = lab.journal(mark)
     assert sorted(actions(changes)) == sorted([("elma365-4", "snap install microk8s --classic --channel=1.28/stable"),
                                                ("elma365-1", "add-node"), ("elma365-4", "join"),
+                                               ("elma365-4", "snap refresh --hold microk8s"),
                                                ("elma365-4", "update-hamode")])
     # preparing the node overlaps add-node; the join waits for both
     join = next(e for e in changes if e.action == "join")
@@ -133,7 +135,7 @@ def test_5_deleting_the_fourth_nodes_entry_drains_it_it_leaves_and_is_removed(la
         "elma365-4-drain", "elma365-4-leave", "elma365-4-remove-node"]
     # its own steps are forgotten without running anything (no step has a delete)
     assert sorted(name for name, op in report.ran() if op == "delete") == sorted(
-        f"elma365-4-{step}" for step in ("preflight", "prepare", "add-node", "join", "update-hamode"))
+        f"elma365-4-{step}" for step in ("preflight", "prepare", "add-node", "join", "microk8s-hold", "update-hamode"))
     assert ("haproxy-config", "update") in report.ran()  # HAProxy stops sending it traffic first
     assert [a[1].split(" --")[0] for a in actions(lab.journal(mark))] == [
         "kubectl drain elma365-4", "leave", "remove-node elma365-4"]
