@@ -32,7 +32,6 @@ records and shows:
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets

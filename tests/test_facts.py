@@ -120,8 +120,8 @@ def test_the_main_node_in_a_cluster_without_elma365_is_refused(tools):
 
 
 def test_a_microk8s_that_does_not_answer_cannot_be_told_and_is_refused(tools):
-    for node in (0, 1):
-        done, site, facts = preflight(node, tools, FAKE_DOWN="1")
+    for index in (0, 1):
+        done, site, facts = preflight(index, tools, FAKE_DOWN="1")
         assert done.returncode == 1
         assert facts["elma365"] == "unknown" and "does not answer" in site["detail"]
 

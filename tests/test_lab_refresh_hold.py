@@ -12,7 +12,7 @@ import pytest
 from components.verify import checks, cli as verify, repairs
 from lab import by_hand
 from lab.harness import Lab
-from tests.lab_support import FAST, needs_lab
+from tests.lab_support import needs_lab
 
 pytestmark = needs_lab
 
@@ -34,10 +34,8 @@ def held_rows(lab: Lab, seconds: float = 20.0) -> dict[str, str]:
 
 
 @pytest.fixture
-def lab(tmp_path):
-    site = Lab(tmp_path / "lab", nodes=3, durations=FAST)
-    yield site
-    site.down()
+def lab(new_lab):
+    return new_lab()   # tests/conftest.py: a 3-node lab with HAProxy, taken down afterwards
 
 
 def test_every_node_is_held_after_the_deploy_and_verify_reports_one_unheld_by_hand(lab):

@@ -14,7 +14,7 @@ import pytest
 from lab import by_hand
 from lab.harness import Lab
 from lab.stack import ROOT
-from tests.lab_support import FAST, needs_lab, with_rotated_key
+from tests.lab_support import needs_lab, with_rotated_key
 
 pytestmark = needs_lab
 
@@ -54,10 +54,8 @@ def verify(lab: Lab, seconds: float = 20.0) -> int:
 
 
 @pytest.fixture
-def lab(tmp_path):
-    site = Lab(tmp_path / "lab", nodes=3, durations=FAST)
-    yield site
-    site.down()
+def lab(new_lab):
+    return new_lab()   # tests/conftest.py: a 3-node lab with HAProxy, taken down afterwards
 
 
 def test_a_server_installed_by_hand_is_refused_then_taken_over_into_a_3_node_ha_site(lab):
