@@ -10,7 +10,8 @@ from ..site import Ha, Site
 from .answers import expect_driver, install_replies
 from .preflight import live_elma365
 from .settings import settings
-from .shell import APPLIED_DIR, DETACHED, INSTALLED_MARKER, STATE_DIR, TAKEN_OVER_MARK, WORK_DIR, ensure_package, remote
+from .shell import (APPLIED_DIR, DETACHED, INSTALLED_MARKER, WORK_DIR, ensure_package, record_applied, remote,
+                    take_over_mark)
 from .template import Raw, Text, fill
 
 INSTALLER = f"{WORK_DIR}/elma365-installer.sh"
@@ -29,8 +30,8 @@ def install_command(site: Site) -> str:
     Records the settings it installed with (stdin's first line), for the reconfigure step."""
     main = Text(site.main.name)
     if site.adopt:
-        on_live = fill("install-take-over.sh", state_dir=STATE_DIR, applied_dir=APPLIED_DIR, taken_over=TAKEN_OVER_MARK,
-                       installed_marker=INSTALLED_MARKER, main_text=main)
+        on_live = fill("install-take-over.sh", record_applied=Raw(record_applied()), take_over_mark=Raw(take_over_mark()),
+                       installed_marker=INSTALLED_MARKER, main_text=main)  # Raw: shell.py's fragments
     else:
         on_live = fill("install-refuse-live.sh", main_text=main, namespace=NAMESPACE, refusal=live_elma365(site)[1])
     body = fill("install.sh", applied_dir=APPLIED_DIR, detached=Raw(DETACHED), installed_marker=INSTALLED_MARKER,

@@ -5,8 +5,8 @@ import re
 
 from ..facts.node import SNAP_CHANNEL, in_kubernetes, lists_in_datastore
 from ..site import Node, Site
-from .shell import (APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, TAKEN_OVER_MARK, datastore_backup, ensure_package,
-                    q, remote)
+from .shell import (APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, datastore_backup, ensure_package, q, remote,
+                    take_over_mark)
 from .template import Raw, Text, fill
 
 ALREADY_MEMBER = "ELMA365_CLUSTER_NODE_ALREADY_MEMBER"
@@ -63,8 +63,8 @@ def select_join_target(add_node_output: str, main: Node) -> str:
 def join_command(site: Site, node: Node, replace_hint: str) -> str:
     """On the joining node; the target (with its one-time token) arrives on stdin."""
     main = site.main
-    take_over = fill("join-take-over.sh", joined_marker=JOINED_MARKER, applied_dir=APPLIED_DIR,
-                     taken_over=TAKEN_OVER_MARK, node_text=Text(node.name)) if site.adopt else ""
+    take_over = fill("join-take-over.sh", joined_marker=JOINED_MARKER, take_over_mark=Raw(take_over_mark()),
+                     node_text=Text(node.name)) if site.adopt else ""  # Raw: shell.py's fragment
     body = fill("join.sh", detached=Raw(DETACHED), member_here=Raw(lists_in_datastore(main)),  # Raw: rendered here
                 take_over_member=Raw(take_over),
                 already_member=ALREADY_MEMBER, applied_dir=APPLIED_DIR, state_dir=STATE_DIR,

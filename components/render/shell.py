@@ -60,6 +60,11 @@ def record_applied(last: bool = False) -> str:
             """printf '%s\\n' "$want" > "$applied.tmp" && mv -f "$applied.tmp" "$applied\"""" + release)
 
 
+def take_over_mark() -> str:
+    """Leave TAKEN_OVER_MARK on a node taken over (elma365:adopt): see applied_guard."""
+    return f"mkdir -p {APPLIED_DIR} && chmod 700 {APPLIED_DIR} && touch {TAKEN_OVER_MARK}"
+
+
 def remote(body: str, *, sudo: bool) -> str:
     """Wrap a script so it runs the same under any login shell, failing on the first error.
 

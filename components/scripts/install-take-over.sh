@@ -1,14 +1,12 @@
   # elma365:adopt: ELMA365 runs here already and is taken over; the installer never runs over it
-  mkdir -p {{state_dir}} {{applied_dir}}
-  chmod 700 {{applied_dir}}
   if [ "$membership" = lone ]; then
     # one server: its settings are what the installer leaves with this config's answers (HA off),
     # so the settings step applies what the config adds (HA, external services, autoscaling)
-    printf '%s\n' "$want" > "$applied.tmp" && mv -f "$applied.tmp" "$applied"
+    {{record_applied}}
     how="one server, its settings taken to be the installer's with this config's answers (HA off)"
   else
     # a cluster built by hand: the settings steps of this run record the config's settings as applied
-    touch {{taken_over}}
+    {{take_over_mark}}
     how="a cluster (datastore $datastore), its settings taken to be the config's"
   fi
   touch {{installed_marker}}
