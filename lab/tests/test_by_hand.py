@@ -109,7 +109,7 @@ def test_after_the_joins_the_members_list_each_other_and_not_127_0_0_1(built):
     for node in CLUSTER:
         status = built["joined"][node]["microk8s status"][1]
         assert sorted(voters(status)) == want, (node, status)
-        assert "127.0.0.1" not in status and "high-availability: yes" in status
+        assert "127.0.0.1:19001" not in status and "high-availability: yes" in status
         assert built["joined"][node][PODS][0] == 0 and "main-" in built["joined"][node][PODS][1]
         # every member tracks the main node's channel
         assert by_hand.tracking(built["joined"][node]["snap list microk8s"][1]) == "1.28/stable"
