@@ -84,6 +84,8 @@ class Install:
     edition: str = D["install.edition"]
     installer_url: str = D["install.installerUrl"]
     microk8s_channel: Optional[str] = None  # None: whatever the main node runs (read from it)
+    # a new number asks for a rolling refresh of MicroK8s within its channel (components/refresh.py)
+    microk8s_refresh: Optional[int] = None
     datastore_backups: int = D["install.datastoreBackups"]   # kept on the main node; 0: none taken
     external_services: Mapping[str, Secret] = field(default_factory=dict)
     answers: tuple[Answer, ...] = ()

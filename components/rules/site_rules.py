@@ -161,7 +161,7 @@ def nodes_unique(raw: RawSite) -> Iterator[Violation]:
 
 # ---------------------------------------------------------------- install
 
-INSTALL_KEYS = ("edition", "installerUrl", "microk8sChannel", "datastoreBackups", "externalServices", "answers",
+INSTALL_KEYS = ("edition", "installerUrl", "microk8sChannel", "microk8sRefresh", "datastoreBackups", "externalServices", "answers",
                 "questionTimeoutSeconds", "timeoutMinutes")
 
 
@@ -179,7 +179,8 @@ def install_section(raw: RawSite) -> Iterator[Violation]:
                         "must be a whole number between 0 (no backups) and 100 (datastore backups kept)")
     yield from _pattern("install.microk8sChannel", install.get("microk8sChannel", MISSING), MICROK8S_CHANNEL,
                         "a snap channel such as 1.28/stable")
-    for key, low, high in (("questionTimeoutSeconds", 1, 3600), ("timeoutMinutes", 1, 24 * 60)):
+    for key, low, high in (("microk8sRefresh", 1, 10 ** 6), ("questionTimeoutSeconds", 1, 3600),
+                           ("timeoutMinutes", 1, 24 * 60)):
         yield from _number(f"install.{key}", install.get(key, MISSING), low, high, whole=True)
     services = install.get("externalServices", MISSING)
     if services not in (MISSING, None):
@@ -201,7 +202,7 @@ def install_section(raw: RawSite) -> Iterator[Violation]:
 
 def _install(install: Mapping[str, Any]) -> Any:
     services, answers = install.get("externalServices") or {}, install.get("answers") or []
-    return build(model.Install, **present(install, "edition", "installerUrl", "microk8sChannel", "datastoreBackups",
+    return build(model.Install, **present(install, "edition", "installerUrl", "microk8sChannel", "microk8sRefresh", "datastoreBackups",
                                           "questionTimeoutSeconds", "timeoutMinutes"),
                  externalServices={k: model.Secret(v) for k, v in services.items() if k in EXTERNAL_SERVICES},
                  answers=tuple(model.Answer(a["prompt"], model.Secret(str(a["answer"]))) for a in answers))
