@@ -14,7 +14,11 @@ from .install import Elma365Install, Elma365InstallArgs
 from .join import NodeJoin, NodeJoinArgs
 from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes, KubernetesNodesArgs
 from .preflight import Preflight, PreflightArgs
-from .record import balancers_left_behind, departed, first_balancer, record_of
+from .record import balancers_left_behind, departed, first_balancer, record_of, refresh_asked
+from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
+from .remote_step import balancer_of, server_of
+from .render.refresh import RolloutNode, Target
+from .facts.node import datastore_address
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
 from .site import Node, Site
@@ -64,6 +68,17 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.settings = Settings(names.RECONFIGURE, SettingsArgs(site), after(*last, was="settings"))
         self.scaling = Scaling("scale", ScalingArgs(site), after(*self.settings.done, was="scaling"))
         self.ha = HighAvailability("ha", HighAvailabilityArgs(site), after(*self.scaling.done))
+        # with a channel pinned or a refresh number set: MicroK8s refreshed node by node once HA is
+        # rolled out, where the site asks for it (components/record.refresh_asked)
+        target = Target(site.install.microk8s_channel, site.install.microk8s_refresh)
+        rolled = [*site.joining, site.main]
+        self.refresh = (MicroK8sRefresh("microk8s-refresh", MicroK8sRefreshArgs(
+            nodes=tuple((server_of(site, n), RolloutNode(n.name, datastore_address(n))) for n in rolled),
+            balancers=tuple(balancer_of(site, b) for b in site.haproxy.balancers) if site.haproxy else (),
+            target=target, asked=refresh_asked(previous, site), want_voters=3 if len(rolled) >= 3 else 0,
+            backups=site.install.datastore_backups), after(*self.ha.done, *(h for hold in self.holds for h in hold.done)))
+            if target != Target() else None)
+        rolled_out = self.refresh.done if self.refresh else self.ha.done
         self.haproxy = (HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site, first_balancer(previous, site)),
                                             after(*checked)) if site.haproxy else None)
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
@@ -88,7 +103,7 @@ class Elma365Cluster(pulumi.ComponentResource):
                                                   after(*last, was="kubeconfig"))
         self.kubeconfig = self.kubeconfig_source.kubeconfig
         self.kubernetes = (KubernetesNodes("kubernetes", KubernetesNodesArgs(site, self.kubeconfig),
-                                           after(*self.ha.done)) if site.kubernetes.enabled else None)
+                                           after(*rolled_out)) if site.kubernetes.enabled else None)
         self.kubernetes_nodes = self.kubernetes.labels if self.kubernetes else None
 
         self.facts = self.preflight.facts
@@ -99,6 +114,7 @@ class Elma365Cluster(pulumi.ComponentResource):
         # The record the next run compares with: it counts only once every departure (and the
         # HAProxy removal) has succeeded, so a failed one is tried again by the next run.
         finished = [step.stdout for d in [*self.departures, *self.haproxy_removals] for step in d.done]
+        finished += [step.stdout for step in (self.refresh.done if self.refresh else [])]
         record = record_of(site)
         self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,

@@ -29,6 +29,8 @@ class Elma365Install(pulumi.ComponentResource):
                        after=depends_on(opts), parent=self)
         # the MicroK8s channel every joining node gets (read-only; refuses a pin that differs)
         self.microk8s_channel = step(names.microk8s_channel(name), node_connection(site, main),
-                                     microk8s_channel_command(site), after=[install], parent=self)
+                                     microk8s_channel_command(site),
+                                     update=microk8s_channel_command(site, pin_check=False), after=[install],
+                                     parent=self)
         self.done: list[remote.Command] = [install]
         self.register_outputs({"node": main.name, "microk8sChannel": self.microk8s_channel.stdout})

@@ -30,8 +30,10 @@ class NodeJoin(pulumi.ComponentResource):
         super().__init__(names.type_of(names.JOIN), name, None, opts)
         site, node, channel = args.site, args.node, args.channel
         main = site.main
+        # a pinned channel is what every node runs once a refresh rolled out (none rolls while a node
+        # joins): the main node's channel step ran before that refresh
         self.prepare = step(names.prepare(name), node_connection(site, node), prepare_command(site, node),
-                            stdin=channel.stdout, after=[channel], parent=self)
+                            stdin=site.install.microk8s_channel or channel.stdout, after=[channel], parent=self)
         self.add_node = step(names.add_node(name), node_connection(site, main),
                              add_node_command(site, node), secret_output=True,
                              after=[*depends_on(opts), channel], parent=self)

@@ -28,6 +28,7 @@ DEPARTURE = "NodeDeparture"
 KUBECONFIG = "Kubeconfig"
 KUBERNETES = "KubernetesNodes"
 HOLD = "MicroK8sHold"
+REFRESH = "MicroK8sRefresh"
 
 
 def type_of(component: str) -> str:
@@ -58,6 +59,9 @@ update_hamode = _of("update-hamode")
 RESTART = "restart"
 kubeconfig = _of("kubeconfig")               # on the main node
 microk8s_hold = _of("microk8s-hold")         # MicroK8s' automatic refreshes held
+microk8s_backup = _of("microk8s-backup")     # on the main node, before a rolling refresh
+microk8s_check = _of("microk8s-check")       # whether the node is due for the refresh
+microk8s_refresh = _of("microk8s-refresh")
 drain = _of("drain")                         # on the main node, for the node that leaves
 leave = _of("leave")
 remove_node = _of("remove-node")             # on the main node, for the node that leaves
@@ -72,6 +76,11 @@ def balancer(what: str, host: str, first: bool) -> str:
     balancer the site had (the names a single-host site always had, kept when others are added),
     `haproxy-<what>-<host>` for every other."""
     return f"haproxy-{what}" if first else f"haproxy-{what}-{_host_part(host)}"
+
+
+def server_state(node: str, state: str, host: str) -> str:
+    """A rolling refresh's HAProxy step for `node` on the balancer `host` (`state`: drain, ready)."""
+    return f"{node}-haproxy-{state}-{_host_part(host)}"
 
 
 def haproxy_removal(host: str, first: bool) -> str:
@@ -92,9 +101,13 @@ def component_of(step: str) -> str:
     for suffix, component in (("-preflight", PREFLIGHT), ("-install", INSTALL), ("-microk8s-channel", INSTALL),
                               ("-prepare", JOIN), ("-add-node", JOIN), ("-join", JOIN),
                               ("-update-hamode", HA), ("-kubeconfig", KUBECONFIG), ("-drain", DEPARTURE),
-                              ("-leave", DEPARTURE), ("-remove-node", DEPARTURE), ("-microk8s-hold", HOLD)):
+                              ("-leave", DEPARTURE), ("-remove-node", DEPARTURE), ("-microk8s-hold", HOLD),
+                              ("-microk8s-backup", REFRESH), ("-microk8s-check", REFRESH),
+                              ("-microk8s-refresh", REFRESH)):
         if step.endswith(suffix):
             return component
+    if re.search(r"-haproxy-(drain|ready)-[A-Za-z0-9.-]+$", step) and not step.startswith("haproxy-"):
+        return REFRESH
     if step == RECONFIGURE:
         return SETTINGS
     if step == RESTART:

@@ -50,12 +50,34 @@ def transition_problems(previous: Optional[dict[str, Any]], site: Site) -> list[
     before = set(previous.get("active") or [])
     after = {n.name for n in site.active}
     leaving = sorted(before - after - ({main} if main else set()))
+    changing = sorted(after - before) + leaving
+    if refresh_asked(previous, site) and changing:
+        problems.append(
+            f"this change asks for a rolling refresh of MicroK8s (elma365:install.microk8sChannel or "
+            f"install.microk8sRefresh) and changes the cluster's nodes ({', '.join(changing)}) in the same run; "
+            "refresh in one pulumi up and add or take out nodes in another, so that no node joins or leaves a "
+            "cluster whose nodes restart one by one")
     if len(leaving) > 1:
         problems.append(
             f"this change takes {len(leaving)} nodes out of the cluster in one run ({', '.join(leaving)}); take "
             "out one node per pulumi up, so that the datastore never loses more than one voter at a time (to "
             "replace a node: add the new one first, then decommission the old one in a later run)")
     return problems
+
+
+def refresh_target(site: Site) -> dict[str, Any]:
+    return {"microk8sChannel": site.install.microk8s_channel, "microk8sRefresh": site.install.microk8s_refresh}
+
+
+def refresh_asked(previous: Optional[dict[str, Any]], site: Site) -> bool:
+    """Whether this run asks for a rolling refresh of MicroK8s: the site's channel or refresh
+    number differs from the one the previous deployment recorded. Never on a site's first
+    deployment (an install or a take-over changes no MicroK8s: a pin must be what the main node
+    runs), nor on the first run after an upgrade from a version that did not record them."""
+    if not previous or "microk8s" not in previous:
+        return False
+    target = refresh_target(site)
+    return any(v is not None for v in target.values()) and previous["microk8s"] != target
 
 
 def departed(previous: Optional[dict[str, Any]], site: Site) -> list[dict[str, Any]]:

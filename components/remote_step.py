@@ -1,13 +1,22 @@
 """One remote step = one pulumi_command remote.Command, with the project's safety defaults."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import pulumi
 from pulumi_command import remote
 
 from .render.shell import digest
-from .site import Node, Site
+from .site import BalancerHost, Node, Site
+
+
+@dataclass(frozen=True)
+class Server:
+    """Where steps run: a node or a balancer (`name`: the node's name, the balancer's host)."""
+    name: str
+    connection: remote.ConnectionArgs
+    sudo: bool
 
 
 def connection(site: Site, host: str, *, port: Optional[int] = None, user: Optional[str] = None,
@@ -38,6 +47,15 @@ def node_connection(site: Site, node: Node) -> remote.ConnectionArgs:
     return connection(site, node.address, port=node.port, host_key=node.host_key)
 
 
+def server_of(site: Site, node: Node) -> Server:
+    return Server(node.name, node_connection(site, node), site.ssh.needs_sudo)
+
+
+def balancer_of(site: Site, balancer: BalancerHost) -> Server:
+    return Server(balancer.host, connection(site, balancer.host, port=balancer.port, user=balancer.user,
+                                            host_key=balancer.host_key), site.ssh.needs_sudo)
+
+
 # A step that ran once and must never run again (a departure) ignores every later change of its
 # inputs: a new key or a new script text must not make a decommissioned node's leave run again.
 EVERY_INPUT = ["connection", "create", "update", "stdin", "logging", "triggers", "environment",
@@ -48,14 +66,16 @@ def step(name: str, conn: remote.ConnectionArgs, create: pulumi.Input[str], *, p
          after: Sequence[pulumi.Resource] = (), update: Optional[pulumi.Input[str]] = None,
          stdin: Optional[pulumi.Input[str]] = None, applies: Any = None, secret_output: bool = False,
          log: str = "stdoutAndStderr", triggers: Optional[Sequence[Any]] = None, once: bool = False,
-         aliases: Optional[Sequence[pulumi.Alias]] = None) -> remote.Command:
+         keep_create: bool = False, aliases: Optional[Sequence[pulumi.Alias]] = None) -> remote.Command:
     """A remote command. Whatever comes on stdin is a secret; so is the output when it carries one
     (a join token), and then nothing of it is logged.
 
     No step has a `delete`: pulumi-command would run the stored one on a replace, a rename or a
     partial destroy too, on a server that may be dead. `applies`: the settings the step applies;
     their digest goes first on stdin for the script's applied_guard. `update`: what runs when the
-    step's inputs change (default: `create` again)."""
+    step's inputs change (default: `create` again). `keep_create`: the create that ran is kept, a
+    new one counts only for a step created anew (a create that differs from the update by what the
+    run that creates the step asks for)."""
     secret_outputs = ["stdout", "stderr"] if secret_output else []
     if applies is not None:
         fingerprint = digest(applies)
@@ -72,5 +92,6 @@ def step(name: str, conn: remote.ConnectionArgs, create: pulumi.Input[str], *, p
         add_previous_output_in_env=False,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(after),
                                     additional_secret_outputs=secret_outputs or None,
-                                    ignore_changes=EVERY_INPUT if once else None, aliases=aliases),
+                                    ignore_changes=EVERY_INPUT if once else (["create"] if keep_create else None),
+                                    aliases=aliases),
     )

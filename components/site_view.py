@@ -78,6 +78,8 @@ def record(site: Site) -> dict[str, Any]:
         "main": p["nodes"][0]["name"],
         "active": [n["name"] for n in active],
         "nodes": {n["name"]: pick(n, "address", "clusterAddress", "port", "hostKey") for n in active},
+        # the MicroK8s refresh the site asked for (a record without it: from before refreshes rolled)
+        "microk8s": pick(p["install"], "microk8sChannel", "microk8sRefresh"),
         "haproxy": None if h is None else {
             **h["hosts"][0], **pick(h, "configPath", "reloadCommand", "shared", "includePath"),
             # only with several balancers or a virtual IP, so a single balancer's record stays as it was

@@ -128,8 +128,16 @@ VARIANTS: dict[str, Variant] = {
         "example", "a login user with sudo, a key with a passphrase, every server through a bastion",
         bastion_and_sudo),
     "example-pinned-channel": Variant(
-        "example", "elma365:install.microk8sChannel pinned: the main node's channel is checked against it",
+        "example", "elma365:install.microk8sChannel pinned: the main node's channel is checked against it, "
+        "the preflight checks a refresh to it, and a rolling refresh takes every node to it",
         lambda values: values["install"].update(microk8sChannel="1.28/stable")),
+    "example-refresh-number": Variant(
+        "example", "elma365:install.microk8sRefresh: a new number rolls a refresh within the channel",
+        lambda values: values["install"].update(microk8sRefresh=2), like="example-pinned-channel"),
+    "example-refresh-asked": Variant(
+        "example", "a deployed site's pin moved one minor version up: the roll-out's steps are created asked",
+        lambda values: values["install"].update(microk8sChannel="1.29/stable"),
+        before=lambda values: values["install"].update(microk8sChannel="1.28/stable"), like="example-pinned-channel"),
     "example-take-over": Variant(
         "example", "elma365:adopt: a site that runs ELMA365 already is taken over",
         lambda values: values.update(adopt=True)),

@@ -49,10 +49,12 @@ def install_stdin(site: Site) -> str:
                          timeout_minutes=site.install.timeout_minutes)
 
 
-def microk8s_channel_command(site: Site) -> str:
+def microk8s_channel_command(site: Site, *, pin_check: bool = True) -> str:
     """On the main node, after the install: the snap channel its MicroK8s tracks, which every joining
-    node gets. A channel the site pins must be that one: a mismatch stops here, before any join."""
-    pin = site.install.microk8s_channel
+    node gets. On the site's first deployment a channel the site pins must be that one: a mismatch
+    stops here, before any join. A pin changed later (`pin_check` off: the step's update) asks for a
+    rolling refresh (components/refresh.py), which the preflight checked."""
+    pin = site.install.microk8s_channel if pin_check else None
     main = Text(site.main.name)
     check = fill("microk8s-channel-pin.sh", pin=pin, pin_text=Text(pin), main_text=main) + "\n" if pin else ""
     body = fill("microk8s-channel.sh", snap_channel=Raw(SNAP_CHANNEL), main_text=main,

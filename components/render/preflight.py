@@ -25,6 +25,7 @@ from typing import Any, Iterator, Optional
 from ..facts.node import DATASTORE_PORT, NAMESPACE, datastore_address, print_facts, read_facts
 from ..site import Node, Preflight, Site
 from .hold import refresh_hold_check
+from .refresh import preflight_check as refresh_check
 from .shell import remote
 from .template import Raw, Text, fill
 
@@ -105,7 +106,7 @@ def preflight_command(site: Site, node: Node) -> str:
     not checked again: its ports are in use and its disk and memory are the cluster's now, so a key
     rotation or an upgrade of this program must not fail on them."""
     parts = [fill("preflight-report.sh", node_text=Text(node.name)), read_facts(site, node), site_rules(site, node),
-             refresh_hold_check(node)]
+             refresh_hold_check(node), *_refresh_check(site, node)]
     if site.preflight.enabled:
         checks = _checks(is_main=node == site.main, main_cluster_address=site.main.cluster_address,
                          sudo=site.ssh.needs_sudo, preflight=site.preflight)
@@ -114,13 +115,23 @@ def preflight_command(site: Site, node: Node) -> str:
     return remote("\n".join(parts), sudo=False)
 
 
+def _refresh_check(site: Site, node: Node) -> list[str]:
+    """With a pinned channel: whether the node may be refreshed to it (one minor up, never down)."""
+    pin = site.install.microk8s_channel
+    return [refresh_check(node.name, pin)] if pin else []
+
+
 def preflight_update_command(site: Site, node: Node) -> str:
     """A passed check re-runs only when what it checks changes (its triggers: a replace, i.e. its
     create). Any other change (a new key, new script text) reaches a node that passed already: it
-    only reads again what the node runs (the stack output `facts`)."""
-    return remote("\n".join([print_facts(site, node),
-                             f'echo "PREFLIGHT {node.name} in-service ok passed before; not checked again"']),
-                  sudo=False)
+    only reads again what the node runs (the stack output `facts`), and, with a pinned channel,
+    checks that a refresh to it may roll."""
+    in_service = f'echo "PREFLIGHT {node.name} in-service ok passed before; not checked again"'
+    if site.install.microk8s_channel:
+        return remote("\n".join([fill("preflight-report.sh", node_text=Text(node.name)),
+                                  f"facts=$({print_facts(site, node)})", "printf '%s\\n' \"$facts\"",
+                                  *_refresh_check(site, node), in_service, fill("preflight-verdict.sh")]), sudo=False)
+    return remote("\n".join([print_facts(site, node), in_service]), sudo=False)
 
 
 def parse_report(text: str) -> Iterator[dict[str, str]]:

@@ -1,0 +1,121 @@
+"""A rolling refresh of MicroK8s, one node at a time (components/refresh.py wires the steps).
+
+MicroK8s' guidance for a production cluster: hold snapd's automatic refreshes (components/hold.py)
+and refresh one node at a time, drained first. A refresh is asked by the site: another channel
+(`install.microk8sChannel`, one minor version up) or a new `install.microk8sRefresh` number (the
+newest revision within the channel). Each node's step decides from what the node runs whether it is
+due (its channel, and the refresh number it last had, in REFRESHED_MARK), so a node already refreshed
+is skipped and an interrupted roll-out goes on where it stopped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ..facts.node import READ_TIMEOUT_SECONDS, SNAP_CHANNEL, datastore_members
+from .haproxy import ADMIN_SOCKET
+from .shell import STATE_DIR, datastore_backup, q, remote
+from .template import Raw, Text, fill
+
+REFRESHED_MARK = f"{STATE_DIR}/microk8s-refreshed"   # the refresh number this node last had
+CORDON_MARK = f"{STATE_DIR}/microk8s-refresh-cordoned"  # cordoned by a refresh that has not ended
+BACKEND = "elma365_web"   # render/haproxy.py's `listen` section, whose servers are the nodes' names
+DRAIN_TIMEOUT_SECONDS = 600
+READY_TIMEOUT_SECONDS = 600
+IDLE_TIMEOUT_SECONDS = 60     # the requests a drained server still serves
+UP_TIMEOUT_SECONDS = 120      # HAProxy's `rise` checks on a node back from its refresh
+# One admin-socket command, answered on stdout, where socat is missing: HAProxy closes after its answer
+ADMIN_PY = ("import socket,sys\n"
+            "s=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])\n"
+            "s.sendall(sys.argv[2].encode()+b'\\n')\n"
+            "sys.stdout.write(s.makefile(errors='replace').read())\n")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the site asks MicroK8s to run: a channel (None: each node's own) and a refresh number."""
+    channel: Optional[str] = None
+    refresh: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class RolloutNode:
+    """A node as its refresh needs it: its name (the Kubernetes node's) and how the datastore lists it."""
+    name: str
+    datastore: str
+
+
+def _due(node: RolloutNode, target: Target, *, mark: bool) -> str:
+    """Sets `due` (yes/no), `why`, `tracking` and `want`. `mark`: where the roll-out's steps are new
+    (not asked in this run), the node's refresh number is recorded as had."""
+    refresh = "" if target.refresh is None else str(target.refresh)
+    mark_current = (fill("microk8s-refresh-mark.sh", state_dir=STATE_DIR, refresh=refresh,
+                         refreshed_mark=REFRESHED_MARK)) if mark and refresh else ""
+    return fill("microk8s-refresh-due.sh", snap_channel=Raw(SNAP_CHANNEL), node_text=Text(node.name),
+                pin=target.channel or "", refreshed_mark=REFRESHED_MARK, refresh=refresh,
+                mark_current=Raw(mark_current))  # Raw: rendered above
+
+
+def _gate(node: RolloutNode, want_voters: int) -> str:
+    """Every other node Ready and, with 3+ nodes, a datastore that keeps its quorum without this one."""
+    voters = fill("microk8s-refresh-voters.sh", read_timeout=READ_TIMEOUT_SECONDS, node_text=Text(node.name),
+                  other_voters=want_voters - 1, datastore_voters=Raw(datastore_members("master")),
+                  self_datastore=node.datastore) if want_voters else ""  # Raw: the fact layer's filter
+    return fill("microk8s-refresh-gate.sh", read_timeout=READ_TIMEOUT_SECONDS, node=node.name, node_text=Text(node.name),
+                voters_gate=Raw(voters))  # Raw: rendered above
+
+
+def check_command(node: RolloutNode, target: Target, *, mark: bool, sudo: bool) -> str:
+    """Read-only (but for `mark`): `refresh: ...` or `current: ...`, which the node's HAProxy steps read."""
+    body = fill("microk8s-refresh-check.sh", due=Raw(_due(node, target, mark=mark)), node_text=Text(node.name))
+    return remote(body, sudo=sudo)
+
+
+def backup_command(main: RolloutNode, target: Target, *, want_voters: int, keep: int, sudo: bool) -> str:
+    """On the main node before the first node goes: the cluster whole, then a datastore backup."""
+    body = fill("microk8s-refresh-backup.sh", due=Raw(_due(main, target, mark=False)), node_text=Text(main.name),
+                gate=Raw(_gate(main, want_voters)),
+                backup=Raw(datastore_backup(keep, "the rolling refresh of MicroK8s")))  # Raw: rendered here
+    return remote(body, sudo=sudo)
+
+
+def refresh_command(node: RolloutNode, target: Target, *, want_voters: int, sudo: bool) -> str:
+    """On the node: drain, `snap refresh microk8s --channel=<channel>`, Ready with `want_voters`
+    voters (bounded), uncordon; its refresh number recorded."""
+    record = (f"printf '%s\\n' {target.refresh} > {REFRESHED_MARK}\n" if target.refresh is not None else "")
+    body = fill("microk8s-refresh.sh", due=Raw(_due(node, target, mark=False)), gate=Raw(_gate(node, want_voters)),
+                node=node.name, node_text=Text(node.name), state_dir=STATE_DIR, cordon_mark=CORDON_MARK,
+                drain_timeout=DRAIN_TIMEOUT_SECONDS, ready_timeout=READY_TIMEOUT_SECONDS, want_voters=want_voters,
+                datastore_voters=Raw(datastore_members("master")), record_refresh=Raw(record))  # Raw: rendered here
+    return remote(body, sudo=sudo)
+
+
+def _admin(node: str, host: str) -> str:
+    return fill("haproxy-admin.sh", admin_socket=ADMIN_SOCKET, admin_socket_text=Text(ADMIN_SOCKET), admin_py=ADMIN_PY,
+                backend=BACKEND, backend_text=Text(BACKEND), node=node, node_text=Text(node), host_text=Text(host))
+
+
+def server_drain_command(node: str, host: str, *, sudo: bool) -> str:
+    """On a balancer, with the node's check on stdin: `set server elma365_web/<node> state drain`
+    and its requests in progress ended (bounded), where the node is due."""
+    body = fill("haproxy-server-drain.sh", admin=Raw(_admin(node, host)), backend=BACKEND, backend_text=Text(BACKEND),
+                node=node, node_text=Text(node), host_text=Text(host), idle_timeout=IDLE_TIMEOUT_SECONDS)
+    return remote(body, sudo=sudo)
+
+
+def server_ready_command(node: str, host: str, *, sudo: bool) -> str:
+    """On a balancer after the node's refresh: back in service, and UP before the next node goes."""
+    body = fill("haproxy-server-ready.sh", admin=Raw(_admin(node, host)), backend=BACKEND, backend_text=Text(BACKEND),
+                node=node, node_text=Text(node), host_text=Text(host), up_timeout=UP_TIMEOUT_SECONDS)
+    return remote(body, sudo=sudo)
+
+
+def noop_command(step: str) -> str:
+    """The create of a roll-out step that is new where no refresh is asked in this run (a node that
+    joins, a site taken over): nothing runs. Its update is the real step."""
+    return f"echo {q(step + ': no MicroK8s refresh asked in this run')}"
+
+
+def preflight_check(node_name: str, channel: str) -> str:
+    """The preflight's microk8s-refresh check over the node's facts (`$facts`, `report`)."""
+    return fill("preflight-microk8s-refresh.sh", pin=channel, pin_text=Text(channel), node_text=Text(node_name))
