@@ -25,20 +25,16 @@ class Shown(str):
 SECRET_SHOWN = Shown("[secret]")
 PLAINTEXT = Shown("(plaintext)")
 
-# Strict patterns: values that fail them are rejected outright, never quoted into a command.
-NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Strict patterns: values that fail them are rejected outright, never quoted into a command (the
+# patterns of one section's values sit with its rules).
 HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
 SSH_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
-SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-EDITION = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=&?-]*)?$")
 HOST_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$")
 ABSOLUTE_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
 BIND = re.compile(r"^(\*|[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):([0-9]{1,5})$")
 PRIVATE_KEY = re.compile(r"^-----BEGIN [A-Z ]*PRIVATE KEY-----")
-MICROK8S_CHANNEL = re.compile(r"^[0-9a-z.]+(/[a-z]+)?$")
 
 
 @dataclass(frozen=True)
@@ -255,4 +251,4 @@ def _number(key: str, value: Any, low: float, high: float, *, whole: bool = Fals
 
 
 # the helpers are shared by the rule modules of this package
-__all__ = ['Part', 'build', 'config_key', 'config_rule', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'ValueRule', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_objects', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'section_rule', 'show']
+__all__ = ['Part', 'build', 'config_key', 'config_rule', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MISSING', 'NAMESPACE', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'ValueRule', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_objects', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'section_rule', 'show']

@@ -72,6 +72,7 @@ def _ssh(ssh: Mapping[str, Any]) -> Any:
 
 # ---------------------------------------------------------------- nodes
 
+NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 NODE_KEYS = ("name", "address", "clusterAddress", "port", "hostKey", "zone", "rack", "labels", "decommission")
 # nodes[i].decommission: false (default), true (a live node: drain, leave, remove), "force" (a dead
 # node: removed on the main node only; nothing runs on it); the model's Node.decommission
@@ -152,6 +153,9 @@ def nodes_unique(raw: RawSite) -> Iterator[Violation]:
 
 # ---------------------------------------------------------------- install
 
+EDITION = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=&?-]*)?$")
+MICROK8S_CHANNEL = re.compile(r"^[0-9a-z.]+(/[a-z]+)?$")
 INSTALL_KEYS = ("edition", "installerUrl", "microk8sChannel", "microk8sRefresh", "datastoreBackups", "externalServices", "answers",
                 "questionTimeoutSeconds", "timeoutMinutes")
 
@@ -221,6 +225,7 @@ def _answers(raw: RawSite, answers: Any) -> Iterator[Violation]:
 # ---------------------------------------------------------------- scaling
 
 SCALING_KEYS = ("autoscaling", "replicas", "linkerd")
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
 @section_rule("scaling", SCALING_KEYS)
