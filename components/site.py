@@ -1,8 +1,9 @@
 """The site config: one typed model of the `elma365:*` values, frozen dataclasses.
 
 A field's config key is its name in camelCase (components/site_view.py: config_key), its default
-the table's (components/rules/defaults.py); a field typed Secret never leaves the model but as a
-Pulumi secret (components/site_view.py, the projection, leaves it out). Pure: no Pulumi calls.
+the table's (components/rules/defaults.py, given by `section`); a field typed Secret never leaves
+the model but as a Pulumi secret (components/site_view.py, the projection, leaves it out). Pure: no
+Pulumi calls.
 
 parse_site walks the raw values once (components.rules): each rule checks its part of the config
 and returns what builds that part of the model; one SiteConfigError lists every violation, and
@@ -12,10 +13,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
-from .rules import DEFAULTS as D, WHILE_OFF, RawSite, Violation, build, parse
-from .site_view import view
+from .rules import RawSite, Violation, build, parse
+from .rules.defaults import DEFAULTS, WHILE_OFF
+from .site_view import config_key, view
+
+T = TypeVar("T")
 
 
 class SiteConfigError(ValueError):
@@ -23,6 +27,23 @@ class SiteConfigError(ValueError):
         self.violations = violations
         lines = "\n".join(f"  - {v}" for v in violations)
         super().__init__(f"the site config has {len(violations)} problem(s); nothing was changed on any server:\n{lines}")
+
+
+def section(path: str) -> Callable[[type[T]], type[T]]:
+    """The frozen model class of the config object at `path`: a field given no default here holds
+    the table's for `<path>.<its config key>`, so the class states what a field is and the table
+    alone what it defaults to (a key of WHILE_OFF: what the model holds while its section is off);
+    a field in neither is required."""
+    def model(cls: type[T]) -> type[T]:
+        for name in vars(cls).get("__annotations__", {}):
+            key = f"{path}.{config_key(name)}".lstrip(".")
+            if name not in vars(cls) and key in TABLE:
+                setattr(cls, name, TABLE[key])
+        return dataclass(frozen=True)(cls)
+    return model
+
+
+TABLE = {**WHILE_OFF, **DEFAULTS}
 
 
 class Secret(str):
@@ -33,20 +54,27 @@ class Secret(str):
 
 
 @dataclass(frozen=True)
-class Bastion:
+class SshServer:
+    """A server the program logs into besides the nodes: its SSH address, and what overrides `ssh`
+    for it."""
     host: str
-    port: int = D["ssh.bastion.port"]
+    port: Optional[int] = None
     user: Optional[str] = None
     host_key: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@section("ssh.bastion")
+class Bastion(SshServer):
+    port: int  # its own, not ssh.port
+
+
+@section("ssh")
 class Ssh:
     private_key: Secret
-    user: str = D["ssh.user"]
-    port: int = D["ssh.port"]
+    user: str
+    port: int
     private_key_password: Optional[Secret] = None
-    sudo: bool = D["ssh.sudo"]
+    sudo: bool
     bastion: Optional[Bastion] = None
 
     @property
@@ -79,18 +107,18 @@ class Answer:
     answer: Secret
 
 
-@dataclass(frozen=True)
+@section("install")
 class Install:
-    edition: str = D["install.edition"]
-    installer_url: str = D["install.installerUrl"]
+    edition: str
+    installer_url: str
     microk8s_channel: Optional[str] = None  # None: whatever the main node runs (read from it)
     # a new number asks for a rolling refresh of MicroK8s within its channel (components/refresh.py)
     microk8s_refresh: Optional[int] = None
-    datastore_backups: int = D["install.datastoreBackups"]   # kept on the main node; 0: none taken
+    datastore_backups: int   # kept on the main node; 0: none taken
     external_services: Mapping[str, Secret] = field(default_factory=dict)
     answers: tuple[Answer, ...] = ()
-    question_timeout_seconds: int = D["install.questionTimeoutSeconds"]
-    timeout_minutes: int = D["install.timeoutMinutes"]
+    question_timeout_seconds: int
+    timeout_minutes: int
 
 
 @dataclass(frozen=True)
@@ -100,57 +128,52 @@ class Autoscaling:
     max_replicas: Optional[int] = None
 
 
-@dataclass(frozen=True)
+@section("scaling")
 class Scaling:
     autoscaling: Optional[Autoscaling] = None
     replicas: Mapping[str, int] = field(default_factory=dict)  # "all" first, then per service
-    linkerd: bool = D["scaling.linkerd"]
+    linkerd: bool
 
 
-@dataclass(frozen=True)
+@section("ha")
 class Ha:
-    enabled: bool = D["ha.enabled"]
-    replicas: int = WHILE_OFF["ha.replicas"]     # required (and given) whenever HA is on: the rules say so
-    failover_seconds: int = WHILE_OFF["ha.failoverSeconds"]
+    enabled: bool
+    replicas: int     # required (and given) whenever HA is on: the rules say so
+    failover_seconds: int
 
 
-@dataclass(frozen=True)
-class BalancerHost:
-    """One HAProxy host: its SSH address, and what overrides `ssh` for it."""
-    host: str
-    port: Optional[int] = None
-    user: Optional[str] = None
-    host_key: Optional[str] = None
+class BalancerHost(SshServer):
+    """One HAProxy host."""
 
 
-@dataclass(frozen=True)
+@section("haproxy.keepalived")
 class Keepalived:
     """The virtual IP the balancers share: keepalived (VRRPv3) on each, the address on the live one."""
     address: str                 # the virtual IP, without a prefix length
     prefix_length: int
     interface: str               # where the VIP goes and VRRP speaks, the same name on every balancer
-    virtual_router_id: int = D["haproxy.keepalived.virtualRouterId"]
-    advert_interval: float = D["haproxy.keepalived.advertInterval"]
-    preempt: bool = D["haproxy.keepalived.preempt"]
-    config_path: str = D["haproxy.keepalived.configPath"]
-    reload_command: str = D["haproxy.keepalived.reloadCommand"]
+    virtual_router_id: int
+    advert_interval: float
+    preempt: bool
+    config_path: str
+    reload_command: str
 
 
-@dataclass(frozen=True)
+@section("haproxy")
 class Haproxy:
     balancers: tuple[BalancerHost, ...]   # `haproxy.hosts`, or the one `haproxy.host`
-    bind: str = D["haproxy.bind"]
-    backend_port: int = D["haproxy.backendPort"]
-    config_path: str = D["haproxy.configPath"]
-    reload_command: str = D["haproxy.reloadCommand"]   # restart where a reload cannot work
-    log: str = D["haproxy.log"]   # where HAProxy sends its log (syslog): a socket path or <host>:<port>
+    bind: str
+    backend_port: int
+    config_path: str
+    reload_command: str   # restart where a reload cannot work
+    log: str   # where HAProxy sends its log (syslog): a socket path or <host>:<port>
     # shared: the host's own config (its `global`, other sites) stays; the program's sections go in
     # their own file, loaded beside it
-    shared: bool = D["haproxy.shared"]
-    include_path: str = D["haproxy.includePath"]
+    shared: bool
+    include_path: str
     timeouts: HaproxyTimeouts = field(default_factory=lambda: HaproxyTimeouts())
-    retries: int = D["haproxy.retries"]
-    redispatch: bool = D["haproxy.redispatch"]
+    retries: int
+    redispatch: bool
     health_check: HealthCheck = field(default_factory=lambda: HealthCheck())
     stats: Optional[HaproxyStats] = None
     tls: Optional[HaproxyTls] = None
@@ -189,79 +212,79 @@ class Haproxy:
         return self.include_path if self.shared else self.config_path
 
 
-@dataclass(frozen=True)
+@section("haproxy.timeouts")
 class HaproxyTimeouts:
     """HAProxy times (5s, 1m, 500ms; a bare number is milliseconds). Long client/server/tunnel
     timeouts keep websockets and long requests alive; short ones bound idle and slow clients."""
-    connect: str = D["haproxy.timeouts.connect"]
-    client: str = D["haproxy.timeouts.client"]
-    server: str = D["haproxy.timeouts.server"]
-    tunnel: str = D["haproxy.timeouts.tunnel"]
-    client_fin: str = D["haproxy.timeouts.clientFin"]
-    http_request: str = D["haproxy.timeouts.httpRequest"]
-    http_keep_alive: str = D["haproxy.timeouts.httpKeepAlive"]
-    queue: str = D["haproxy.timeouts.queue"]
-    check: str = D["haproxy.timeouts.check"]
+    connect: str
+    client: str
+    server: str
+    tunnel: str
+    client_fin: str
+    http_request: str
+    http_keep_alive: str
+    queue: str
+    check: str
 
 
-@dataclass(frozen=True)
+@section("haproxy.healthCheck")
 class HealthCheck:
     """`HEAD <path>` every `inter`; `fall` failures take a node out, `rise` successes bring it back."""
-    path: str = D["haproxy.healthCheck.path"]
-    inter: str = D["haproxy.healthCheck.inter"]
-    fall: int = D["haproxy.healthCheck.fall"]
-    rise: int = D["haproxy.healthCheck.rise"]
+    path: str
+    inter: str
+    fall: int
+    rise: int
 
 
-@dataclass(frozen=True)
+@section("haproxy.stats")
 class HaproxyStats:
     bind: str
     user: str
     password: Secret
-    uri: str = D["haproxy.stats.uri"]
+    uri: str
 
 
-@dataclass(frozen=True)
+@section("haproxy.tls")
 class HaproxyTls:
     certificate: Secret  # PEM: certificate chain and private key
-    bind: str = D["haproxy.tls.bind"]
-    certificate_path: str = D["haproxy.tls.certificatePath"]
-    redirect_http: bool = D["haproxy.tls.redirectHttp"]
+    bind: str
+    certificate_path: str
+    redirect_http: bool
 
 
-@dataclass(frozen=True)
+@section("preflight")
 class Preflight:
     """Checks every node before anything is installed (components/preflight.py)."""
-    enabled: bool = D["preflight.enabled"]
-    supported_os: tuple[str, ...] = D["preflight.supportedOs"]  # "<ID>" or "<ID>:<VERSION_ID prefix>"
+    enabled: bool
+    supported_os: tuple[str, ...]  # "<ID>" or "<ID>:<VERSION_ID prefix>"
     # The vendor's minimum for one ELMA365 On-Premises Enterprise server (500 users): 10 vCPU,
     # 16 GB RAM, 100 GB disk (elma365.com/en/help/elma365-enterprise-on-premises.html).
-    min_cpu_cores: int = D["preflight.minCpuCores"]
-    min_memory_gib: float = D["preflight.minMemoryGiB"]
-    min_free_disk_gib: float = D["preflight.minFreeDiskGiB"]
-    disk_path: str = D["preflight.diskPath"]
-    max_clock_offset_ms: int = D["preflight.maxClockOffsetMs"]
-    port_timeout_seconds: int = D["preflight.portTimeoutSeconds"]
+    min_cpu_cores: int
+    min_memory_gib: float
+    min_free_disk_gib: float
+    disk_path: str
+    max_clock_offset_ms: int
+    port_timeout_seconds: int
 
     def thresholds(self) -> dict[str, Any]:
         """What the checks compare against, as in the config (the preflight's re-run trigger)."""
         return {key: value for key, value in view(self).items() if key != "enabled"}
 
 
-@dataclass(frozen=True)
+@section("kubernetes")
 class Kubernetes:
     """Node metadata managed through the Kubernetes API (components/kubernetes.py)."""
-    enabled: bool = D["kubernetes.enabled"]
+    enabled: bool
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)  # on every node
 
 
-@dataclass(frozen=True)
+@section("")
 class Site:
     ssh: Ssh
     nodes: tuple[Node, ...]
     # take over a site that already runs ELMA365 (README: "Take over a site that already runs
     # ELMA365"): no installer over it, and what runs there is recorded as the config states it
-    adopt: bool = D["adopt"]
+    adopt: bool
     install: Install = Install()
     scaling: Scaling = Scaling()
     ha: Ha = Ha()

@@ -3,6 +3,7 @@ config), how a rule builds its part of the model, and value checks."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import json
 import re
@@ -24,20 +25,16 @@ class Shown(str):
 SECRET_SHOWN = Shown("[secret]")
 PLAINTEXT = Shown("(plaintext)")
 
-# Strict patterns: values that fail them are rejected outright, never quoted into a command.
-NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Strict patterns: values that fail them are rejected outright, never quoted into a command (the
+# patterns of one section's values sit with its rules).
 HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
 SSH_USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
-SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-EDITION = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=&?-]*)?$")
 HOST_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$")
 ABSOLUTE_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
 BIND = re.compile(r"^(\*|[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):([0-9]{1,5})$")
 PRIVATE_KEY = re.compile(r"^-----BEGIN [A-Z ]*PRIVATE KEY-----")
-MICROK8S_CHANNEL = re.compile(r"^[0-9a-z.]+(/[a-z]+)?$")
 
 
 @dataclass(frozen=True)
@@ -81,6 +78,39 @@ RULES: list[Rule] = []
 def rule(fn: Rule) -> Rule:
     RULES.append(fn)
     return fn
+
+
+ValueRule = Callable[[RawSite, Any], Generator[Violation, None, Optional[Part]]]
+
+
+def config_rule(name: str, *, required: Optional[str] = None) -> Callable[[ValueRule], Rule]:
+    """A rule of the top-level config value `name`, given that value when it is set; unset (absent
+    or null), it breaks the rule `required` if that is given, and has no part to check or build."""
+    def register(check: ValueRule) -> Rule:
+        @functools.wraps(check)
+        def on_value(raw: RawSite) -> Generator[Violation, None, Optional[Part]]:
+            value = raw.get(name)
+            if value is MISSING or value is None:
+                if required:
+                    yield Violation(name, MISSING, required)
+                return None
+            return (yield from check(raw, value))
+        return rule(on_value)
+    return register
+
+
+def section_rule(name: str, known: tuple[str, ...], *, hide_when_secret: bool = False) -> Callable[[ValueRule], Rule]:
+    """A rule of the config object `name`, given it as an object with its unknown keys reported
+    (their values hidden, with `hide_when_secret`, where the section is a secret); one that is not
+    an object is sections_are_objects' to report."""
+    def register(check: ValueRule) -> Rule:
+        def on_section(raw: RawSite, section: Any) -> Generator[Violation, None, Optional[Part]]:
+            if not isinstance(section, Mapping):
+                return None
+            yield from _unknown_keys(name, section, known, secret=hide_when_secret and name in raw.secret_keys)
+            return (yield from check(raw, section))
+        return config_rule(name)(functools.wraps(check)(on_section))
+    return register
 
 
 def parse(raw: RawSite) -> tuple[list[Violation], dict[str, Any]]:
@@ -197,6 +227,19 @@ def _unknown_keys(key: str, value: Any, known: Iterable[str], *, secret: bool = 
                                 f"unknown key (known: {', '.join(known)})")
 
 
+def _objects(key: str, items: list[Any], known: tuple[str, ...], not_an_object: str,
+             check: Callable[[str, int, Mapping[str, Any]], Iterator[Violation]], *,
+             secret: bool = False) -> Iterator[Violation]:
+    """Each entry of the config list `key` that must be an object, as `key[i]`: its unknown keys,
+    then `check(key[i], i, entry)`; an entry that is no object breaks the rule `not_an_object`."""
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            yield Violation(f"{key}[{i}]", item, not_an_object)
+            continue
+        yield from _unknown_keys(f"{key}[{i}]", item, known, secret=secret)
+        yield from check(f"{key}[{i}]", i, item)
+
+
 def _number(key: str, value: Any, low: float, high: float, *, whole: bool = False) -> Iterator[Violation]:
     if value is MISSING:
         return
@@ -208,4 +251,4 @@ def _number(key: str, value: Any, low: float, high: float, *, whole: bool = Fals
 
 
 # the helpers are shared by the rule modules of this package
-__all__ = ['Part', 'build', 'config_key', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EDITION', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MICROK8S_CHANNEL', 'MISSING', 'NAMESPACE', 'NODE_NAME', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'SERVICE_NAME', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'URL', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'show']
+__all__ = ['Part', 'build', 'config_key', 'config_rule', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MISSING', 'NAMESPACE', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'ValueRule', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'Violation', '_address', '_bool', '_host_key', '_mapping', '_nodes', '_number', '_objects', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'section_rule', 'show']

@@ -120,12 +120,8 @@ def _haproxy_extras(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violat
                                 "elma365:haproxy.tls.certificate < site.pem")
 
 
-@rule
-def haproxy_section(raw: RawSite) -> Iterator[Violation]:
-    haproxy = raw.get("haproxy")
-    if not isinstance(haproxy, Mapping):
-        return
-    yield from _unknown_keys("haproxy", haproxy, HAPROXY_KEYS, secret="haproxy" in raw.secret_keys)
+@section_rule("haproxy", HAPROXY_KEYS, hide_when_secret=True)
+def haproxy_section(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violation]:
     yield from _balancers(raw, haproxy)
     bind = haproxy.get("bind", MISSING)
     if bind is not MISSING:
@@ -203,21 +199,18 @@ def _balancers(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violation]:
                                                 "address or {host, port, user, hostKey}")
         return
     seen = set()
-    for i, entry in enumerate(hosts):
-        key = f"haproxy.hosts[{i}]"
-        if isinstance(entry, str):
-            entry = {"host": entry}
-        if not isinstance(entry, Mapping):
-            yield Violation(key, entry, "must be an address or an object {host, port, user, hostKey}")
-            continue
-        yield from _unknown_keys(key, entry, BALANCER_KEYS)
+
+    def balancer(key: str, i: int, entry: Mapping[str, Any]) -> Iterator[Violation]:
         yield from _ssh_server(key, entry, "is required (the balancer's SSH address)")
         host = entry.get("host")
         if isinstance(host, (list, dict)):  # not an address (said above), nor a member of a set
-            continue
+            return
         if host in seen:
             yield Violation(f"{key}.host", host, "is listed twice in haproxy.hosts")
         seen.add(host)
+
+    yield from _objects("haproxy.hosts", [{"host": e} if isinstance(e, str) else e for e in hosts], BALANCER_KEYS,
+                        "must be an address or an object {host, port, user, hostKey}", balancer)
 
 
 def _virtual_ip(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violation]:

@@ -51,13 +51,16 @@ def _labels(key: str, labels: Any) -> Iterator[Violation]:
                             "starting and ending alphanumeric (or empty)")
 
 
+@section_rule("kubernetes", KUBERNETES_KEYS)
+def kubernetes_section(raw: RawSite, kubernetes: Mapping[str, Any]) -> Iterator[Violation]:
+    yield from _bool("kubernetes.enabled", kubernetes.get("enabled", MISSING))
+    yield from _labels("kubernetes.labels", kubernetes.get("labels", MISSING))
+    return lambda: {"kubernetes": build(model.Kubernetes, **present(kubernetes, "enabled"),
+                                        labels=dict(kubernetes.get("labels") or {}))}
+
+
 @rule
-def kubernetes_section(raw: RawSite) -> Iterator[Violation]:
-    kubernetes = raw.get("kubernetes")
-    if isinstance(kubernetes, Mapping):
-        yield from _unknown_keys("kubernetes", kubernetes, KUBERNETES_KEYS)
-        yield from _bool("kubernetes.enabled", kubernetes.get("enabled", MISSING))
-        yield from _labels("kubernetes.labels", kubernetes.get("labels", MISSING))
+def node_labels(raw: RawSite) -> Iterator[Violation]:
     for i, node in enumerate(_nodes(raw)):
         for field_name in ("zone", "rack"):
             value = node.get(field_name, MISSING)
@@ -68,7 +71,3 @@ def kubernetes_section(raw: RawSite) -> Iterator[Violation]:
                                 "must be a Kubernetes label value: at most 63 of [A-Za-z0-9-_.], "
                                 "starting and ending alphanumeric")
         yield from _labels(f"nodes[{i}].labels", node.get("labels", MISSING))
-    if isinstance(kubernetes, Mapping):
-        return lambda: {"kubernetes": build(model.Kubernetes, **present(kubernetes, "enabled"),
-                                            labels=dict(kubernetes.get("labels") or {}))}
-    return None

@@ -17,12 +17,8 @@ PREFLIGHT_KEYS = ("enabled", "supportedOs", "minCpuCores", "minMemoryGiB", "minF
 OS_ENTRY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}(:[0-9A-Za-z][0-9A-Za-z._-]{0,31})?$")
 
 
-@rule
-def preflight_section(raw: RawSite) -> Iterator[Violation]:
-    preflight = raw.get("preflight")
-    if not isinstance(preflight, Mapping):
-        return
-    yield from _unknown_keys("preflight", preflight, PREFLIGHT_KEYS)
+@section_rule("preflight", PREFLIGHT_KEYS)
+def preflight_section(raw: RawSite, preflight: Mapping[str, Any]) -> Iterator[Violation]:
     yield from _bool("preflight.enabled", preflight.get("enabled", MISSING))
     yield from _number("preflight.minCpuCores", preflight.get("minCpuCores", MISSING), 1, 1024, whole=True)
     yield from _number("preflight.minMemoryGiB", preflight.get("minMemoryGiB", MISSING), 0.5, 65536)

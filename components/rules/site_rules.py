@@ -34,14 +34,11 @@ SSH_KEYS = ("user", "port", "privateKey", "privateKeyPassword", "sudo", "bastion
 BASTION_KEYS = ("host", "port", "user", "hostKey")
 
 
-@rule
-def ssh_section(raw: RawSite) -> Iterator[Violation]:
-    ssh = raw.get("ssh")
-    if ssh is MISSING or ssh is None:
-        yield Violation("ssh", MISSING, "is required: at least ssh.privateKey (set it with `pulumi config set --secret --path elma365:ssh.privateKey`)")
-        return
+@config_rule("ssh", required="is required: at least ssh.privateKey (set it with `pulumi config set --secret --path elma365:ssh.privateKey`)")
+def ssh_section(raw: RawSite, ssh: Any) -> Iterator[Violation]:
     if not isinstance(ssh, Mapping):
-        return
+        return None
+    # hidden even while ssh is not a secret (not section_rule): an unknown key may be a misspelt privateKey
     yield from _unknown_keys("ssh", ssh, SSH_KEYS, secret=True)
     yield from _pattern("ssh.user", ssh.get("user", MISSING), SSH_USER, "a plain login name ([a-z_][a-z0-9_.-]*)")
     yield from _port("ssh.port", ssh.get("port", MISSING))
@@ -75,6 +72,7 @@ def _ssh(ssh: Mapping[str, Any]) -> Any:
 
 # ---------------------------------------------------------------- nodes
 
+NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 NODE_KEYS = ("name", "address", "clusterAddress", "port", "hostKey", "zone", "rack", "labels", "decommission")
 # nodes[i].decommission: false (default), true (a live node: drain, leave, remove), "force" (a dead
 # node: removed on the main node only; nothing runs on it); the model's Node.decommission
@@ -86,43 +84,37 @@ def active_nodes(raw: RawSite) -> list[Mapping[str, Any]]:
     return [n for n in _nodes(raw) if n.get("decommission", False) in (False, None)]
 
 
-@rule
-def nodes_list(raw: RawSite) -> Iterator[Violation]:
-    nodes = raw.get("nodes")
-    if nodes is MISSING or nodes is None:
-        yield Violation("nodes", MISSING, "is required: a list of {name, address}; the first node is the main node")
-        return
+@config_rule("nodes", required="is required: a list of {name, address}; the first node is the main node")
+def nodes_list(raw: RawSite, nodes: Any) -> Iterator[Violation]:
     if not isinstance(nodes, list) or not nodes:
         yield Violation("nodes", nodes, "must be a non-empty list of {name, address}")
-        return
-    for i, node in enumerate(nodes):
-        key = f"nodes[{i}]"
-        if not isinstance(node, Mapping):
-            yield Violation(key, node, "must be an object with name and address")
-            continue
-        yield from _unknown_keys(key, node, NODE_KEYS)
-        if node.get("name") in (None, ""):
-            yield Violation(f"{key}.name", MISSING, "is required")
-        else:
-            yield from _pattern(f"{key}.name", node["name"], NODE_NAME,
-                                "a host name label: lower-case letters, digits and '-', at most 63")
-        if node.get("address") in (None, ""):
-            yield Violation(f"{key}.address", MISSING, "is required (what SSH connects to)")
-        else:
-            yield from _address(f"{key}.address", node["address"])
-        yield from _address(f"{key}.clusterAddress", node.get("clusterAddress", MISSING))
-        yield from _port(f"{key}.port", node.get("port", MISSING))
-        yield from _host_key(f"{key}.hostKey", node.get("hostKey", MISSING))
-        decommission = node.get("decommission", False)
-        if not (decommission is None or decommission is False or decommission is True or decommission == "force"):
-            yield Violation(f"{key}.decommission", decommission,
-                            'must be false, true (a live node: drain, leave, remove) or "force" (a dead node)')
-        elif i == 0 and decommission not in (False, None):
-            yield Violation(f"{key}.decommission", decommission,
-                            f"the main node ({node.get('name')}) cannot be decommissioned: ELMA365 was installed "
-                            "there and the other nodes joined it; decommission the other nodes instead")
+        return None
+    yield from _objects("nodes", nodes, NODE_KEYS, "must be an object with name and address", _node_entry)
     # built once the site is checked, their labels too (kubernetes_rules.py)
     return lambda: {"nodes": tuple(_node(n) for n in nodes)}
+
+
+def _node_entry(key: str, i: int, node: Mapping[str, Any]) -> Iterator[Violation]:
+    if node.get("name") in (None, ""):
+        yield Violation(f"{key}.name", MISSING, "is required")
+    else:
+        yield from _pattern(f"{key}.name", node["name"], NODE_NAME,
+                            "a host name label: lower-case letters, digits and '-', at most 63")
+    if node.get("address") in (None, ""):
+        yield Violation(f"{key}.address", MISSING, "is required (what SSH connects to)")
+    else:
+        yield from _address(f"{key}.address", node["address"])
+    yield from _address(f"{key}.clusterAddress", node.get("clusterAddress", MISSING))
+    yield from _port(f"{key}.port", node.get("port", MISSING))
+    yield from _host_key(f"{key}.hostKey", node.get("hostKey", MISSING))
+    decommission = node.get("decommission", False)
+    if not (decommission is None or decommission is False or decommission is True or decommission == "force"):
+        yield Violation(f"{key}.decommission", decommission,
+                        'must be false, true (a live node: drain, leave, remove) or "force" (a dead node)')
+    elif i == 0 and decommission not in (False, None):
+        yield Violation(f"{key}.decommission", decommission,
+                        f"the main node ({node.get('name')}) cannot be decommissioned: ELMA365 was installed "
+                        "there and the other nodes joined it; decommission the other nodes instead")
 
 
 def _node(node: Mapping[str, Any]) -> Any:
@@ -161,16 +153,15 @@ def nodes_unique(raw: RawSite) -> Iterator[Violation]:
 
 # ---------------------------------------------------------------- install
 
+EDITION = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=&?-]*)?$")
+MICROK8S_CHANNEL = re.compile(r"^[0-9a-z.]+(/[a-z]+)?$")
 INSTALL_KEYS = ("edition", "installerUrl", "microk8sChannel", "microk8sRefresh", "datastoreBackups", "externalServices", "answers",
                 "questionTimeoutSeconds", "timeoutMinutes")
 
 
-@rule
-def install_section(raw: RawSite) -> Iterator[Violation]:
-    install = raw.get("install")
-    if not isinstance(install, Mapping):
-        return
-    yield from _unknown_keys("install", install, INSTALL_KEYS)
+@section_rule("install", INSTALL_KEYS)
+def install_section(raw: RawSite, install: Mapping[str, Any]) -> Iterator[Violation]:
     yield from _pattern("install.edition", install.get("edition", MISSING), EDITION, "an edition name such as enterprise")
     yield from _pattern("install.installerUrl", install.get("installerUrl", MISSING), URL, "an http(s) URL")
     backups = install.get("datastoreBackups", MISSING)
@@ -212,12 +203,8 @@ def _answers(raw: RawSite, answers: Any) -> Iterator[Violation]:
     if not isinstance(answers, list):
         yield Violation("install.answers", answers, "must be a list of {prompt, answer}")
         return
-    for i, item in enumerate(answers):
-        key = f"install.answers[{i}]"
-        if not isinstance(item, Mapping):
-            yield Violation(key, item, "must be an object {prompt, answer}")
-            continue
-        yield from _unknown_keys(key, item, ("prompt", "answer"), secret=True)
+
+    def answer_entry(key: str, i: int, item: Mapping[str, Any]) -> Iterator[Violation]:
         prompt = item.get("prompt", MISSING)
         if not isinstance(prompt, str) or not prompt:
             yield Violation(f"{key}.prompt", prompt, "is required: a regular expression matched against the installer's question")
@@ -231,18 +218,18 @@ def _answers(raw: RawSite, answers: Any) -> Iterator[Violation]:
             yield Violation(f"{key}.answer", SECRET_SHOWN if "install" in raw.secret_keys else answer,
                             "is required: one line of text typed at the prompt")
 
+    yield from _objects("install.answers", answers, ("prompt", "answer"), "must be an object {prompt, answer}",
+                        answer_entry, secret=True)
+
 
 # ---------------------------------------------------------------- scaling
 
 SCALING_KEYS = ("autoscaling", "replicas", "linkerd")
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
-@rule
-def scaling_section(raw: RawSite) -> Iterator[Violation]:
-    scaling = raw.get("scaling")
-    if not isinstance(scaling, Mapping):
-        return
-    yield from _unknown_keys("scaling", scaling, SCALING_KEYS)
+@section_rule("scaling", SCALING_KEYS)
+def scaling_section(raw: RawSite, scaling: Mapping[str, Any]) -> Iterator[Violation]:
     yield from _bool("scaling.linkerd", scaling.get("linkerd", MISSING))
     auto = scaling.get("autoscaling", MISSING)
     replicas = scaling.get("replicas", MISSING)
@@ -295,12 +282,8 @@ def _scaling(scaling: Mapping[str, Any]) -> Any:
 
 # ---------------------------------------------------------------- high availability
 
-@rule
-def ha_section(raw: RawSite) -> Iterator[Violation]:
-    ha = raw.get("ha")
-    if not isinstance(ha, Mapping):
-        return
-    yield from _unknown_keys("ha", ha, ("enabled", "replicas", "failoverSeconds"))
+@section_rule("ha", ("enabled", "replicas", "failoverSeconds"))
+def ha_section(raw: RawSite, ha: Mapping[str, Any]) -> Iterator[Violation]:
     enabled = ha.get("enabled", MISSING)
     if not isinstance(enabled, bool):
         yield Violation("ha.enabled", enabled, "is required: true or false")
