@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -158,4 +159,27 @@ def test_a_roll_out_stopped_by_a_failed_refresh_is_finished_by_the_next_up(lab):
     # elma365-2 is not refreshed again; elma365-3 (cordoned since) and then the main node are
     assert refresh_calls(lab, mark) == [(node, w) for node in (N3, MAIN) for w in CHANGES], refresh_calls(lab, mark)
     assert {node: tracking(lab, node) for node in ROLL_ORDER} == {node: "1.29/stable" for node in ROLL_ORDER}
+    assert lab.up(values).steps == []
+
+
+def test_an_up_killed_while_a_node_refreshes_is_finished_by_the_next_up_without_refreshing_it_twice(new_lab):
+    lab = new_lab(durations=dict(FAST, snap_refresh=3.0))
+    assert lab.up().ok
+    values = pinned(lab, "1.29/stable")
+    cordoned = (Path(lab.info["labDir"]) / "nodes" / N3 / "var" / "lib" / "elma365-cluster"
+                / "microk8s-refresh-cordoned")   # render/refresh.CORDON_MARK: between its drain and its uncordon
+    mark = lab.mark()
+    lab.stack.configure(values)
+    killed = lab.stack.up(interrupt_when=cordoned.exists, kill_after=1.0)   # Ctrl-C, then SIGKILL
+    assert not killed.ok
+    assert lab.stack.cancel().returncode == 0                              # the runbook: the dead run's lock
+    resumed = lab.up(values)
+    assert resumed.ok, resumed.failures
+    calls = refresh_calls(lab, mark)
+    assert [c for c in calls if c[0] == N3].count((N3, "snap refresh --channel")) == 1, calls
+    assert calls[-3:] == [(MAIN, w) for w in CHANGES], calls
+    assert {node: tracking(lab, node) for node in ROLL_ORDER} == {node: "1.29/stable" for node in ROLL_ORDER}
+    assert "SchedulingDisabled" not in by_hand.run(lab.site, MAIN, "microk8s kubectl get nodes --no-headers").stdout
+    assert {node: refresh.server_states(lab.site, node) for node in ROLL_ORDER} == {
+        node: {"haproxy": "UP"} for node in ROLL_ORDER}
     assert lab.up(values).steps == []

@@ -86,6 +86,7 @@ def refresh_command(node: RolloutNode, target: Target, *, want_voters: int, sudo
     body = fill("microk8s-refresh.sh", due=Raw(_due(node, target, mark=False)), gate=Raw(_gate(node, want_voters)),
                 node=node.name, node_text=Text(node.name), state_dir=STATE_DIR, cordon_mark=CORDON_MARK,
                 drain_timeout=DRAIN_TIMEOUT_SECONDS, ready_timeout=READY_TIMEOUT_SECONDS, want_voters=want_voters,
+                read_timeout=READ_TIMEOUT_SECONDS,
                 datastore_voters=Raw(datastore_members("master")), record_refresh=Raw(record))  # Raw: rendered here
     return remote(body, sudo=sudo)
 

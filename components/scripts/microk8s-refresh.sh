@@ -1,5 +1,14 @@
 # one node's MicroK8s refreshed as MicroK8s' guidance has it: drained, refreshed, Ready again (with the
 # datastore's voters), uncordoned. Safe to re-run: a node already refreshed is only uncordoned.
+# A run interrupted during `snap refresh` leaves snapd finishing it: its MicroK8s answers again first.
+deadline=$((SECONDS + {{ready_timeout}}))
+until timeout {{read_timeout}} microk8s kubectl get nodes >/dev/null 2>&1; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "ERROR: MicroK8s on {{node_text}} does not answer (microk8s kubectl get nodes) after {{ready_timeout}} s, so it is not refreshed: see snap changes and microk8s inspect on {{node_text}}, then run pulumi up again" >&2
+    exit 1
+  fi
+  sleep 2
+done
 {{due}}
 if [ "$due" = no ]; then
   if [ -f {{cordon_mark}} ]; then
