@@ -7,7 +7,7 @@ from pulumi_command import remote
 
 from . import names
 from .remote_step import Server, depends_on, step
-from .render.refresh import (RolloutNode, Target, backup_command, check_command, noop_command, refresh_command,
+from .render.refresh import (RolloutNode, Target, backup_command, check_command, refresh_command,
                              server_drain_command, server_ready_command)
 
 
@@ -25,8 +25,8 @@ class MicroK8sRefresh(pulumi.ComponentResource):
     """A rolling refresh of MicroK8s after `opts.depends_on` (the HA roll-out): a datastore backup on
     the main node, then node by node (the main node last): is it due, HAProxy drains it on every
     balancer, drain + `snap refresh` + Ready + uncordon on the node, HAProxy sends it requests again.
-    Each step runs only when the target changes (its update); created where no refresh is asked (a
-    node that joins, a site taken over) a step runs nothing (its create, kept once created)."""
+    Every step decides from what its node runs, so a node already refreshed is skipped and a
+    roll-out stopped at a node goes on there."""
 
     def __init__(self, name: str, args: MicroK8sRefreshArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.REFRESH), name, None, opts)
@@ -34,14 +34,19 @@ class MicroK8sRefresh(pulumi.ComponentResource):
 
         def rollout_step(step_name: str, server: Server, command: str, after: list[pulumi.Resource],
                          stdin: pulumi.Input[str] | None = None) -> remote.Command:
-            return step(step_name, server.connection, command if args.asked else noop_command(step_name),
-                        update=command, stdin=stdin, after=after, keep_create=True, parent=self)
+            return step(step_name, server.connection, command, stdin=stdin, after=after, parent=self)
 
         main_server, main = args.nodes[-1]
-        last: list[pulumi.Resource] = [rollout_step(
-            names.microk8s_backup(main.name), main_server,
-            backup_command(main, target, want_voters=args.want_voters, keep=args.backups, sudo=main_server.sudo),
-            depends_on(opts))]
+        # created where no refresh is asked (a node that joins, a site taken over), the check and the
+        # backup record the refresh number as had: what runs is what it asked for. A channel the
+        # node does not track is rolled out all the same
+        last: list[pulumi.Resource] = [step(
+            names.microk8s_backup(main.name), main_server.connection,
+            backup_command(main, target, mark=not args.asked, want_voters=args.want_voters, keep=args.backups,
+                           sudo=main_server.sudo),
+            update=backup_command(main, target, mark=False, want_voters=args.want_voters, keep=args.backups,
+                                  sudo=main_server.sudo),
+            after=depends_on(opts), keep_create=True, parent=self)]
         for server, node in args.nodes:
             check = step(names.microk8s_check(node.name), server.connection,
                          check_command(node, target, mark=not args.asked, sudo=server.sudo),

@@ -11,6 +11,11 @@ preparation, HAProxy) must overlap it. Wall time is that of the whole `pulumi up
 checkpoint), split into: before the first tool ran on a node, between the first and the last
 tool, and after the last one.
 
+A rolling refresh of MicroK8s (lab/refresh.py's load): a 3-node HA lab's pin moved 1.28 -> 1.29
+by one `pulumi up`, under 20 requests/s through HAProxy: failed requests, the up's time, and per
+node the time from its `kubectl drain` to its `uncordon` beside the `snap refresh` itself; then the
+same refresh made as snapd's own timers may make it, every node at once (1.29 -> 1.30), by hand.
+
 Two balancers with a virtual IP (lab/failover.py): under 20 requests/s the live balancer dies as
 a host (link down, every process killed) or only its HAProxy dies, and later comes back; failed
 requests are counted, the VIP's move is timed (polling who holds it), and the longest time
@@ -26,7 +31,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab import by_hand, failover, toolchain
+from lab import by_hand, failover, refresh, toolchain
 from lab.harness import Lab
 from lab.load import wait_all_in_rotation
 
@@ -182,6 +187,40 @@ def balancer_failover(directory: Path, repeats: int) -> dict[str, object]:
         lab.down()
 
 
+def rolling_refresh(directory: Path) -> dict[str, object]:
+    lab = Lab(directory / "refresh", nodes=3, durations={"install": 0.2, "join": 0.1, "update_hamode": 0.1,
+                                                          "token_ttl": 600, "snap_refresh": 1.5})
+    try:
+        assert lab.up().ok
+        nodes = [n["name"] for n in lab.values["nodes"]]
+        for node in nodes:
+            refresh.wait_in_service(lab.site, node)
+        values = copy.deepcopy(lab.values)
+        values["install"]["microk8sChannel"] = "1.29/stable"
+        mark, reports = lab.mark(), []
+        rolled = refresh.under_load(refresh.url(lab.site), [("pulumi up", lambda: reports.append(lab.up(values)))])
+        assert reports and reports[0].ok, reports and reports[0].failures
+        journal = lab.journal(mark)
+        per_node = {}
+        for node in [*nodes[1:], nodes[0]]:
+            mine = [e for e in journal if e.node == node]
+            drain = next(e for e in mine if e.action.startswith("kubectl drain"))
+            snap = next(e for e in mine if e.action.startswith("snap refresh microk8s --channel"))
+            uncordon = next(e for e in mine if e.action.startswith("kubectl uncordon"))
+            per_node[node] = {"drain to uncordon s": round(uncordon.end - drain.start, 2),
+                              "snap refresh s": round(snap.end - snap.start, 2)}
+        out: dict[str, object] = {
+            "program, node by node": {"failed": rolled.failed, "requests": len(rolled.sent),
+                                      "pulumi up s": round(rolled.steps[0].seconds, 1), "per node": per_node}}
+        naive = refresh.under_load(refresh.url(lab.site), refresh.naive_steps(lab.site, nodes, "1.30/stable"))
+        out["by hand, every node at once"] = {"failed": naive.failed, "requests": len(naive.sent),
+                                              "s": round(naive.steps[0].seconds, 1)}
+        print(f"rolling refresh: {out}")
+        return out
+    finally:
+        lab.down()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.measure", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -192,6 +231,7 @@ def main() -> int:
     parser.add_argument("--skip-deploys", action="store_true", help="no fresh-deploy measurement")
     parser.add_argument("--failover-repeats", type=int, default=5,
                         help="two balancers with a VIP: how often each fault is measured (0: not at all)")
+    parser.add_argument("--skip-refresh", action="store_true", help="no rolling-refresh measurement")
     parser.add_argument("--ssh-mux", action="store_true",
                         help="the lab's provider keeps one SSH connection per host (the real provider does not)")
     args = parser.parse_args()
@@ -208,6 +248,8 @@ def main() -> int:
         result = fresh_deploy_ratio(Path(args.lab), nodes)
         out["fresh deploy"].append(result)
         print(f"fresh deploy {result}")
+    if not args.skip_refresh:
+        out["rolling refresh"] = rolling_refresh(Path(args.lab))
     if args.failover_repeats:
         out["balancer failover"] = balancer_failover(Path(args.lab), args.failover_repeats)
     if args.out:

@@ -14,7 +14,7 @@ from typing import Optional
 
 from ..facts.node import READ_TIMEOUT_SECONDS, SNAP_CHANNEL, datastore_members
 from .haproxy import ADMIN_SOCKET
-from .shell import STATE_DIR, datastore_backup, q, remote
+from .shell import STATE_DIR, datastore_backup, remote
 from .template import Raw, Text, fill
 
 REFRESHED_MARK = f"{STATE_DIR}/microk8s-refreshed"   # the refresh number this node last had
@@ -71,9 +71,9 @@ def check_command(node: RolloutNode, target: Target, *, mark: bool, sudo: bool) 
     return remote(body, sudo=sudo)
 
 
-def backup_command(main: RolloutNode, target: Target, *, want_voters: int, keep: int, sudo: bool) -> str:
+def backup_command(main: RolloutNode, target: Target, *, mark: bool, want_voters: int, keep: int, sudo: bool) -> str:
     """On the main node before the first node goes: the cluster whole, then a datastore backup."""
-    body = fill("microk8s-refresh-backup.sh", due=Raw(_due(main, target, mark=False)), node_text=Text(main.name),
+    body = fill("microk8s-refresh-backup.sh", due=Raw(_due(main, target, mark=mark)), node_text=Text(main.name),
                 gate=Raw(_gate(main, want_voters)),
                 backup=Raw(datastore_backup(keep, "the rolling refresh of MicroK8s")))  # Raw: rendered here
     return remote(body, sudo=sudo)
@@ -109,12 +109,6 @@ def server_ready_command(node: str, host: str, *, sudo: bool) -> str:
     body = fill("haproxy-server-ready.sh", admin=Raw(_admin(node, host)), backend=BACKEND, backend_text=Text(BACKEND),
                 node=node, node_text=Text(node), host_text=Text(host), up_timeout=UP_TIMEOUT_SECONDS)
     return remote(body, sudo=sudo)
-
-
-def noop_command(step: str) -> str:
-    """The create of a roll-out step that is new where no refresh is asked in this run (a node that
-    joins, a site taken over): nothing runs. Its update is the real step."""
-    return f"echo {q(step + ': no MicroK8s refresh asked in this run')}"
 
 
 def preflight_check(node_name: str, channel: str) -> str:
