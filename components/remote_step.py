@@ -1,13 +1,34 @@
 """One remote step = one pulumi_command remote.Command, with the project's safety defaults."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import pulumi
 from pulumi_command import remote
 
 from .render.shell import digest
-from .site import Node, Site
+from .site import BalancerHost, Node, Site
+
+
+@dataclass(frozen=True)
+class Server:
+    """Where a component's steps run: a node (by its name) or a balancer host, how to reach it, and
+    whether its scripts run under `sudo -n`. Built from the site by cluster.py, once per server."""
+    name: str
+    connection: remote.ConnectionArgs
+    sudo: bool
+
+
+def server_of(site: Site, node: Node) -> Server:
+    return Server(node.name, connection(site, node.address, port=node.port, host_key=node.host_key),
+                  site.ssh.needs_sudo)
+
+
+def balancer_of(site: Site, balancer: BalancerHost) -> Server:
+    """A load balancer host: its own port, user and host key over `ssh`'s, the site's sudo."""
+    return Server(balancer.host, connection(site, balancer.host, port=balancer.port, user=balancer.user,
+                                            host_key=balancer.host_key), site.ssh.needs_sudo)
 
 
 def connection(site: Site, host: str, *, port: Optional[int] = None, user: Optional[str] = None,
@@ -32,10 +53,6 @@ def depends_on(opts: Optional[pulumi.ResourceOptions]) -> list[pulumi.Resource]:
     if deps is None:
         return []
     return list(deps) if isinstance(deps, (list, tuple)) else [deps]
-
-
-def node_connection(site: Site, node: Node) -> remote.ConnectionArgs:
-    return connection(site, node.address, port=node.port, host_key=node.host_key)
 
 
 # A step that ran once and must never run again (a departure) ignores every later change of its
@@ -74,3 +91,7 @@ def step(name: str, conn: remote.ConnectionArgs, create: pulumi.Input[str], *, p
                                     additional_secret_outputs=secret_outputs or None,
                                     ignore_changes=EVERY_INPUT if once else None, aliases=aliases),
     )
+
+
+def node_connection(site: Site, node: Node) -> remote.ConnectionArgs:
+    return server_of(site, node).connection
