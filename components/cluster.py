@@ -15,6 +15,7 @@ from .join import NodeJoin, NodeJoinArgs
 from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes, KubernetesNodesArgs
 from .preflight import Preflight, PreflightArgs
 from .record import balancers_left_behind, departed, first_balancer, record_of
+from .remote_step import server_of
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
 from .site import Node, Site
@@ -23,6 +24,7 @@ from .site_view import configured, public_view
 
 @dataclass(frozen=True)
 class Elma365ClusterArgs:
+    # the one whole site of the program: this component turns it into its children's narrow Args
     site: Site
     # the record the last successful deployment exported (components/record.py); None: a new stack
     previous: Optional[dict[str, Any]] = None
@@ -45,6 +47,12 @@ class Elma365Cluster(pulumi.ComponentResource):
             return pulumi.ResourceOptions(parent=self, depends_on=list(deps),
                                           aliases=[pulumi.Alias(name=was)] if was else None)
 
+        # each server's connection once, for every step on it; the children get what they read of the site
+        main = site.main
+        servers = {node.name: server_of(site, node) for node in site.nodes}
+        on_main = servers[main.name]
+        active = tuple(servers[node.name] for node in site.active)
+
         # nothing is installed, prepared or put in front of the nodes before every node reported what it
         # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over
         self.preflight = Preflight("preflight", PreflightArgs(site), after())
@@ -58,12 +66,12 @@ class Elma365Cluster(pulumi.ComponentResource):
             self.joins.append(join)
             last = join.done
         # every node's MicroK8s refreshes held once it runs MicroK8s (installed, joined or taken over)
-        self.holds = [MicroK8sHold(site.main.name, MicroK8sHoldArgs(site, site.main), after(*self.install.done))]
-        self.holds += [MicroK8sHold(node.name, MicroK8sHoldArgs(site, node), after(*j.done))
+        self.holds = [MicroK8sHold(main.name, MicroK8sHoldArgs(on_main), after(*self.install.done))]
+        self.holds += [MicroK8sHold(node.name, MicroK8sHoldArgs(servers[node.name]), after(*j.done))
                        for j, node in zip(self.joins, site.joining)]
         self.settings = Settings(names.RECONFIGURE, SettingsArgs(site), after(*last, was="settings"))
-        self.scaling = Scaling("scale", ScalingArgs(site), after(*self.settings.done, was="scaling"))
-        self.ha = HighAvailability("ha", HighAvailabilityArgs(site), after(*self.scaling.done))
+        self.scaling = Scaling("scale", ScalingArgs(on_main, site.scaling), after(*self.settings.done, was="scaling"))
+        self.ha = HighAvailability("ha", HighAvailabilityArgs(active, site.ha), after(*self.scaling.done))
         self.haproxy = (HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site, first_balancer(previous, site)),
                                             after(*checked)) if site.haproxy else None)
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
@@ -84,10 +92,11 @@ class Elma365Cluster(pulumi.ComponentResource):
 
         # read-only, right after the last join (in parallel with settings, scaling and HA); the node
         # labels are applied once the roll-out that restarts nodes is over
-        self.kubeconfig_source = KubeconfigSource(site.main.name, KubeconfigSourceArgs(site),
+        self.kubeconfig_source = KubeconfigSource(main.name, KubeconfigSourceArgs(on_main, api_address=main.address),
                                                   after(*last, was="kubeconfig"))
         self.kubeconfig = self.kubeconfig_source.kubeconfig
-        self.kubernetes = (KubernetesNodes("kubernetes", KubernetesNodesArgs(site, self.kubeconfig),
+        self.kubernetes = (KubernetesNodes("kubernetes",
+                                           KubernetesNodesArgs(site.active, site.kubernetes.labels, self.kubeconfig),
                                            after(*self.ha.done)) if site.kubernetes.enabled else None)
         self.kubernetes_nodes = self.kubernetes.labels if self.kubernetes else None
 

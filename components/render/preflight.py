@@ -105,7 +105,7 @@ def preflight_command(site: Site, node: Node) -> str:
     not checked again: its ports are in use and its disk and memory are the cluster's now, so a key
     rotation or an upgrade of this program must not fail on them."""
     parts = [fill("preflight-report.sh", node_text=Text(node.name)), read_facts(site, node), site_rules(site, node),
-             refresh_hold_check(node)]
+             refresh_hold_check(node.name)]
     if site.preflight.enabled:
         checks = _checks(is_main=node == site.main, main_cluster_address=site.main.cluster_address,
                          sudo=site.ssh.needs_sudo, preflight=site.preflight)
