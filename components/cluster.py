@@ -48,16 +48,17 @@ class Elma365Cluster(pulumi.ComponentResource):
                                           aliases=[pulumi.Alias(name=was)] if was else None)
 
         # each server's connection once, for every step on it; the children get what they read of the site
-        main = site.main
+        main, install = site.main, site.install
         servers = {node.name: server_of(site, node) for node in site.nodes}
         on_main = servers[main.name]
         active = tuple(servers[node.name] for node in site.active)
 
         # nothing is installed, prepared or put in front of the nodes before every node reported what it
         # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over
-        self.preflight = Preflight("preflight", PreflightArgs(site), after())
+        self.preflight = Preflight("preflight", PreflightArgs(main, active, site.preflight, site.adopt), after())
         checked = self.preflight.done
-        self.install = Elma365Install(site.main.name, Elma365InstallArgs(site), after(*checked, was="install"))
+        self.install = Elma365Install(main.name, Elma365InstallArgs(on_main, install, site.scaling, site.adopt),
+                                      after(*checked, was="install"))
         last: list[pulumi.Resource] = self.install.done
         self.joins = []
         for node in site.joining:
@@ -69,7 +70,8 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.holds = [MicroK8sHold(main.name, MicroK8sHoldArgs(on_main), after(*self.install.done))]
         self.holds += [MicroK8sHold(node.name, MicroK8sHoldArgs(servers[node.name]), after(*j.done))
                        for j, node in zip(self.joins, site.joining)]
-        self.settings = Settings(names.RECONFIGURE, SettingsArgs(site), after(*last, was="settings"))
+        self.settings = Settings(names.RECONFIGURE, SettingsArgs(on_main, install, site.scaling, site.ha),
+                                 after(*last, was="settings"))
         self.scaling = Scaling("scale", ScalingArgs(on_main, site.scaling), after(*self.settings.done, was="scaling"))
         self.ha = HighAvailability("ha", HighAvailabilityArgs(active, site.ha), after(*self.scaling.done))
         self.haproxy = (HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site, first_balancer(previous, site)),

@@ -57,7 +57,8 @@ def preflight(node: int, tools: Path, *, adopt: bool = False, microk8s: bool = T
     env = {"PATH": f"{tools}:/usr/bin:/bin", **fake}
     if not microk8s:
         env["PATH"] = "/usr/bin:/bin"
-    done = subprocess.run(["/bin/sh", "-c", preflight_command(site, site.nodes[node])], capture_output=True,
+    command = preflight_command(site.nodes[node].name, site.main, site.adopt, site.preflight, sudo=site.ssh.needs_sudo)
+    done = subprocess.run(["/bin/sh", "-c", command], capture_output=True,
                           text=True, timeout=30, env=env)
     site_check = next(r for r in parse_report(done.stdout) if r["check"] == "site")
     name = site.nodes[node].name
@@ -145,9 +146,10 @@ def test_every_reader_of_a_fact_reads_it_with_the_same_text():
 
     def script(command: str) -> str:   # the body of `[sudo -n ]bash -c '<script>'`
         return shlex.split(command)[-1]
-    assert node.SNAP_CHANNEL in node.facts_script(main)
-    assert node.datastore_members() in node.facts_script(main)
-    assert node.SNAP_CHANNEL in script(install.microk8s_channel_command(site))
+    sudo, backups = site.ssh.needs_sudo, site.install.datastore_backups
+    assert node.SNAP_CHANNEL in node.facts_script(main.name)
+    assert node.datastore_members() in node.facts_script(main.name)
+    assert node.SNAP_CHANNEL in script(install.microk8s_channel_command(main.name, None, sudo=sudo))
     assert node.SNAP_CHANNEL in script(join.prepare_command(site, other))
     for step in (join.prepare_command(site, other), join.join_command(site, other, "urn")):
         assert node.lists_in_datastore(main) in script(step)
