@@ -62,8 +62,10 @@ class Elma365Cluster(pulumi.ComponentResource):
         last: list[pulumi.Resource] = self.install.done
         self.joins = []
         for node in site.joining:
-            join = NodeJoin(node.name, NodeJoinArgs(site, node, self.install.microk8s_channel),
-                            after(*last, was=f"join-{node.name}"))
+            join = NodeJoin(node.name, NodeJoinArgs(
+                main=on_main, node=servers[node.name], main_node=main, joining=node,
+                channel=self.install.microk8s_channel, ha_enabled=site.ha.enabled, adopt=site.adopt,
+                datastore_backups=install.datastore_backups), after(*last, was=f"join-{node.name}"))
             self.joins.append(join)
             last = join.done
         # every node's MicroK8s refreshes held once it runs MicroK8s (installed, joined or taken over)

@@ -150,11 +150,12 @@ def test_every_reader_of_a_fact_reads_it_with_the_same_text():
     assert node.SNAP_CHANNEL in node.facts_script(main.name)
     assert node.datastore_members() in node.facts_script(main.name)
     assert node.SNAP_CHANNEL in script(install.microk8s_channel_command(main.name, None, sudo=sudo))
-    assert node.SNAP_CHANNEL in script(join.prepare_command(site, other))
-    for step in (join.prepare_command(site, other), join.join_command(site, other, "urn")):
+    prepare = join.prepare_command(other.name, main, site.ha.enabled, sudo=sudo)
+    assert node.SNAP_CHANNEL in script(prepare)
+    for step in (prepare, join.join_command(other.name, main, site.adopt, "urn", sudo=sudo)):
         assert node.lists_in_datastore(main) in script(step)
     assert node.lists_in_datastore(other) in script(departure.remove_node_command(site, other))
-    for step in (join.add_node_command(site, other), departure.drain_command(site, other),
+    for step in (join.add_node_command(other, backups, sudo=sudo), departure.drain_command(site, other),
                  departure.remove_node_command(site, other)):
         assert node.in_kubernetes(other) in script(step)
     derived = {name: (source, read) for name, source, read in microk8s.NODE_FACTS}
