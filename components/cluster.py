@@ -15,10 +15,10 @@ from .join import NodeJoin, NodeJoinArgs
 from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes, KubernetesNodesArgs
 from .preflight import Preflight, PreflightArgs
 from .record import balancers_left_behind, departed, first_balancer, record_of
-from .remote_step import server_of
+from .remote_step import balancer_of, server_of
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
-from .site import Node, Site
+from .site import BalancerHost, Node, Site
 from .site_view import configured, public_view
 
 
@@ -76,12 +76,16 @@ class Elma365Cluster(pulumi.ComponentResource):
                                  after(*last, was="settings"))
         self.scaling = Scaling("scale", ScalingArgs(on_main, site.scaling), after(*self.settings.done, was="scaling"))
         self.ha = HighAvailability("ha", HighAvailabilityArgs(active, site.ha), after(*self.scaling.done))
-        self.haproxy = (HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site, first_balancer(previous, site)),
-                                            after(*checked)) if site.haproxy else None)
+        self.haproxy = None
+        if site.haproxy:
+            balancers = tuple(balancer_of(site, b) for b in site.haproxy.balancers)
+            self.haproxy = HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(
+                site.haproxy, balancers, backends=site.active, first=first_balancer(previous, site)), after(*checked))
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
         self.haproxy_removals = [
-            HaproxyRemoval(names.haproxy_removal(old["host"], first=i == 0), HaproxyRemovalArgs(site, old),
-                           after(*(self.haproxy.done if self.haproxy else [])))
+            HaproxyRemoval(names.haproxy_removal(old["host"], first=i == 0), HaproxyRemovalArgs(
+                balancer_of(site, _balancer_host(old)), keepalived=old.get("keepalived"), haproxy=old.get("haproxy")),
+                after(*(self.haproxy.done if self.haproxy else [])))
             for i, old in enumerate(balancers_left_behind(previous, site))]
 
         # a node leaves after the joins (a replacement is in first) and once HAProxy no longer sends it traffic
@@ -90,9 +94,10 @@ class Elma365Cluster(pulumi.ComponentResource):
         leaving += [(Node(name=gone["name"], address=gone["address"], cluster_address=gone["clusterAddress"],
                           port=gone.get("port"), host_key=gone.get("hostKey")), False)
                     for gone in departed(previous, site)]
-        self.departures = [NodeDeparture(node.name, NodeDepartureArgs(site, node, force),
-                                         after(*before_departure, was=f"departure-{node.name}"))
-                           for node, force in leaving]
+        self.departures = [NodeDeparture(node.name, NodeDepartureArgs(
+            main=on_main, node=server_of(site, node), main_node=main, leaving=node,
+            datastore_backups=install.datastore_backups, force=force),
+            after(*before_departure, was=f"departure-{node.name}")) for node, force in leaving]
 
         # read-only, right after the last join (in parallel with settings, scaling and HA); the node
         # labels are applied once the roll-out that restarts nodes is over
@@ -116,3 +121,8 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,
                                "haproxyUrl": self.haproxy_url, "configured": self.configured})
+
+
+def _balancer_host(old: dict[str, Any]) -> BalancerHost:
+    """A balancer as the previous deployment's record has it (components/record.balancers_left_behind)."""
+    return BalancerHost(host=old["host"], port=old.get("port"), user=old.get("user"), host_key=old.get("hostKey"))

@@ -91,7 +91,3 @@ def step(name: str, conn: remote.ConnectionArgs, create: pulumi.Input[str], *, p
                                     additional_secret_outputs=secret_outputs or None,
                                     ignore_changes=EVERY_INPUT if once else None, aliases=aliases),
     )
-
-
-def node_connection(site: Site, node: Node) -> remote.ConnectionArgs:
-    return server_of(site, node).connection
