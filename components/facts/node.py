@@ -84,8 +84,8 @@ def members(text: str) -> tuple[str, ...]:
 # ------------------------------------------------------------------ the preflight's FACT lines
 
 def facts_script(node_name: str) -> str:
-    """The read-only fact lines of `node`, and the same facts as shell variables (for a script that
-    runs as root on the node: the install step)."""
+    """The read-only fact lines of the node `node_name`, and the same facts as shell variables (for a
+    script that runs as root on the node: the install step)."""
     return fill("facts.sh", node=node_name, installed_marker=INSTALLED_MARKER, joined_marker=JOINED_MARKER,
                 snap_channel=Raw(SNAP_CHANNEL), datastore_members=Raw(datastore_members()),  # reads above
                 snap_held=Raw(SNAP_HELD), snapd_version=Raw(SNAPD_VERSION),
