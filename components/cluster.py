@@ -21,12 +21,13 @@ from .render.refresh import RolloutNode, Target
 from .facts.node import datastore_address
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
-from .site import Node, Site
+from .site import BalancerHost, Node, Site
 from .site_view import configured, public_view
 
 
 @dataclass(frozen=True)
 class Elma365ClusterArgs:
+    # the one whole site of the program: this component turns it into its children's narrow Args
     site: Site
     # the record the last successful deployment exported (components/record.py); None: a new stack
     previous: Optional[dict[str, Any]] = None
@@ -49,42 +50,57 @@ class Elma365Cluster(pulumi.ComponentResource):
             return pulumi.ResourceOptions(parent=self, depends_on=list(deps),
                                           aliases=[pulumi.Alias(name=was)] if was else None)
 
+        # each server's connection once, for every step on it; the children get what they read of the site
+        main, install = site.main, site.install
+        servers = {node.name: server_of(site, node) for node in site.nodes}
+        on_main = servers[main.name]
+        active = tuple(servers[node.name] for node in site.active)
+
         # nothing is installed, prepared or put in front of the nodes before every node reported what it
         # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over
-        self.preflight = Preflight("preflight", PreflightArgs(site), after())
+        self.preflight = Preflight("preflight", PreflightArgs(main, active, site.preflight, site.adopt,
+                                                                  install.microk8s_channel), after())
         checked = self.preflight.done
-        self.install = Elma365Install(site.main.name, Elma365InstallArgs(site), after(*checked, was="install"))
+        self.install = Elma365Install(main.name, Elma365InstallArgs(on_main, install, site.scaling, site.adopt),
+                                      after(*checked, was="install"))
         last: list[pulumi.Resource] = self.install.done
         self.joins = []
         for node in site.joining:
-            join = NodeJoin(node.name, NodeJoinArgs(site, node, self.install.microk8s_channel),
-                            after(*last, was=f"join-{node.name}"))
+            join = NodeJoin(node.name, NodeJoinArgs(
+                main=on_main, node=servers[node.name], main_node=main, joining=node,
+                channel=self.install.microk8s_channel, pin=install.microk8s_channel, ha_enabled=site.ha.enabled, adopt=site.adopt,
+                datastore_backups=install.datastore_backups), after(*last, was=f"join-{node.name}"))
             self.joins.append(join)
             last = join.done
         # every node's MicroK8s refreshes held once it runs MicroK8s (installed, joined or taken over)
-        self.holds = [MicroK8sHold(site.main.name, MicroK8sHoldArgs(site, site.main), after(*self.install.done))]
-        self.holds += [MicroK8sHold(node.name, MicroK8sHoldArgs(site, node), after(*j.done))
+        self.holds = [MicroK8sHold(main.name, MicroK8sHoldArgs(on_main), after(*self.install.done))]
+        self.holds += [MicroK8sHold(node.name, MicroK8sHoldArgs(servers[node.name]), after(*j.done))
                        for j, node in zip(self.joins, site.joining)]
-        self.settings = Settings(names.RECONFIGURE, SettingsArgs(site), after(*last, was="settings"))
-        self.scaling = Scaling("scale", ScalingArgs(site), after(*self.settings.done, was="scaling"))
-        self.ha = HighAvailability("ha", HighAvailabilityArgs(site), after(*self.scaling.done))
+        self.settings = Settings(names.RECONFIGURE, SettingsArgs(on_main, install, site.scaling, site.ha),
+                                 after(*last, was="settings"))
+        self.scaling = Scaling("scale", ScalingArgs(on_main, site.scaling), after(*self.settings.done, was="scaling"))
+        self.ha = HighAvailability("ha", HighAvailabilityArgs(active, site.ha), after(*self.scaling.done))
+        balancers = tuple(balancer_of(site, b) for b in site.haproxy.balancers) if site.haproxy else ()
         # with a channel pinned or a refresh number set: MicroK8s refreshed node by node once HA is
         # rolled out, where the site asks for it (components/record.refresh_asked)
-        target = Target(site.install.microk8s_channel, site.install.microk8s_refresh)
-        rolled = [*site.joining, site.main]
+        target = Target(install.microk8s_channel, install.microk8s_refresh)
+        rolled = [*site.joining, main]
         self.refresh = (MicroK8sRefresh("microk8s-refresh", MicroK8sRefreshArgs(
-            nodes=tuple((server_of(site, n), RolloutNode(n.name, datastore_address(n))) for n in rolled),
-            balancers=tuple(balancer_of(site, b) for b in site.haproxy.balancers) if site.haproxy else (),
-            target=target, asked=refresh_asked(previous, site), want_voters=3 if len(rolled) >= 3 else 0,
-            backups=site.install.datastore_backups), after(*self.ha.done, *(h for hold in self.holds for h in hold.done)))
+            nodes=tuple((servers[n.name], RolloutNode(n.name, datastore_address(n))) for n in rolled),
+            balancers=balancers, target=target, asked=refresh_asked(previous, site),
+            want_voters=3 if len(rolled) >= 3 else 0, backups=install.datastore_backups),
+            after(*self.ha.done, *(h for hold in self.holds for h in hold.done)))
             if target != Target() else None)
         rolled_out = self.refresh.done if self.refresh else self.ha.done
-        self.haproxy = (HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(site, first_balancer(previous, site)),
-                                            after(*checked)) if site.haproxy else None)
+        self.haproxy = None
+        if site.haproxy:
+            self.haproxy = HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(
+                site.haproxy, balancers, backends=site.active, first=first_balancer(previous, site)), after(*checked))
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
         self.haproxy_removals = [
-            HaproxyRemoval(names.haproxy_removal(old["host"], first=i == 0), HaproxyRemovalArgs(site, old),
-                           after(*(self.haproxy.done if self.haproxy else [])))
+            HaproxyRemoval(names.haproxy_removal(old["host"], first=i == 0), HaproxyRemovalArgs(
+                balancer_of(site, _balancer_host(old)), keepalived=old.get("keepalived"), haproxy=old.get("haproxy")),
+                after(*(self.haproxy.done if self.haproxy else [])))
             for i, old in enumerate(balancers_left_behind(previous, site))]
 
         # a node leaves after the joins (a replacement is in first) and once HAProxy no longer sends it traffic
@@ -93,16 +109,18 @@ class Elma365Cluster(pulumi.ComponentResource):
         leaving += [(Node(name=gone["name"], address=gone["address"], cluster_address=gone["clusterAddress"],
                           port=gone.get("port"), host_key=gone.get("hostKey")), False)
                     for gone in departed(previous, site)]
-        self.departures = [NodeDeparture(node.name, NodeDepartureArgs(site, node, force),
-                                         after(*before_departure, was=f"departure-{node.name}"))
-                           for node, force in leaving]
+        self.departures = [NodeDeparture(node.name, NodeDepartureArgs(
+            main=on_main, node=server_of(site, node), main_node=main, leaving=node,
+            datastore_backups=install.datastore_backups, force=force),
+            after(*before_departure, was=f"departure-{node.name}")) for node, force in leaving]
 
         # read-only, right after the last join (in parallel with settings, scaling and HA); the node
         # labels are applied once the roll-out that restarts nodes is over
-        self.kubeconfig_source = KubeconfigSource(site.main.name, KubeconfigSourceArgs(site),
+        self.kubeconfig_source = KubeconfigSource(main.name, KubeconfigSourceArgs(on_main, api_address=main.address),
                                                   after(*last, was="kubeconfig"))
         self.kubeconfig = self.kubeconfig_source.kubeconfig
-        self.kubernetes = (KubernetesNodes("kubernetes", KubernetesNodesArgs(site, self.kubeconfig),
+        self.kubernetes = (KubernetesNodes("kubernetes",
+                                           KubernetesNodesArgs(site.active, site.kubernetes.labels, self.kubeconfig),
                                            after(*rolled_out)) if site.kubernetes.enabled else None)
         self.kubernetes_nodes = self.kubernetes.labels if self.kubernetes else None
 
@@ -119,3 +137,8 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,
                                "haproxyUrl": self.haproxy_url, "configured": self.configured})
+
+
+def _balancer_host(old: dict[str, Any]) -> BalancerHost:
+    """A balancer as the previous deployment's record has it (components/record.balancers_left_behind)."""
+    return BalancerHost(host=old["host"], port=old.get("port"), user=old.get("user"), host_key=old.get("hostKey"))

@@ -1,23 +1,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping, Optional
 
 import pulumi
 from pulumi_command import remote
 
 from . import names
-from .remote_step import connection, depends_on, node_connection, step
+from .remote_step import Server, depends_on, step
 from .render.departure import drain_command, leave_command, remove_node_command
 from .render import keepalived
 from .render.haproxy import removal_command
-from .site import Node, Site
+from .site import Node
 
 
 @dataclass(frozen=True)
 class NodeDepartureArgs:
-    site: Site
-    node: Node
+    main: Server
+    node: Server
+    main_node: Node    # the cluster the node leaves, as its datastore lists it
+    leaving: Node
+    datastore_backups: int
     force: bool = False   # a dead node: removed on the main node, nothing runs on it
 
 
@@ -29,27 +32,33 @@ class NodeDeparture(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodeDepartureArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.DEPARTURE), name, None, opts)
-        site, node, force = args.site, args.node, args.force
+        main, node, leaving, force = args.main, args.node, args.leaving, args.force
+        backups = args.datastore_backups
         after = depends_on(opts)
-        main = node_connection(site, site.main)
         if force:
-            remove = step(names.remove_node(name), main, remove_node_command(site, node, force=True),
+            remove = step(names.remove_node(name), main.connection,
+                          remove_node_command(leaving, backups, sudo=main.sudo, force=True),
                           after=after, once=True, parent=self)
         else:
-            drain = step(names.drain(name), main, drain_command(site, node), after=after, once=True,
+            drain = step(names.drain(name), main.connection,
+                         drain_command(leaving, main.name, backups, sudo=main.sudo), after=after, once=True,
                          parent=self)
-            leave = step(names.leave(name), node_connection(site, node), leave_command(site, node),
+            leave = step(names.leave(name), node.connection, leave_command(node.name, args.main_node, sudo=node.sudo),
                          after=[drain], once=True, parent=self)
-            remove = step(names.remove_node(name), main, remove_node_command(site, node),
+            remove = step(names.remove_node(name), main.connection,
+                          remove_node_command(leaving, backups, sudo=main.sudo),
                           after=[leave], once=True, parent=self)
         self.done: list[remote.Command] = [remove]
-        self.register_outputs({"node": node.name, "force": force})
+        self.register_outputs({"node": leaving.name, "force": force})
 
 
 @dataclass(frozen=True)
 class HaproxyRemovalArgs:
-    site: Site
-    old: dict[str, Any]   # a balancer as components/record.balancers_left_behind gives it
+    balancer: Server
+    # what the previous deployment's record says the host had and now gives up (components/record.py
+    # balancers_left_behind); None: it keeps it
+    keepalived: Optional[Mapping[str, Any]] = None
+    haproxy: Optional[Mapping[str, Any]] = None
 
 
 class HaproxyRemoval(pulumi.ComponentResource):
@@ -59,15 +68,15 @@ class HaproxyRemoval(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HaproxyRemovalArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.HAPROXY_REMOVAL), name, None, opts)
-        site, old = args.site, args.old
-        conn = connection(site, old["host"], port=old.get("port"), user=old.get("user"), host_key=old.get("hostKey"))
+        balancer = args.balancer
+        conn = balancer.connection
         keepalived_removal, haproxy_removal = names.removal_steps(name)
         steps: list[pulumi.Resource] = []
-        if old.get("keepalived"):
-            steps.append(step(keepalived_removal, conn, keepalived.removal_command(site, old["keepalived"]),
+        if args.keepalived:
+            steps.append(step(keepalived_removal, conn, keepalived.removal_command(args.keepalived, sudo=balancer.sudo),
                               once=True, parent=self, after=depends_on(opts)))
-        if old.get("haproxy"):
-            steps.append(step(haproxy_removal, conn, removal_command(site, old["haproxy"]), once=True,
+        if args.haproxy:
+            steps.append(step(haproxy_removal, conn, removal_command(args.haproxy, sudo=balancer.sudo), once=True,
                               parent=self, after=steps[-1:] or depends_on(opts)))
         self.done: list[remote.Command] = steps[-1:]
-        self.register_outputs({"host": old["host"]})
+        self.register_outputs({"host": balancer.name})

@@ -6,15 +6,17 @@ from typing import Any, Optional
 import pulumi
 
 from . import names
-from .remote_step import connection, depends_on, step
+from .remote_step import Server, depends_on, step
 from .render import keepalived
 from .render.haproxy import apply_command, stdin_bundle, version_command
-from .site import Site
+from .site import Haproxy, Node
 
 
 @dataclass(frozen=True)
 class HaproxyLoadBalancerArgs:
-    site: Site
+    haproxy: Haproxy
+    balancers: tuple[Server, ...]   # haproxy.balancers' hosts, in their order (the VRRP priorities)
+    backends: tuple[Node, ...]      # the nodes HAProxy sends traffic to
     # the balancer whose steps have the unsuffixed names (components/record.first_balancer)
     first: Optional[str] = None
 
@@ -32,32 +34,31 @@ class HaproxyLoadBalancer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HaproxyLoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.HAPROXY), name, None, opts)
-        site = args.site
-        haproxy = site.haproxy
-        assert haproxy is not None
+        haproxy, backends = args.haproxy, args.backends
         self.versions, self.configs, self.keepalived = [], [], []
         checked = depends_on(opts)
         previous: list[pulumi.Resource] = []
-        for index, balancer in enumerate(haproxy.balancers):
-            conn = connection(site, balancer.host, port=balancer.port, user=balancer.user, host_key=balancer.host_key)
-            first = balancer.host == args.first
+        for index, balancer in enumerate(args.balancers):
+            conn = balancer.connection
+            first = balancer.name == args.first
 
-            def named(what: str, first: bool = first, host: str = balancer.host) -> dict[str, Any]:
+            def named(what: str, first: bool = first, host: str = balancer.name) -> dict[str, Any]:
                 # the first balancer of a site deployed before its names were kept had the suffixed ones
                 return {"name": names.balancer(what, host, first),
                         "aliases": [pulumi.Alias(name=names.balancer(what, host, False))] if first else None}
 
-            version = step(**named("version"), conn=conn, create=version_command(site, haproxy), parent=self,
+            version = step(**named("version"), conn=conn, create=version_command(sudo=balancer.sudo), parent=self,
                            after=checked)
             # secret: it may hold the stats password and the TLS certificate's private key
-            config = pulumi.Output.secret(version.stdout.apply(lambda out: stdin_bundle(haproxy, site.active, out)))
-            apply = step(**named("config"), conn=conn, create=apply_command(site, haproxy), stdin=config,
+            config = pulumi.Output.secret(version.stdout.apply(lambda out: stdin_bundle(haproxy, backends, out)))
+            apply = step(**named("config"), conn=conn, create=apply_command(haproxy, sudo=balancer.sudo), stdin=config,
                          parent=self, after=[version, *previous])
             self.versions.append(version)
             self.configs.append(apply)
             previous = [apply]
             if haproxy.keepalived:
-                vrrp = step(**named("keepalived"), conn=conn, create=keepalived.apply_command(site, haproxy, index),
+                vrrp = step(**named("keepalived"), conn=conn,
+                            create=keepalived.apply_command(haproxy, index, sudo=balancer.sudo),
                             parent=self, after=[apply])
                 self.keepalived.append(vrrp)
                 previous = [vrrp]

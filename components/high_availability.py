@@ -7,14 +7,15 @@ import pulumi
 from pulumi_command import remote
 
 from . import names
-from .remote_step import depends_on, node_connection, step
+from .remote_step import Server, depends_on, step
 from .render.high_availability import ha_settings, restart_command, update_hamode_command
-from .site import Site
+from .site import Ha
 
 
 @dataclass(frozen=True)
 class HighAvailabilityArgs:
-    site: Site
+    nodes: tuple[Server, ...]   # the cluster's nodes, the main node first (where the restart runs)
+    ha: Ha
 
 
 class HighAvailability(pulumi.ComponentResource):
@@ -25,16 +26,18 @@ class HighAvailability(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HighAvailabilityArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.HA), name, None, opts)
-        site = args.site
-        applies = ha_settings(site)
+        main = args.nodes[0]
+        applies = ha_settings(args.ha)
         self.updates = []
         previous: Sequence[pulumi.Resource] = depends_on(opts)
-        for node in site.active:
-            update = step(names.update_hamode(node.name), node_connection(site, node), update_hamode_command(site, node),
+        for index, node in enumerate(args.nodes):
+            # the main node's last guarded step is the restart
+            command = update_hamode_command(node.name, args.ha, last=index > 0, sudo=node.sudo)
+            update = step(names.update_hamode(node.name), node.connection, command,
                           applies=applies, after=previous, parent=self)
             self.updates.append(update)
             previous = [update]
-        self.restart = step(names.RESTART, node_connection(site, site.main), restart_command(site), applies=applies,
+        self.restart = step(names.RESTART, main.connection, restart_command(sudo=main.sudo), applies=applies,
                             after=previous, parent=self)
         self.done: list[remote.Command] = [self.restart]
         self.register_outputs({"ha": applies})

@@ -6,15 +6,13 @@ import pulumi
 from pulumi_command import remote
 
 from . import names
-from .remote_step import depends_on, node_connection, step
+from .remote_step import Server, depends_on, step
 from .render.hold import hold_command
-from .site import Node, Site
 
 
 @dataclass(frozen=True)
 class MicroK8sHoldArgs:
-    site: Site
-    node: Node
+    node: Server
 
 
 class MicroK8sHold(pulumi.ComponentResource):
@@ -23,7 +21,8 @@ class MicroK8sHold(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MicroK8sHoldArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.HOLD), name, None, opts)
-        hold = step(names.microk8s_hold(name), node_connection(args.site, args.node),
-                    hold_command(args.site, args.node), after=depends_on(opts), parent=self)
+        node = args.node
+        hold = step(names.microk8s_hold(name), node.connection, hold_command(node.name, sudo=node.sudo),
+                    after=depends_on(opts), parent=self)
         self.done: list[remote.Command] = [hold]
         self.register_outputs({"node": name})

@@ -1,21 +1,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import pulumi
 from pulumi_command import remote
 
 from . import names
-from .remote_step import depends_on, node_connection, step
+from .remote_step import Server, depends_on, step
 from .render.join import add_node_command, join_command, prepare_command, select_join_target
-from .site import Node, Site
+from .site import Node
 
 
 @dataclass(frozen=True)
 class NodeJoinArgs:
-    site: Site
-    node: Node
+    main: Server
+    node: Server
+    main_node: Node    # its cluster address is what the joining node reaches it at
+    joining: Node
     channel: remote.Command   # the main node's step that reads its MicroK8s channel (after the install)
+    pin: Optional[str]        # install.microk8sChannel: the channel every node runs, when pinned
+    ha_enabled: bool
+    adopt: bool
+    datastore_backups: int
 
 
 class NodeJoin(pulumi.ComponentResource):
@@ -28,18 +35,19 @@ class NodeJoin(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodeJoinArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.JOIN), name, None, opts)
-        site, node, channel = args.site, args.node, args.channel
-        main = site.main
+        main, node, channel, main_node = args.main, args.node, args.channel, args.main_node
         # a pinned channel is what every node runs once a refresh rolled out (none rolls while a node
         # joins): the main node's channel step ran before that refresh
-        self.prepare = step(names.prepare(name), node_connection(site, node), prepare_command(site, node),
-                            stdin=site.install.microk8s_channel or channel.stdout, after=[channel], parent=self)
-        self.add_node = step(names.add_node(name), node_connection(site, main),
-                             add_node_command(site, node), secret_output=True,
-                             after=[*depends_on(opts), channel], parent=self)
-        target = self.add_node.stdout.apply(lambda out: select_join_target(out, main))
-        join = step(names.join(name), node_connection(site, node),
-                    self.add_node.urn.apply(lambda urn: join_command(site, node, urn)),
+        self.prepare = step(names.prepare(name), node.connection,
+                            prepare_command(node.name, main_node, args.ha_enabled, sudo=node.sudo),
+                            stdin=args.pin or channel.stdout, after=[channel], parent=self)
+        self.add_node = step(names.add_node(name), main.connection,
+                             add_node_command(args.joining, args.datastore_backups, sudo=main.sudo),
+                             secret_output=True, after=[*depends_on(opts), channel], parent=self)
+        target = self.add_node.stdout.apply(lambda out: select_join_target(out, main_node))
+        join = step(names.join(name), node.connection,
+                    self.add_node.urn.apply(lambda urn: join_command(node.name, main_node, args.adopt, urn,
+                                                                     sudo=node.sudo)),
                     stdin=target, after=[self.add_node, self.prepare], parent=self)
         self.done: list[remote.Command] = [join]
         self.register_outputs({"node": node.name})

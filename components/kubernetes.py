@@ -1,19 +1,20 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
 
 import pulumi
 
 from . import names
-from .remote_step import depends_on, node_connection, step
+from .remote_step import Server, depends_on, step
 from .render.kubernetes import kubeconfig_command, node_labels, required, with_server
-from .site import Site
+from .site import Node
 
 
 @dataclass(frozen=True)
 class KubeconfigSourceArgs:
-    site: Site
+    main: Server
+    api_address: str   # the main node's SSH address: what the machine running Pulumi reaches
 
 
 class KubeconfigSource(pulumi.ComponentResource):
@@ -22,11 +23,10 @@ class KubeconfigSource(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeconfigSourceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.KUBECONFIG), name, None, opts)
-        site = args.site
-        main = site.main
-        self.command = step(names.kubeconfig(name), node_connection(site, main), kubeconfig_command(site),
+        main = args.main
+        self.command = step(names.kubeconfig(name), main.connection, kubeconfig_command(sudo=main.sudo),
                             secret_output=True, after=depends_on(opts), parent=self)
-        address = main.address
+        address = args.api_address
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             self.command.stdout.apply(lambda text: with_server(text, address)))
         self.done: list[pulumi.Resource] = [self.command]
@@ -35,7 +35,8 @@ class KubeconfigSource(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class KubernetesNodesArgs:
-    site: Site
+    nodes: tuple[Node, ...]   # the cluster's nodes, the main node first
+    labels: Mapping[str, str] = field(hash=False)   # kubernetes.labels: on every node
     kubeconfig: pulumi.Output[str]
 
 
@@ -45,15 +46,15 @@ class KubernetesNodes(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubernetesNodesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.KUBERNETES), name, None, opts)
-        site, kubeconfig, after = args.site, args.kubeconfig, depends_on(opts)
+        kubeconfig, after = args.kubeconfig, depends_on(opts)
         import pulumi_kubernetes as k8s  # only when enabled: the package is large
 
         self.provider = k8s.Provider("kubernetes", kubeconfig=pulumi.Output.secret(kubeconfig.apply(required)),
                                      opts=pulumi.ResourceOptions(parent=self))
         self.patches: dict[str, k8s.core.v1.NodePatch] = {}
         self.labels: dict[str, pulumi.Output] = {}
-        for node in site.active:
-            labels = node_labels(site, node)
+        for index, node in enumerate(args.nodes):
+            labels = node_labels(node, args.labels, main=index == 0)
             patch = k8s.core.v1.NodePatch(
                 f"{node.name}-labels",
                 metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=node.name, labels=labels),

@@ -1,19 +1,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import pulumi
 
 from . import names
-from .remote_step import node_connection, step
+from .remote_step import Server, step
 from .facts.node import parse_facts, report
 from .render.preflight import node_facts, preflight_command, preflight_update_command
-from .site import Site
+from .site import Node, Preflight as PreflightSection
 
 
 @dataclass(frozen=True)
 class PreflightArgs:
-    site: Site
+    main: Node                  # what the others must reach, and where the installer may run
+    nodes: tuple[Server, ...]   # every node to check, the main node among them
+    preflight: PreflightSection
+    adopt: bool
+    pin: Optional[str]          # install.microk8sChannel: whether each node may be refreshed to it
 
 
 class Preflight(pulumi.ComponentResource):
@@ -31,14 +36,16 @@ class Preflight(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PreflightArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.PREFLIGHT), name, None, opts)
-        site = args.site
+        main, preflight = args.main, args.preflight
         self.checks: dict[str, pulumi.Resource] = {}
-        thresholds = site.preflight.thresholds()
-        for node in site.active:
-            self.checks[node.name] = step(names.preflight(node.name), node_connection(site, node),
-                                          preflight_command(site, node),
-                                          update=preflight_update_command(site, node),
-                                          triggers=[node_facts(site, node), thresholds], parent=self)
+        thresholds = preflight.thresholds()
+        for node in args.nodes:
+            self.checks[node.name] = step(names.preflight(node.name), node.connection,
+                                          preflight_command(node.name, main, args.adopt, preflight, pin=args.pin,
+                                                            sudo=node.sudo),
+                                          update=preflight_update_command(node.name, pin=args.pin, sudo=node.sudo),
+                                          triggers=[node_facts(node.name, main, sudo=node.sudo), thresholds],
+                                          parent=self)
         # what every node reported it runs, as last read (a node in service reads it only when
         # its preflight runs again)
         self.facts = pulumi.Output.all(*(c.stdout for c in self.checks.values())).apply(

@@ -13,10 +13,22 @@ from .site import BalancerHost, Node, Site
 
 @dataclass(frozen=True)
 class Server:
-    """Where steps run: a node or a balancer (`name`: the node's name, the balancer's host)."""
+    """Where a component's steps run: a node (by its name) or a balancer host, how to reach it, and
+    whether its scripts run under `sudo -n`. Built from the site by cluster.py, once per server."""
     name: str
     connection: remote.ConnectionArgs
     sudo: bool
+
+
+def server_of(site: Site, node: Node) -> Server:
+    return Server(node.name, connection(site, node.address, port=node.port, host_key=node.host_key),
+                  site.ssh.needs_sudo)
+
+
+def balancer_of(site: Site, balancer: BalancerHost) -> Server:
+    """A load balancer host: its own port, user and host key over `ssh`'s, the site's sudo."""
+    return Server(balancer.host, connection(site, balancer.host, port=balancer.port, user=balancer.user,
+                                            host_key=balancer.host_key), site.ssh.needs_sudo)
 
 
 def connection(site: Site, host: str, *, port: Optional[int] = None, user: Optional[str] = None,
@@ -41,19 +53,6 @@ def depends_on(opts: Optional[pulumi.ResourceOptions]) -> list[pulumi.Resource]:
     if deps is None:
         return []
     return list(deps) if isinstance(deps, (list, tuple)) else [deps]
-
-
-def node_connection(site: Site, node: Node) -> remote.ConnectionArgs:
-    return connection(site, node.address, port=node.port, host_key=node.host_key)
-
-
-def server_of(site: Site, node: Node) -> Server:
-    return Server(node.name, node_connection(site, node), site.ssh.needs_sudo)
-
-
-def balancer_of(site: Site, balancer: BalancerHost) -> Server:
-    return Server(balancer.host, connection(site, balancer.host, port=balancer.port, user=balancer.user,
-                                            host_key=balancer.host_key), site.ssh.needs_sudo)
 
 
 # A step that ran once and must never run again (a departure) ignores every later change of its

@@ -5,14 +5,15 @@ from dataclasses import dataclass
 import pulumi
 
 from . import names
-from .remote_step import depends_on, node_connection, step
+from .remote_step import Server, depends_on, step
 from .render.scaling import scale_command, scale_settings
-from .site import Site
+from .site import Scaling as ScalingSection
 
 
 @dataclass(frozen=True)
 class ScalingArgs:
-    site: Site
+    main: Server
+    scaling: ScalingSection
 
 
 class Scaling(pulumi.ComponentResource):
@@ -21,17 +22,16 @@ class Scaling(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ScalingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.SCALING), name, None, opts)
-        site = args.site
-        main = node_connection(site, site.main)
+        main, scaling = args.main, args.scaling
         self.commands = []
         scale_all = None
-        for service, replicas in site.scaling.replicas.items():
+        for service, replicas in scaling.replicas.items():
             deps = [scale_all] if scale_all is not None else depends_on(opts)
-            command = step(f"{name}-{service}", main, scale_command(site, service, replicas),
-                           applies=scale_settings(site, service, replicas), after=deps, parent=self)
+            command = step(f"{name}-{service}", main.connection, scale_command(service, replicas, sudo=main.sudo),
+                           applies=scale_settings(scaling, service, replicas), after=deps, parent=self)
             if service == "all":
                 scale_all = command
             self.commands.append(command)
         # with no count to apply, what it waited for is what its followers wait for
         self.done: list[pulumi.Resource] = list(self.commands) or depends_on(opts)
-        self.register_outputs({"replicas": dict(site.scaling.replicas)})
+        self.register_outputs({"replicas": dict(scaling.replicas)})

@@ -6,14 +6,17 @@ import pulumi
 from pulumi_command import remote
 
 from . import names
-from .remote_step import depends_on, node_connection, step
+from .remote_step import Server, depends_on, step
 from .render.settings import reconfigure_command, reconfigure_stdin, settings
-from .site import Site
+from .site import Ha, Install, Scaling
 
 
 @dataclass(frozen=True)
 class SettingsArgs:
-    site: Site
+    main: Server
+    install: Install   # the site's own answers, the external services, the backups and timeouts
+    scaling: Scaling
+    ha: Ha
 
 
 class Settings(pulumi.ComponentResource):
@@ -23,9 +26,11 @@ class Settings(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SettingsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.SETTINGS), name, None, opts)
-        site = args.site
-        conn = node_connection(site, site.main)
-        self.reconfigure = step(name, conn, reconfigure_command(site), stdin=reconfigure_stdin(site),
-                                applies=settings(site), log="stderr", after=depends_on(opts), parent=self)
+        main, install = args.main, args.install
+        command = reconfigure_command(main.name, args.scaling, install.datastore_backups, sudo=main.sudo)
+        self.reconfigure = step(name, main.connection, command,
+                                stdin=reconfigure_stdin(install, args.scaling, args.ha),
+                                applies=settings(install, args.scaling, args.ha), log="stderr",
+                                after=depends_on(opts), parent=self)
         self.done: list[remote.Command] = [self.reconfigure]
         self.register_outputs({"settings": name})

@@ -34,7 +34,7 @@ def everything_site():
 
 
 SITE = everything_site()
-BUILT_INS = {r.pattern: r for r in settings_replies(SITE)}
+BUILT_INS = {r.pattern: r for r in settings_replies(SITE.install, SITE.scaling, SITE.ha)}
 
 # the question each built-in answers (by its name), as the lab's tools word it and reworded
 QUESTIONS: dict[str, list[str]] = {
@@ -163,7 +163,7 @@ def test_the_site_s_own_answers_come_first(tmp_path):
                                     {"prompt": "(?i)system services", "answer": "5"}]
     site = dataclasses.replace(SITE, install=dataclasses.replace(
         SITE.install, answers=tuple(Answer(a["prompt"], Secret(a["answer"])) for a in values["install"]["answers"])))
-    replies = settings_replies(site)
+    replies = settings_replies(site.install, site.scaling, site.ha)
     assert [r.pattern for r in replies[:2]] == ["(?i)linkerd", "(?i)system services"]
     first = [hits[0] for hits in tcl_matches(tmp_path, replies, ["Use the LINKERD service mesh? ",
                                                                  "How many replicas should system services run? "])]
@@ -190,7 +190,7 @@ def test_the_driver_answers_reworded_questions_site_answers_first(tmp_path):
     tool.write_text(REWORDED)
     tool.chmod(0o755)
     driver = tmp_path / "driver.exp"
-    driver.write_text(expect_driver(settings_replies(site), tool="elma365ctl reconfigure", question_timeout=2,
+    driver.write_text(expect_driver(settings_replies(site.install, site.scaling, site.ha), tool="elma365ctl reconfigure", question_timeout=2,
                                     timeout_minutes=1, transcript="reconfigure",
                                     transcript_dir=str(tmp_path / "log")))
     out = tmp_path / "out"

@@ -57,7 +57,9 @@ def preflight(node: int, tools: Path, *, adopt: bool = False, microk8s: bool = T
     env = {"PATH": f"{tools}:/usr/bin:/bin", **fake}
     if not microk8s:
         env["PATH"] = "/usr/bin:/bin"
-    done = subprocess.run(["/bin/sh", "-c", preflight_command(site, site.nodes[node])], capture_output=True,
+    command = preflight_command(site.nodes[node].name, site.main, site.adopt, site.preflight,
+                                pin=site.install.microk8s_channel, sudo=site.ssh.needs_sudo)
+    done = subprocess.run(["/bin/sh", "-c", command], capture_output=True,
                           text=True, timeout=30, env=env)
     site_check = next(r for r in parse_report(done.stdout) if r["check"] == "site")
     name = site.nodes[node].name
@@ -145,15 +147,17 @@ def test_every_reader_of_a_fact_reads_it_with_the_same_text():
 
     def script(command: str) -> str:   # the body of `[sudo -n ]bash -c '<script>'`
         return shlex.split(command)[-1]
-    assert node.SNAP_CHANNEL in node.facts_script(main)
-    assert node.datastore_members() in node.facts_script(main)
-    assert node.SNAP_CHANNEL in script(install.microk8s_channel_command(site))
-    assert node.SNAP_CHANNEL in script(join.prepare_command(site, other))
-    for step in (join.prepare_command(site, other), join.join_command(site, other, "urn")):
+    sudo, backups = site.ssh.needs_sudo, site.install.datastore_backups
+    assert node.SNAP_CHANNEL in node.facts_script(main.name)
+    assert node.datastore_members() in node.facts_script(main.name)
+    assert node.SNAP_CHANNEL in script(install.microk8s_channel_command(main.name, None, sudo=sudo))
+    prepare = join.prepare_command(other.name, main, site.ha.enabled, sudo=sudo)
+    assert node.SNAP_CHANNEL in script(prepare)
+    for step in (prepare, join.join_command(other.name, main, site.adopt, "urn", sudo=sudo)):
         assert node.lists_in_datastore(main) in script(step)
-    assert node.lists_in_datastore(other) in script(departure.remove_node_command(site, other))
-    for step in (join.add_node_command(site, other), departure.drain_command(site, other),
-                 departure.remove_node_command(site, other)):
+    assert node.lists_in_datastore(other) in script(departure.remove_node_command(other, backups, sudo=sudo))
+    for step in (join.add_node_command(other, backups, sudo=sudo), departure.drain_command(other, main.name, backups, sudo=sudo),
+                 departure.remove_node_command(other, backups, sudo=sudo)):
         assert node.in_kubernetes(other) in script(step)
     derived = {name: (source, read) for name, source, read in microk8s.NODE_FACTS}
     assert derived["channel"] == ("snap", node.CHANNEL_OF) and node.SNAP_CHANNEL.endswith(node.CHANNEL_OF)

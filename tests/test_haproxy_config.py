@@ -247,7 +247,7 @@ def test_the_2_2_and_later_renderings_pass_haproxy_2_6_with_stats_and_tls(versio
 # ---------------------------------------------------------------- the apply script, run here for real
 
 def run_apply(haproxy, stdin: str) -> subprocess.CompletedProcess:
-    script = apply_command(site(), haproxy)
+    script = apply_command(haproxy, sudo=site().ssh.needs_sudo)
     return subprocess.run(script, shell=True, input=stdin, capture_output=True, text=True, timeout=60)
 
 

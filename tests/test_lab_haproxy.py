@@ -42,7 +42,7 @@ def apply_over_ssh(lab: Lab, config: str) -> ssh_exec.Result:
     h = lab.info["haproxy"]
     conn = {"host": h["address"], "port": h["port"], "user": "root", "hostKey": h["hostKey"],
             "privateKey": Path(lab.info["privateKeyPath"]).read_text()}
-    return ssh_exec.run(conn, apply_command(site, site.haproxy), config, timeout=60)
+    return ssh_exec.run(conn, apply_command(site.haproxy, sudo=site.ssh.needs_sudo), config, timeout=60)
 
 
 def summary(results: list[Sent]) -> dict:

@@ -255,7 +255,8 @@ BAD = {
         Violation("mandatory", "secret-command-output-hidden", f"elma365-{i}-add-node",
                   "runs `elma365ctl add-node` (its stdout is a one-time join token) but stdout is not a secret "
                   'output: set additional_secret_outputs=["stdout", "stderr"]') for i in (2, 3)],
-        program=(("join.py", "add_node_command(site, node), secret_output=True,", "add_node_command(site, node),"),)),
+        program=(("join.py", "secret_output=True, after=[*depends_on(opts), channel]",
+                  "after=[*depends_on(opts), channel]"),)),
 }
 
 

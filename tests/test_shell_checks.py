@@ -24,7 +24,8 @@ case "$1" in
 esac
 """)
     microk8s.chmod(0o755)
-    script = shlex.split(join_command(SITE, SITE.nodes[1], "urn:pulumi:test::p::t::elma365-2-add-node"))[-1]
+    script = shlex.split(join_command(SITE.nodes[1].name, SITE.main, SITE.adopt, "urn:pulumi:test::p::t::elma365-2-add-node",
+                                      sudo=SITE.ssh.needs_sudo))[-1]
     script = script.replace("/var/lib/elma365-cluster", str(tmp_path / "state"))
     return subprocess.run(["bash", "-c", script], input=target + "\n", capture_output=True, text=True,
                           env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, timeout=30)

@@ -157,7 +157,10 @@ def test_what_is_masked():
 def test_the_install_and_reconfigure_scripts_pass_shellcheck():
     site = parse_site(example(), SECRET_KEYS)
     taking_over = parse_site(example(adopt=True), SECRET_KEYS)
-    for command in (install_command(site), install_command(taking_over), reconfigure_command(site)):
+    main, sudo = site.main.name, site.ssh.needs_sudo
+    for command in (install_command(main, site.install, site.adopt, sudo=sudo),
+                    install_command(main, taking_over.install, taking_over.adopt, sudo=sudo),
+                    reconfigure_command(main, site.scaling, site.install.datastore_backups, sudo=sudo)):
         script = shlex.split(command)[-1]
         done = subprocess.run(["shellcheck", "-s", "bash", "-"], input=script, capture_output=True, text=True,
                               timeout=60)

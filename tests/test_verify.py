@@ -172,7 +172,7 @@ def test_microk8s_status_gives_voters_standbys_and_ha():
     # the members are the preflight's `datastore` fact, read by the same filter as in facts.sh
     assert status_of(five).members == tuple(on_node(node.datastore_members(), five).split()) == (
         "192.168.1.51:19001", "192.168.1.52:19001", "192.168.1.53:19001", "10.0.0.4:19001", "10.0.0.5:19001")
-    assert node.datastore_members() in node.facts_script(SITE.main)
+    assert node.datastore_members() in node.facts_script(SITE.main.name)
 
 
 def test_kubectl_nodes_versions_snap_and_microk8s_version():

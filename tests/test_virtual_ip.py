@@ -171,7 +171,8 @@ def test_the_rendered_keepalived_scripts_are_shellcheck_clean():
     from components.render import keepalived
     site = parse_site(two_balancers(), SECRET_KEYS)
     old = {"configPath": "/etc/keepalived/keepalived.conf", "reloadCommand": "systemctl reload keepalived"}
-    for command in (keepalived.apply_command(site, site.haproxy, 1), keepalived.removal_command(site, old),
+    sudo = site.ssh.needs_sudo
+    for command in (keepalived.apply_command(site.haproxy, 1, sudo=sudo), keepalived.removal_command(old, sudo=sudo),
                     check_script(site.haproxy)):
         script = shlex.split(command)[-1] if command.startswith("bash -c") else command
         out = subprocess.run(["shellcheck", "-s", "bash", "-S", "warning", "-"], input=script, capture_output=True,

@@ -27,7 +27,7 @@ from typing import Iterator
 
 from ..render.shell import INSTALLED_MARKER, JOINED_MARKER, q, remote
 from ..render.template import Raw, fill
-from ..site import Node, Site
+from ..site import Node
 
 # The namespace the ELMA365 delivery runs its workloads in (its Helm charts and the MicroK8s
 # installer's default); where it runs no pod, ELMA365 does not run.
@@ -83,28 +83,28 @@ def members(text: str) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------ the preflight's FACT lines
 
-def facts_script(node: Node) -> str:
-    """The read-only fact lines of `node`, and the same facts as shell variables (for a script that
-    runs as root on the node: the install step)."""
-    return fill("facts.sh", node=node.name, installed_marker=INSTALLED_MARKER, joined_marker=JOINED_MARKER,
+def facts_script(node_name: str) -> str:
+    """The read-only fact lines of the node `node_name`, and the same facts as shell variables (for a
+    script that runs as root on the node: the install step)."""
+    return fill("facts.sh", node=node_name, installed_marker=INSTALLED_MARKER, joined_marker=JOINED_MARKER,
                 snap_channel=Raw(SNAP_CHANNEL), datastore_members=Raw(datastore_members()),  # reads above
                 snap_held=Raw(SNAP_HELD), snapd_version=Raw(SNAPD_VERSION),
                 timeout=READ_TIMEOUT_SECONDS, namespace=NAMESPACE, membership_lone=LONE_DATASTORE)
 
 
-def read_facts(site: Site, node: Node) -> str:
+def read_facts(node_name: str, *, sudo: bool) -> str:
     """For a script that runs as the login user (the preflight): facts_script as root (`sudo -n`
     with ssh.sudo), its lines echoed and read into the rules' variables."""
-    return fill("facts-read.sh", read_facts=Raw(_as_root(site, node)))  # rendered here
+    return fill("facts-read.sh", read_facts=Raw(_as_root(node_name, sudo)))  # rendered here
 
 
-def print_facts(site: Site, node: Node) -> str:
+def print_facts(node_name: str, *, sudo: bool) -> str:
     """For a script that runs as the login user and only reports: the fact lines, or why not."""
-    return f"{_as_root(site, node)} || echo \"what runs on {node.name} could not be read\""
+    return f"{_as_root(node_name, sudo)} || echo \"what runs on {node_name} could not be read\""
 
 
-def _as_root(site: Site, node: Node) -> str:
-    return remote(facts_script(node), sudo=site.ssh.needs_sudo)
+def _as_root(node_name: str, sudo: bool) -> str:
+    return remote(facts_script(node_name), sudo=sudo)
 
 
 def parse_facts(text: str) -> dict[str, dict[str, str]]:

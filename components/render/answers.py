@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..site import Site
+from ..site import Ha, Install, Scaling
 from .template import Raw, Text, fill
 
 SERVICE_LABELS = {"postgresql": "PostgreSQL", "mongodb": "MongoDB", "s3": "S3", "redis": "Redis",
@@ -111,12 +111,12 @@ def _yes(flag: bool) -> str:
     return "y" if flag else "n"
 
 
-def _site_answers(site: Site) -> list[Reply]:
-    return [Reply(a.prompt, str(a.answer)) for a in site.install.answers]
+def _site_answers(install: Install) -> list[Reply]:
+    return [Reply(a.prompt, str(a.answer)) for a in install.answers]
 
 
-def _external_services(site: Site) -> list[Reply]:
-    chosen = site.install.external_services
+def _external_services(install: Install) -> list[Reply]:
+    chosen = install.external_services
     replies = [Reply("(?i)use custom connection string", _yes(bool(chosen)), CUSTOM_CONNECTION_STRINGS)]
     for name, label in SERVICE_LABELS.items():
         replies.append(Reply(f"(?i)use external {label}", _yes(name in chosen), use_external(name)))
@@ -125,36 +125,36 @@ def _external_services(site: Site) -> list[Reply]:
     return replies
 
 
-def _autoscaling(site: Site) -> list[Reply]:
-    auto = site.scaling.autoscaling
-    if auto is None and not site.scaling.replicas:
+def _autoscaling(scaling: Scaling) -> list[Reply]:
+    auto = scaling.autoscaling
+    if auto is None and not scaling.replicas:
         return []  # the site says nothing about scaling: its own answers must
     enabled = bool(auto and auto.enabled)
     replies = [Reply("(?i)enable autoscaling", _yes(enabled), ENABLE_AUTOSCALING)]
     if enabled:
         replies += [Reply("(?i)minimum number of replicas", str(auto.min_replicas), MIN_REPLICAS),
                     Reply("(?i)maximum number of replicas", str(auto.max_replicas), MAX_REPLICAS)]
-    replies.append(Reply("(?i)enable linkerd", _yes(site.scaling.linkerd), ENABLE_LINKERD))
+    replies.append(Reply("(?i)enable linkerd", _yes(scaling.linkerd), ENABLE_LINKERD))
     return replies
 
 
-def _high_availability(site: Site) -> list[Reply]:
-    replies = [Reply("(?i)enable high availability mode", _yes(site.ha.enabled), ENABLE_HA)]
-    if site.ha.enabled:
-        replies += [Reply("(?i)number of replicas for system services", str(site.ha.replicas), SYSTEM_REPLICAS),
-                    Reply("(?i)time of moving application services", str(site.ha.failover_seconds),
+def _high_availability(ha: Ha) -> list[Reply]:
+    replies = [Reply("(?i)enable high availability mode", _yes(ha.enabled), ENABLE_HA)]
+    if ha.enabled:
+        replies += [Reply("(?i)number of replicas for system services", str(ha.replicas), SYSTEM_REPLICAS),
+                    Reply("(?i)time of moving application services", str(ha.failover_seconds),
                           FAILOVER_SECONDS)]
     return replies
 
 
-def install_replies(site: Site) -> list[Reply]:
+def install_replies(install: Install, scaling: Scaling) -> list[Reply]:
     """What the installer is told. HA is never switched on here: it needs the joined nodes."""
-    return _site_answers(site) + _external_services(site) + _autoscaling(site)
+    return _site_answers(install) + _external_services(install) + _autoscaling(scaling)
 
 
-def settings_replies(site: Site) -> list[Reply]:
+def settings_replies(install: Install, scaling: Scaling, ha: Ha) -> list[Reply]:
     """What `elma365ctl reconfigure` is told: it asks every setting again, so answer all of them."""
-    return _site_answers(site) + _external_services(site) + _autoscaling(site) + _high_availability(site)
+    return install_replies(install, scaling) + _high_availability(ha)
 
 
 # ---------------------------------------------------------------- masking

@@ -6,38 +6,37 @@ is left; and every one fails loudly, naming the node, when the node is not where
 from __future__ import annotations
 
 from ..facts.node import datastore_address, in_kubernetes, lists_in_datastore
-from ..site import Node, Site
+from ..site import Node
 from .shell import APPLIED_DIR, JOINED_MARKER, datastore_backup, remote
 from .template import Raw, Text, fill
 
 DRAIN_TIMEOUT_SECONDS = 600
 
 
-def drain_command(site: Site, node: Node) -> str:
+def drain_command(node: Node, main_name: str, datastore_backups: int, *, sudo: bool) -> str:
     """On the main node: move the node's workloads away (bounded), before it leaves."""
     body = fill("drain.sh", in_kubernetes=Raw(in_kubernetes(node)),  # Raw: commands rendered here
-                backup=Raw(datastore_backup(site.install.datastore_backups, f"{node.name} leaves")),
+                backup=Raw(datastore_backup(datastore_backups, f"{node.name} leaves")),
                 node=node.name, node_text=Text(node.name), timeout_seconds=DRAIN_TIMEOUT_SECONDS,
-                main_text=Text(site.main.name))
-    return remote(body, sudo=site.ssh.needs_sudo)
+                main_text=Text(main_name))
+    return remote(body, sudo=sudo)
 
 
-def leave_command(site: Site, node: Node) -> str:
+def leave_command(node_name: str, main: Node, *, sudo: bool) -> str:
     """On the departing node. MicroK8s must be running there to tell whether it is a member."""
-    main = site.main
-    body = fill("leave.sh", node_text=Text(node.name), main_datastore=datastore_address(main),
+    body = fill("leave.sh", node_text=Text(node_name), main_datastore=datastore_address(main),
                 joined_marker=JOINED_MARKER, applied_dir=APPLIED_DIR, main_address_text=Text(main.cluster_address))
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)
 
 
-def remove_node_command(site: Site, node: Node, *, force: bool = False) -> str:
+def remove_node_command(node: Node, datastore_backups: int, *, sudo: bool, force: bool = False) -> str:
     """On the main node, after the node left (or, with force, for a dead node that cannot leave)."""
     if force:
         act = fill("remove-node-forced.sh", node=node.name, node_text=Text(node.name),
-                   datastore_backup=Raw(datastore_backup(site.install.datastore_backups, f"{node.name} is removed")))
+                   datastore_backup=Raw(datastore_backup(datastore_backups, f"{node.name} is removed")))
     else:
         act = fill("remove-node.sh", still_member=Raw(lists_in_datastore(node)),  # Raw: the fact layer's read
                    node_text=Text(node.name), node=node.name)
     body = fill("remove-node-if-member.sh", in_kubernetes=Raw(in_kubernetes(node)), node_text=Text(node.name),
                 remove=Raw(act))
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)

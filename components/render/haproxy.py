@@ -10,8 +10,9 @@ read by `version_command`), emitting only directives that version accepts:
 from __future__ import annotations
 
 import re
+from typing import Any, Mapping
 
-from ..site import Haproxy, Node, Site
+from ..site import Haproxy, Node
 from .shell import ensure_package, q, remote
 from .template import Raw, Text, fill
 
@@ -134,10 +135,10 @@ def stdin_bundle(haproxy: Haproxy, nodes: tuple[Node, ...], version_text: str) -
     return bundle
 
 
-def version_command(site: Site, haproxy: Haproxy) -> str:
+def version_command(*, sudo: bool) -> str:
     """Install HAProxy with the host's package manager if missing; print `haproxy -v`'s first line."""
     body = fill("haproxy-version.sh", ensure_haproxy=Raw(ensure_package("haproxy", "haproxy")))
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)
 
 
 def keep_hosts_own(section: str) -> str:
@@ -155,7 +156,7 @@ def _wire_include(haproxy: Haproxy) -> str:
     return fill("haproxy-wire-include.sh", drop_in=DROP_IN, wanted=wanted)
 
 
-def apply_command(site: Site, haproxy: Haproxy) -> str:
+def apply_command(haproxy: Haproxy, *, sudo: bool) -> str:
     """Validate the new config beside the live one; only a valid config replaces it, atomically.
 
     The config (and, with TLS, the certificate) arrive on stdin and are written root-only (0600).
@@ -167,23 +168,23 @@ def apply_command(site: Site, haproxy: Haproxy) -> str:
                 separator=CERT_SEPARATOR, base=Raw(base), admin_socket=ADMIN_SOCKET, chroot=CHROOT,
                 own_or_include=Raw(keep_hosts_own("haproxy") if not haproxy.shared else _wire_include(haproxy)),
                 reload_command=haproxy.reload_command)
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)
 
 
-def removal_command(site: Site, old: dict) -> str:
+def removal_command(old: Mapping[str, Any], *, sudo: bool) -> str:
     """On the HAProxy host the site config no longer names: this program's config comes off. The
     host's own config from before the first apply is validated and put back, and HAProxy reloaded;
     if there was none, the program's config is left as a clearly named disabled file. Ours is only
     touched while it is the live one (a re-run, or another owner since, finds nothing to do)."""
     if old.get("shared"):
-        return _remove_include(site, old)
+        return _remove_include(old, sudo=sudo)
     body = fill("haproxy-removal.sh", config_path=old["configPath"], managed=MANAGED, before=Text(BEFORE),
                 disabled=Text(DISABLED), reload_command=old["reloadCommand"])
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)
 
 
-def _remove_include(site: Site, old: dict) -> str:
+def _remove_include(old: Mapping[str, Any], *, sudo: bool) -> str:
     """Shared host: the program's own file and its service wiring go; the host's config is untouched."""
     body = fill("haproxy-remove-include.sh", include_path=old["includePath"], managed=MANAGED,
                 disabled=Text(DISABLED), drop_in=DROP_IN, reload_command=old["reloadCommand"])
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)

@@ -7,38 +7,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..site import Node, Site
+from ..site import Ha
 from .shell import applied_guard, digest, record_applied, remote
 from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 
 HA_OFF: dict[str, Any] = {"enabled": False}
 
 
-def ha_settings(site: Site) -> dict[str, Any]:
+def ha_settings(ha: Ha) -> dict[str, Any]:
     """What the HA roll-out applies; every node starts with HA off."""
-    if not site.ha.enabled:
+    if not ha.enabled:
         return dict(HA_OFF)
-    return {"enabled": True, "replicas": site.ha.replicas, "failoverSeconds": site.ha.failover_seconds}
+    return {"enabled": True, "replicas": ha.replicas, "failoverSeconds": ha.failover_seconds}
 
 
-def update_hamode_command(site: Site, node: Node) -> str:
+def update_hamode_command(node_name: str, ha: Ha, *, last: bool, sudo: bool) -> str:
     """The node restarts its services; wait until it is back before the next node may start.
     With HA switched off there is nothing to update on a node (the vendor's update-hamode applies
     HA mode; reconfigure and the restart switch it off): the node only records the new state.
-    It is the last guarded step of every node but the main one (where the restart is)."""
-    last = node != site.main
+    `last`: it is the node's last guarded step, as on every node but the main one (where the
+    restart is)."""
     apply = """
 elma365ctl update-hamode
 microk8s status --wait-ready --timeout 600 >/dev/null
-""" if site.ha.enabled else ""
+""" if ha.enabled else ""
     body = fill("update-hamode.sh", applied_guard=Raw(applied_guard("hamode", unset=digest(HA_OFF), last=last)),
-                apply=Raw(apply), record_applied=Raw(record_applied(last)), node_text=Text(node.name))
-    return remote(body, sudo=site.ssh.needs_sudo)
+                apply=Raw(apply), record_applied=Raw(record_applied(last)), node_text=Text(node_name))
+    return remote(body, sudo=sudo)
 
 
-def restart_command(site: Site) -> str:
+def restart_command(*, sudo: bool) -> str:
     """One restart after the HA roll-out, whichever way HA was switched: the main node's last
     guarded step."""
     body = fill("restart.sh", applied_guard=Raw(applied_guard("restart", unset=digest(HA_OFF), last=True)),
                 record_applied=Raw(record_applied(last=True)))
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..facts.node import SNAP_CHANNEL, in_kubernetes, lists_in_datastore
-from ..site import Node, Site
+from ..site import Node
 from .shell import (APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, datastore_backup, ensure_package, q, remote,
                     take_over_mark)
 from .template import Raw, Text, fill
@@ -20,24 +20,24 @@ class JoinLineError(ValueError):
     pass
 
 
-def prepare_command(site: Site, node: Node) -> str:
+def prepare_command(node_name: str, main: Node, ha_enabled: bool, *, sudo: bool) -> str:
     """On every joining node: MicroK8s from the main node's channel (on stdin: the main node's
     `microk8s-channel` step reads it there), before the join. A node not yet in the cluster that
     tracks another channel is moved to the main node's; a member is left alone."""
-    body = fill("join-prepare.sh", channel_pattern=CHANNEL.pattern, main_text=Text(site.main.name),
-                node_text=Text(node.name), joined_marker=JOINED_MARKER, snap_channel=Raw(SNAP_CHANNEL),
-                member_here=Raw(lists_in_datastore(site.main)),
+    body = fill("join-prepare.sh", channel_pattern=CHANNEL.pattern, main_text=Text(main.name),
+                node_text=Text(node_name), joined_marker=JOINED_MARKER, snap_channel=Raw(SNAP_CHANNEL),
+                member_here=Raw(lists_in_datastore(main)),
                 ensure_snap=Raw(ensure_package("snap", "snapd"))) + "\n"  # Raw: commands rendered here
-    if site.ha.enabled:
-        body += "\n" + fill("join-prepare-ha.sh", node_text=Text(node.name))
-    return remote(body, sudo=site.ssh.needs_sudo)
+    if ha_enabled:
+        body += "\n" + fill("join-prepare-ha.sh", node_text=Text(node_name))
+    return remote(body, sudo=sudo)
 
 
-def add_node_command(site: Site, node: Node) -> str:
+def add_node_command(node: Node, datastore_backups: int, *, sudo: bool) -> str:
     """On the main node: a fresh one-time token for `node`, unless it is already a member."""
     body = fill("add-node.sh", member_on_main=Raw(in_kubernetes(node)), already_member=ALREADY_MEMBER,
-                datastore_backup=Raw(datastore_backup(site.install.datastore_backups, f"{node.name} joins")))
-    return remote(body, sudo=site.ssh.needs_sudo)
+                datastore_backup=Raw(datastore_backup(datastore_backups, f"{node.name} joins")))
+    return remote(body, sudo=sudo)
 
 
 def select_join_target(add_node_output: str, main: Node) -> str:
@@ -60,14 +60,13 @@ def select_join_target(add_node_output: str, main: Node) -> str:
         f"(offered: {', '.join(offered) or 'none'}); set nodes[0].clusterAddress to the address the other nodes reach")
 
 
-def join_command(site: Site, node: Node, replace_hint: str) -> str:
+def join_command(node_name: str, main: Node, adopt: bool, replace_hint: str, *, sudo: bool) -> str:
     """On the joining node; the target (with its one-time token) arrives on stdin."""
-    main = site.main
     take_over = fill("join-take-over.sh", joined_marker=JOINED_MARKER, take_over_mark=Raw(take_over_mark()),
-                     node_text=Text(node.name)) if site.adopt else ""  # Raw: shell.py's fragment
+                     node_text=Text(node_name)) if adopt else ""  # Raw: shell.py's fragment
     body = fill("join.sh", detached=Raw(DETACHED), member_here=Raw(lists_in_datastore(main)),  # Raw: rendered here
                 take_over_member=Raw(take_over),
                 already_member=ALREADY_MEMBER, applied_dir=APPLIED_DIR, state_dir=STATE_DIR,
-                joined_marker=JOINED_MARKER, node_text=Text(node.name), main_address_text=Text(main.cluster_address),
+                joined_marker=JOINED_MARKER, node_text=Text(node_name), main_address_text=Text(main.cluster_address),
                 target_pattern=TARGET.pattern, fresh_token_hint="get a fresh one with: pulumi up --replace " + q(replace_hint))
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)

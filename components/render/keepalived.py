@@ -13,8 +13,9 @@ its HAProxy passes the check again.
 from __future__ import annotations
 
 import posixpath
+from typing import Any, Mapping
 
-from ..site import Haproxy, Keepalived, Site
+from ..site import Haproxy, Keepalived
 from .haproxy import BEFORE, DISABLED, MANAGED, keep_hosts_own
 from .shell import ensure_package, remote
 from .template import Raw, fill
@@ -74,18 +75,18 @@ def keepalived_config(haproxy: Haproxy, index: int) -> str:
     return "\n\n".join(sections) + "\n"
 
 
-def apply_command(site: Site, haproxy: Haproxy, index: int) -> str:
+def apply_command(haproxy: Haproxy, index: int, *, sudo: bool) -> str:
     k = haproxy.keepalived
     assert k is not None
     body = fill("keepalived-apply.sh", config_path=k.config_path, check_path=check_path(k),
                 reload_command=k.reload_command, keep_own=Raw(keep_hosts_own("haproxy.virtualIp")),
                 ensure_keepalived=Raw(ensure_package("keepalived", "keepalived")),
                 config=keepalived_config(haproxy, index), check_script=check_script(haproxy))
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)
 
 
-def removal_command(site: Site, old: dict) -> str:
+def removal_command(old: Mapping[str, Any], *, sudo: bool) -> str:
     """`old`: the balancer's keepalived settings as the previous deployment's record has them."""
     body = fill("keepalived-removal.sh", config_path=old["configPath"], reload_command=old["reloadCommand"],
                 managed=MANAGED, before=BEFORE, disabled=DISABLED)
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)

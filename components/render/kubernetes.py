@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Mapping
 
 from ..rules import RACK_LABEL, ROLE_LABEL, ZONE_LABEL
-from ..site import Node, Site
+from ..site import Node
 from .shell import remote
 
 API_PORT = 16443
@@ -17,9 +18,9 @@ class KubeconfigError(ValueError):
     pass
 
 
-def kubeconfig_command(site: Site) -> str:
+def kubeconfig_command(*, sudo: bool) -> str:
     """On the main node, after the last join: MicroK8s' admin kubeconfig (a secret, never logged)."""
-    return remote("microk8s config", sudo=site.ssh.needs_sudo)
+    return remote("microk8s config", sudo=sudo)
 
 
 def _host(address: str) -> str:
@@ -45,11 +46,11 @@ def required(kubeconfig: str) -> str:
     return kubeconfig
 
 
-def node_labels(site: Site, node: Node) -> dict[str, str]:
-    """kubernetes.labels, then the node's own labels, then the program's: role, zone, rack."""
-    labels = dict(site.kubernetes.labels)
+def node_labels(node: Node, common: Mapping[str, str], *, main: bool) -> dict[str, str]:
+    """`common` (kubernetes.labels), then the node's own labels, then the program's: role, zone, rack."""
+    labels = dict(common)
     labels.update(node.labels)
-    labels[ROLE_LABEL] = "main" if node == site.main else "worker"
+    labels[ROLE_LABEL] = "main" if main else "worker"
     if node.zone:
         labels[ZONE_LABEL] = node.zone
     if node.rack:

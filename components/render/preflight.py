@@ -23,7 +23,7 @@ import re
 from typing import Any, Iterator, Optional
 
 from ..facts.node import DATASTORE_PORT, NAMESPACE, datastore_address, print_facts, read_facts
-from ..site import Node, Preflight, Site
+from ..site import Node, Preflight
 from .hold import refresh_hold_check
 from .refresh import preflight_check as refresh_check
 from .shell import remote
@@ -33,10 +33,10 @@ MICROK8S_PORTS = (25000, 16443, 10250, DATASTORE_PORT)
 LINE = re.compile(r"^PREFLIGHT (?P<node>\S+) (?P<check>\S+) (?P<status>ok|warn|fail) ?(?P<detail>.*)$")
 
 
-def node_facts(site: Site, node: Node) -> dict[str, Any]:
+def node_facts(node_name: str, main: Node, *, sudo: bool) -> dict[str, Any]:
     """What a node's checks look at, besides the thresholds: the re-run trigger's node part."""
-    return {"name": node.name, "main": node == site.main, "mainClusterAddress": site.main.cluster_address,
-            "sudo": site.ssh.needs_sudo}
+    return {"name": node_name, "main": node_name == main.name, "mainClusterAddress": main.cluster_address,
+            "sudo": sudo}
 
 
 def _gib_to_kib(gib: float) -> int:
@@ -77,61 +77,64 @@ def _checks(*, is_main: bool, main_cluster_address: str, sudo: bool, preflight: 
                 sudo_check=Raw(SUDO_CHECK if sudo else SUDO_UNUSED))
 
 
-def live_elma365(site: Site) -> tuple[str, str]:
+def live_elma365(adopt: bool) -> tuple[str, str]:
     """The main node's verdict when ELMA365 runs there and this program did not install it."""
-    if site.adopt:
+    if adopt:
         return "ok", Text("elma365:adopt takes it over, the installer does not run")
     return "fail", Text("the installer never runs over a live ELMA365. To take this site over, set "
                         "elma365:adopt to true (README: Take over a site that already runs ELMA365)")
 
 
-def site_rules(site: Site, node: Node) -> str:
+def site_rules(node_name: str, main: Node, adopt: bool) -> str:
     """The `site` check of `node`'s preflight, over the facts read_facts read (`report` as in
     preflight-report.sh): the installer runs only on nodes[0], and only where no configured node
     runs ELMA365; ELMA365 found on the main node without `elma365:adopt` is refused, with it taken
     over; ELMA365 on another node is allowed only as a member of the main node's cluster. A
     refusal stores nothing: the next run reads the servers again."""
-    if node == site.main:
-        status, detail = live_elma365(site)
-        return fill("preflight-site-main.sh", node_text=Text(node.name), namespace=NAMESPACE,
+    if node_name == main.name:
+        status, detail = live_elma365(adopt)
+        return fill("preflight-site-main.sh", node_text=Text(node_name), namespace=NAMESPACE,
                     live_status=status, live_detail=detail)
-    return fill("preflight-site-joining.sh", node_text=Text(node.name), main_text=Text(site.main.name),
-                main_datastore=datastore_address(site.main), namespace=NAMESPACE)
+    return fill("preflight-site-joining.sh", node_text=Text(node_name), main_text=Text(main.name),
+                main_datastore=datastore_address(main), namespace=NAMESPACE)
 
 
-def preflight_command(site: Site, node: Node) -> str:
+def preflight_command(node_name: str, main: Node, adopt: bool, preflight: Preflight, *, pin: Optional[str],
+                      sudo: bool) -> str:
     """Runs as the login user (no sudo prefix: the sudo check tests sudo itself). First what the node
     runs (components/facts/node.py) and the site rules over it, on every node, whatever
     `preflight.enabled` says; then the checks. A node already in service (installed, or joined) is
     not checked again: its ports are in use and its disk and memory are the cluster's now, so a key
-    rotation or an upgrade of this program must not fail on them."""
-    parts = [fill("preflight-report.sh", node_text=Text(node.name)), read_facts(site, node), site_rules(site, node),
-             refresh_hold_check(node), *_refresh_check(site, node)]
-    if site.preflight.enabled:
-        checks = _checks(is_main=node == site.main, main_cluster_address=site.main.cluster_address,
-                         sudo=site.ssh.needs_sudo, preflight=site.preflight)
+    rotation or an upgrade of this program must not fail on them. `sudo`: whether the node's other
+    steps use it (its facts are read as root, and the sudo check tests it); `pin`:
+    install.microk8sChannel."""
+    parts = [fill("preflight-report.sh", node_text=Text(node_name)), read_facts(node_name, sudo=sudo),
+             site_rules(node_name, main, adopt), refresh_hold_check(node_name), *_refresh_check(node_name, pin)]
+    if preflight.enabled:
+        checks = _checks(is_main=node_name == main.name, main_cluster_address=main.cluster_address,
+                         sudo=sudo, preflight=preflight)
         parts.append(fill("preflight-in-service.sh", checks=Raw(checks)))  # rendered above
     parts.append(fill("preflight-verdict.sh"))
     return remote("\n".join(parts), sudo=False)
 
 
-def _refresh_check(site: Site, node: Node) -> list[str]:
+def _refresh_check(node_name: str, pin: Optional[str]) -> list[str]:
     """With a pinned channel: whether the node may be refreshed to it (one minor up, never down)."""
-    pin = site.install.microk8s_channel
-    return [refresh_check(node.name, pin)] if pin else []
+    return [refresh_check(node_name, pin)] if pin else []
 
 
-def preflight_update_command(site: Site, node: Node) -> str:
+def preflight_update_command(node_name: str, *, pin: Optional[str], sudo: bool) -> str:
     """A passed check re-runs only when what it checks changes (its triggers: a replace, i.e. its
     create). Any other change (a new key, new script text) reaches a node that passed already: it
     only reads again what the node runs (the stack output `facts`), and, with a pinned channel,
     checks that a refresh to it may roll."""
-    in_service = f'echo "PREFLIGHT {node.name} in-service ok passed before; not checked again"'
-    if site.install.microk8s_channel:
-        return remote("\n".join([fill("preflight-report.sh", node_text=Text(node.name)),
-                                  f"facts=$({print_facts(site, node)})", "printf '%s\\n' \"$facts\"",
-                                  *_refresh_check(site, node), in_service, fill("preflight-verdict.sh")]), sudo=False)
-    return remote("\n".join([print_facts(site, node), in_service]), sudo=False)
+    in_service = f'echo "PREFLIGHT {node_name} in-service ok passed before; not checked again"'
+    if pin:
+        return remote("\n".join([fill("preflight-report.sh", node_text=Text(node_name)),
+                                  f"facts=$({print_facts(node_name, sudo=sudo)})", "printf '%s\\n' \"$facts\"",
+                                  *_refresh_check(node_name, pin), in_service, fill("preflight-verdict.sh")]),
+                      sudo=False)
+    return remote("\n".join([print_facts(node_name, sudo=sudo), in_service]), sudo=False)
 
 
 def parse_report(text: str) -> Iterator[dict[str, str]]:

@@ -6,20 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..site import Site
+from ..site import Scaling
 from .shell import applied_guard, record_applied, remote
 from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 
 
-def scale_settings(site: Site, service: str, replicas: int) -> dict[str, Any]:
+def scale_settings(scaling: Scaling, service: str, replicas: int) -> dict[str, Any]:
     # a switch of autoscaling may have moved the counts: a scale command re-applies after one
-    auto = site.scaling.autoscaling
+    auto = scaling.autoscaling
     return {"service": service, "replicas": int(replicas),
             "autoscaling": None if auto is None else [auto.enabled, auto.min_replicas, auto.max_replicas]}
 
 
-def scale_command(site: Site, service: str, replicas: int) -> str:
+def scale_command(service: str, replicas: int, *, sudo: bool) -> str:
     """`elma365ctl scale` sets a desired count."""
     body = fill("scale.sh", applied_guard=Raw(applied_guard(f"scale-{service}")), service=service,
                 replicas=int(replicas), record_applied=Raw(record_applied()), service_text=Text(service))
-    return remote(body, sudo=site.ssh.needs_sudo)
+    return remote(body, sudo=sudo)
