@@ -17,7 +17,7 @@ from .preflight import Preflight, PreflightArgs
 from .record import balancers_left_behind, departed, first_balancer, record_of, refresh_asked
 from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
 from .remote_step import balancer_of, server_of
-from .render.refresh import RolloutNode, Target
+from .render.refresh import RefreshPlan, RolloutNode, Target
 from .facts.node import datastore_address
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
@@ -58,8 +58,14 @@ class Elma365Cluster(pulumi.ComponentResource):
 
         # nothing is installed, prepared or put in front of the nodes before every node reported what it
         # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over
+        # with a channel pinned or a refresh number set: MicroK8s refreshed node by node once HA is
+        # rolled out, where the site asks for it (components/record.refresh_asked)
+        target = Target(install.microk8s_channel, install.microk8s_refresh)
+        rolled = [*site.joining, main]
+        want_voters = 3 if len(rolled) >= 3 else 0
+        plan = RefreshPlan(target, RolloutNode(main.name, datastore_address(main)), want_voters)
         self.preflight = Preflight("preflight", PreflightArgs(main, active, site.preflight, site.adopt,
-                                                                  install.microk8s_channel), after())
+                                                              plan if target != Target() else None), after())
         checked = self.preflight.done
         self.install = Elma365Install(main.name, Elma365InstallArgs(on_main, install, site.scaling, site.adopt),
                                       after(*checked, was="install"))
@@ -81,14 +87,10 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.scaling = Scaling("scale", ScalingArgs(on_main, site.scaling), after(*self.settings.done, was="scaling"))
         self.ha = HighAvailability("ha", HighAvailabilityArgs(active, site.ha), after(*self.scaling.done))
         balancers = tuple(balancer_of(site, b) for b in site.haproxy.balancers) if site.haproxy else ()
-        # with a channel pinned or a refresh number set: MicroK8s refreshed node by node once HA is
-        # rolled out, where the site asks for it (components/record.refresh_asked)
-        target = Target(install.microk8s_channel, install.microk8s_refresh)
-        rolled = [*site.joining, main]
         self.refresh = (MicroK8sRefresh("microk8s-refresh", MicroK8sRefreshArgs(
             nodes=tuple((servers[n.name], RolloutNode(n.name, datastore_address(n))) for n in rolled),
             balancers=balancers, target=target, asked=refresh_asked(previous, site),
-            want_voters=3 if len(rolled) >= 3 else 0, backups=install.datastore_backups),
+            want_voters=want_voters, backups=install.datastore_backups),
             after(*self.ha.done, *(h for hold in self.holds for h in hold.done)))
             if target != Target() else None)
         rolled_out = self.refresh.done if self.refresh else self.ha.done

@@ -9,6 +9,7 @@ from . import names
 from .remote_step import Server, step
 from .facts.node import parse_facts, report
 from .render.preflight import node_facts, preflight_command, preflight_update_command
+from .render.refresh import RefreshPlan
 from .site import Node, Preflight as PreflightSection
 
 
@@ -18,7 +19,7 @@ class PreflightArgs:
     nodes: tuple[Server, ...]   # every node to check, the main node among them
     preflight: PreflightSection
     adopt: bool
-    pin: Optional[str]          # install.microk8sChannel: whether each node may be refreshed to it
+    refresh: Optional[RefreshPlan]   # with a pinned channel or a refresh number: what a refresh must find
 
 
 class Preflight(pulumi.ComponentResource):
@@ -41,9 +42,9 @@ class Preflight(pulumi.ComponentResource):
         thresholds = preflight.thresholds()
         for node in args.nodes:
             self.checks[node.name] = step(names.preflight(node.name), node.connection,
-                                          preflight_command(node.name, main, args.adopt, preflight, pin=args.pin,
+                                          preflight_command(node.name, main, args.adopt, preflight, refresh=args.refresh,
                                                             sudo=node.sudo),
-                                          update=preflight_update_command(node.name, pin=args.pin, sudo=node.sudo),
+                                          update=preflight_update_command(node.name, refresh=args.refresh, sudo=node.sudo),
                                           triggers=[node_facts(node.name, main, sudo=node.sudo), thresholds],
                                           parent=self)
         # what every node reported it runs, as last read (a node in service reads it only when

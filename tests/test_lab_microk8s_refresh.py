@@ -183,3 +183,13 @@ def test_an_up_killed_while_a_node_refreshes_is_finished_by_the_next_up_without_
     assert {node: refresh.server_states(lab.site, node) for node in ROLL_ORDER} == {
         node: {"haproxy": "UP"} for node in ROLL_ORDER}
     assert lab.up(values).steps == []
+
+
+def test_a_refresh_while_a_node_is_down_is_refused_by_the_preflight_before_anything_runs(lab):
+    by_hand.run(lab.site, N3, "microk8s stop")
+    mark = lab.mark()
+    refused = lab.up(pinned(lab, "1.29/stable"))
+    assert not refused.ok
+    assert "microk8s-health" in refused.output and "elma365-3 NotReady" in refused.output, refused.output[-3000:]
+    assert lab.journal(mark) == []
+    by_hand.run(lab.site, N3, "microk8s start")

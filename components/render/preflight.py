@@ -15,7 +15,8 @@ Before the checks, every node (preflight enabled or not) prints what it runs (`F
 the rules: site_rules below, and live_elma365, which the install step refuses with too).
 
 Checks (names as printed): site, os, arch, cpu, memory, disk, hostname, hostname-resolves, clock,
-port-<p> for each MicroK8s port on the main node (joining nodes only), sudo.
+port-<p> for each MicroK8s port on the main node (joining nodes only), sudo; refresh-hold; with a
+pinned channel microk8s-refresh, and with a pin or a refresh number microk8s-health on the main node.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from typing import Any, Iterator, Optional
 from ..facts.node import DATASTORE_PORT, NAMESPACE, datastore_address, print_facts, read_facts
 from ..site import Node, Preflight
 from .hold import refresh_hold_check
-from .refresh import preflight_check as refresh_check
+from .refresh import RefreshPlan, preflight_check as refresh_check, preflight_health
 from .shell import remote
 from .template import Raw, Text, fill
 
@@ -99,17 +100,17 @@ def site_rules(node_name: str, main: Node, adopt: bool) -> str:
                 main_datastore=datastore_address(main), namespace=NAMESPACE)
 
 
-def preflight_command(node_name: str, main: Node, adopt: bool, preflight: Preflight, *, pin: Optional[str],
-                      sudo: bool) -> str:
+def preflight_command(node_name: str, main: Node, adopt: bool, preflight: Preflight, *,
+                      refresh: Optional[RefreshPlan], sudo: bool) -> str:
     """Runs as the login user (no sudo prefix: the sudo check tests sudo itself). First what the node
     runs (components/facts/node.py) and the site rules over it, on every node, whatever
     `preflight.enabled` says; then the checks. A node already in service (installed, or joined) is
     not checked again: its ports are in use and its disk and memory are the cluster's now, so a key
     rotation or an upgrade of this program must not fail on them. `sudo`: whether the node's other
-    steps use it (its facts are read as root, and the sudo check tests it); `pin`:
-    install.microk8sChannel."""
+    steps use it (its facts are read as root, and the sudo check tests it); `refresh`: with
+    install.microk8sChannel or install.microk8sRefresh set, what a rolling refresh must find."""
     parts = [fill("preflight-report.sh", node_text=Text(node_name)), read_facts(node_name, sudo=sudo),
-             site_rules(node_name, main, adopt), refresh_hold_check(node_name), *_refresh_check(node_name, pin)]
+             site_rules(node_name, main, adopt), refresh_hold_check(node_name), *_refresh_checks(node_name, refresh, sudo)]
     if preflight.enabled:
         checks = _checks(is_main=node_name == main.name, main_cluster_address=main.cluster_address,
                          sudo=sudo, preflight=preflight)
@@ -118,21 +119,28 @@ def preflight_command(node_name: str, main: Node, adopt: bool, preflight: Prefli
     return remote("\n".join(parts), sudo=False)
 
 
-def _refresh_check(node_name: str, pin: Optional[str]) -> list[str]:
-    """With a pinned channel: whether the node may be refreshed to it (one minor up, never down)."""
-    return [refresh_check(node_name, pin)] if pin else []
+def _refresh_checks(node_name: str, refresh: Optional[RefreshPlan], sudo: bool) -> list[str]:
+    """With a pinned channel: whether the node may be refreshed to it (one minor up, never down); on
+    the main node, whether a refresh that is due may start (every other node Ready, the voters whole)."""
+    if refresh is None:
+        return []
+    checks = [refresh_check(node_name, refresh.target.channel)] if refresh.target.channel else []
+    if node_name == refresh.main.name:
+        checks.append(preflight_health(refresh.main, refresh.target, want_voters=refresh.want_voters, sudo=sudo))
+    return checks
 
 
-def preflight_update_command(node_name: str, *, pin: Optional[str], sudo: bool) -> str:
+def preflight_update_command(node_name: str, *, refresh: Optional[RefreshPlan], sudo: bool) -> str:
     """A passed check re-runs only when what it checks changes (its triggers: a replace, i.e. its
     create). Any other change (a new key, new script text) reaches a node that passed already: it
-    only reads again what the node runs (the stack output `facts`), and, with a pinned channel,
-    checks that a refresh to it may roll."""
+    only reads again what the node runs (the stack output `facts`), and, with a pinned channel or
+    a refresh number, checks that a refresh may roll."""
     in_service = f'echo "PREFLIGHT {node_name} in-service ok passed before; not checked again"'
-    if pin:
+    checks = _refresh_checks(node_name, refresh, sudo)
+    if checks:
         return remote("\n".join([fill("preflight-report.sh", node_text=Text(node_name)),
                                   f"facts=$({print_facts(node_name, sudo=sudo)})", "printf '%s\\n' \"$facts\"",
-                                  *_refresh_check(node_name, pin), in_service, fill("preflight-verdict.sh")]),
+                                  *checks, in_service, fill("preflight-verdict.sh")]),
                       sudo=False)
     return remote("\n".join([print_facts(node_name, sudo=sudo), in_service]), sudo=False)
 

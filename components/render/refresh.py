@@ -45,6 +45,14 @@ class RolloutNode:
     datastore: str
 
 
+@dataclass(frozen=True)
+class RefreshPlan:
+    """What the preflight checks of a site that pins a channel or numbers its refreshes."""
+    target: Target
+    main: RolloutNode
+    want_voters: int   # datastore voters a refreshed node waits for: 3 with 3+ nodes, else 0
+
+
 def _due(node: RolloutNode, target: Target, *, mark: bool) -> str:
     """Sets `due` (yes/no), `why`, `tracking` and `want`. `mark`: where the roll-out's steps are new
     (not asked in this run), the node's refresh number is recorded as had."""
@@ -109,6 +117,15 @@ def server_ready_command(node: str, host: str, *, sudo: bool) -> str:
     body = fill("haproxy-server-ready.sh", admin=Raw(_admin(node, host)), backend=BACKEND, backend_text=Text(BACKEND),
                 node=node, node_text=Text(node), host_text=Text(host), up_timeout=UP_TIMEOUT_SECONDS)
     return remote(body, sudo=sudo)
+
+
+def preflight_health(main: RolloutNode, target: Target, *, want_voters: int, sudo: bool) -> str:
+    """The main node's microk8s-health check (`report`): where a refresh is due there (the main
+    node is refreshed last, so while it is due the roll-out is not over), every other node Ready and
+    the datastore's voters whole, read as root, before any step of the run."""
+    health = fill("microk8s-refresh-health.sh", due=Raw(_due(main, target, mark=False)), gate=Raw(_gate(main, want_voters)),
+                  node_text=Text(main.name))  # Raw: rendered here
+    return fill("preflight-microk8s-health.sh", health=Raw(remote(health, sudo=sudo)))  # Raw: rendered above
 
 
 def preflight_check(node_name: str, channel: str) -> str:
