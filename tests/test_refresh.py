@@ -102,3 +102,11 @@ def preflight(tracking: str, pin: str) -> tuple[str, str]:
 def test_the_preflight_lets_a_pin_one_minor_up_roll_and_refuses_a_jump_or_a_downgrade(tracking, pin, status, words):
     got = preflight(tracking, pin)
     assert got[0] == status and words in got[1], got
+
+
+def test_verify_says_pulumi_up_for_a_pin_one_minor_ahead_and_follow_the_main_node_otherwise():
+    from components.verify.repairs import Context, channel_pin_repair
+    assert channel_pin_repair(Context(stack="prod"), "1.28/stable", "1.29/stable").text.startswith(
+        "pulumi up --stack prod (a rolling refresh of MicroK8s to 1.29/stable is due")
+    assert channel_pin_repair(Context(stack="prod"), "1.28/stable", "1.30/stable").text.startswith(
+        "pulumi config set --stack prod --path elma365:install.microk8sChannel 1.28/stable")

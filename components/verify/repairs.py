@@ -148,10 +148,21 @@ def haproxy_repair(site: Site, ctx: Context, balancer: Optional[BalancerHost] = 
     return Repair(_pulumi_up(ctx, urns), replace=tuple(urns))
 
 
-def channel_pin_repair(ctx: Context, channel: str) -> Repair:
-    """The main node's channel differs from a pinned install.microk8sChannel: the pin follows it."""
-    return Repair(f"pulumi config set{f' --stack {ctx.stack}' if ctx.stack else ''} "
-                  f"--path elma365:install.microk8sChannel {channel} (the main node's; a node joining later gets it)")
+def channel_pin_repair(ctx: Context, channel: str, pin: str) -> Repair:
+    """The main node's channel differs from a pinned install.microk8sChannel: a pin one minor version
+    ahead is a rolling refresh that has not run (or stopped: README "Patch or upgrade MicroK8s");
+    any other pin follows the main node."""
+    stack = f" --stack {ctx.stack}" if ctx.stack else ""
+    if _minor(pin) is not None and _minor(pin) == (_minor(channel) or -2) + 1:
+        return Repair(f"pulumi up{stack} (a rolling refresh of MicroK8s to {pin} is due; README: Patch or upgrade MicroK8s)")
+    return Repair(f"pulumi config set{stack} --path elma365:install.microk8sChannel {channel} (the main node's; a node "
+                  "joining later gets it)")
+
+
+def _minor(channel: str) -> Optional[int]:
+    """`1.29/stable` -> 1029, as the preflight's microk8s-refresh check counts minor versions."""
+    track = channel.split("/", 1)[0].split(".")
+    return int(track[0]) * 1000 + int(track[1]) if len(track) == 2 and all(t.isdigit() for t in track) else None
 
 
 def departure_repair(site: Site, ctx: Context, extra: Sequence[str]) -> Repair:

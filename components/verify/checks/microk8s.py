@@ -133,7 +133,7 @@ def versions(c: Checks) -> None:
         if node == c.main:
             if pin and channel and channel != pin:
                 c.add(node.name, "MicroK8s version", f"{pin} (install.microk8sChannel)", found, False,
-                      channel_pin_repair(c.ctx, channel))
+                      channel_pin_repair(c.ctx, channel, pin))
             else:
                 c.add(node.name, "MicroK8s version", "the same on every node (this is the reference)",
                       found, True if mine else None)
