@@ -57,8 +57,8 @@ def preflight(node: int, tools: Path, *, adopt: bool = False, microk8s: bool = T
     env = {"PATH": f"{tools}:/usr/bin:/bin", **fake}
     if not microk8s:
         env["PATH"] = "/usr/bin:/bin"
-    command = preflight_command(site.nodes[node].name, site.main, site.adopt, site.preflight,
-                                pin=site.install.microk8s_channel, sudo=site.ssh.needs_sudo)
+    command = preflight_command(site.nodes[node].name, site.main, site.adopt, site.preflight, refresh=None,
+                                sudo=site.ssh.needs_sudo)
     done = subprocess.run(["/bin/sh", "-c", command], capture_output=True,
                           text=True, timeout=30, env=env)
     site_check = next(r for r in parse_report(done.stdout) if r["check"] == "site")
