@@ -31,9 +31,9 @@ class Elma365Install(pulumi.ComponentResource):
                        stdin=install_stdin(args.install, args.scaling),
                        applies=installed_settings(args.install, args.scaling), log="stderr",
                        after=depends_on(opts), parent=self)
-        # the MicroK8s channel every joining node gets (read-only; refuses a pin that differs)
-        # a pin changed later asks for a rolling refresh (components/refresh.py), which the preflight
-        # checked: the step's update reads the channel without refusing it
+        # the MicroK8s channel every joining node gets (read-only). On the first deployment a pin must
+        # be it; a pin changed later asks for a rolling refresh (components/refresh.py), which the
+        # preflight checked, so the step's update reads the channel without refusing it
         pin = args.install.microk8s_channel
         self.microk8s_channel = step(names.microk8s_channel(name), main.connection,
                                      microk8s_channel_command(main.name, pin, sudo=main.sudo),
