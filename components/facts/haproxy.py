@@ -12,7 +12,7 @@ import io
 import re
 from typing import Optional
 
-from ..render.haproxy import _host, haproxy_config
+from ..render.haproxy import ADMIN_PY, BACKEND, _host, haproxy_config
 from ..render.shell import q
 from ..site import BalancerHost, Site
 from .keepalived import keepalived_sections
@@ -21,15 +21,6 @@ from .sections import Read, Section, file_reads
 HAPROXY = "@haproxy"            # the HAProxy host's key among the hosts (a node may be called "haproxy")
 SOCKET_LINE = re.compile(r"^\s*stats socket (\S+)", re.M)
 STATS_AUTH = re.compile(r"^(\s*stats auth [^:\s]+):\S+$", re.M)
-# `show stat` on HAProxy's admin socket (read-only: a `show` command), with socat or else python3
-_SHOW_STAT_PY = ("import socket,sys\n"
-                 "s=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(b'show stat\\n')\n"
-                 "d=b''\n"
-                 "while True:\n"
-                 "    b=s.recv(65536)\n"
-                 "    if not b: break\n"
-                 "    d+=b\n"
-                 "sys.stdout.write(d.decode(errors='replace'))\n")
 
 
 def balancers(site: Site) -> list[tuple[str, int, BalancerHost]]:
@@ -85,7 +76,7 @@ def show_stat_command(socket_path: str) -> str:
     return (f"sock={q(socket_path)}; "
             """if [ ! -S "$sock" ]; then echo "no admin socket at $sock"; exit 3; fi; """
             """if command -v socat >/dev/null 2>&1; then echo 'show stat' | $T socat -t 5 stdio "unix-connect:$sock"; """
-            f"""elif command -v python3 >/dev/null 2>&1; then $T python3 -c {q(_SHOW_STAT_PY)} "$sock"; """
+            f"""elif command -v python3 >/dev/null 2>&1; then $T python3 -c {q(ADMIN_PY)} "$sock" 'show stat'; """
             """else echo 'neither socat nor python3 is installed on the HAProxy host'; exit 127; fi""")
 
 
@@ -120,7 +111,7 @@ def parse_curl_health(section: Section) -> tuple[Optional[int], str]:
     return (code if code else None), reason
 
 
-def parse_stats_csv(text: str, proxy: str = "elma365_web") -> dict[str, str]:
+def parse_stats_csv(text: str, proxy: str = BACKEND) -> dict[str, str]:
     """HAProxy's stats CSV: {server: status} of `proxy`'s servers (UP, DOWN, MAINT, ...)."""
     lines = text.splitlines()
     if not lines or not lines[0].startswith("# "):

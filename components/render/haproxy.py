@@ -24,6 +24,17 @@ MANAGED = "# managed by elma365-cluster"
 RUN_AS = "haproxy"                         # the user and group the distributions' packages create
 CHROOT = "/var/lib/haproxy"
 ADMIN_SOCKET = "/run/haproxy/admin.sock"
+BACKEND = "elma365_web"   # the `listen` section whose servers are the nodes, by their names
+# One command on HAProxy's admin socket (argv: the socket, the command), its answer on stdout: what
+# `make verify` and the rolling refresh use where socat is missing. HAProxy closes after answering.
+ADMIN_PY = ("import socket,sys\n"
+            "s=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode()+b'\\n')\n"
+            "d=b''\n"
+            "while True:\n"
+            "    b=s.recv(65536)\n"
+            "    if not b: break\n"
+            "    d+=b\n"
+            "sys.stdout.write(d.decode(errors='replace'))\n")
 BEFORE = ".before-elma365-cluster"      # beside the config: the host's own config, as it was
 DISABLED = ".disabled-by-elma365-cluster"
 
@@ -87,7 +98,7 @@ def haproxy_config(haproxy: Haproxy, nodes: tuple[Node, ...], version: tuple[int
         # redispatch on every retry (not only the last): a refused connection goes to another node at once
         defaults.append("    option redispatch 1")
 
-    web = ["listen elma365_web", f"    bind {haproxy.bind}"]
+    web = [f"listen {BACKEND}", f"    bind {haproxy.bind}"]
     if tls:
         alpn = " alpn h2,http/1.1" if version >= (2, 1) else ""
         web.append(f"    bind {tls.bind} ssl crt {tls.certificate_path}{alpn}")

@@ -13,22 +13,16 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..facts.node import READ_TIMEOUT_SECONDS, SNAP_CHANNEL, datastore_members
-from .haproxy import ADMIN_SOCKET
+from .haproxy import ADMIN_PY, ADMIN_SOCKET, BACKEND
 from .shell import STATE_DIR, datastore_backup, remote
 from .template import Raw, Text, fill
 
 REFRESHED_MARK = f"{STATE_DIR}/microk8s-refreshed"   # the refresh number this node last had
 CORDON_MARK = f"{STATE_DIR}/microk8s-refresh-cordoned"  # cordoned by a refresh that has not ended
-BACKEND = "elma365_web"   # render/haproxy.py's `listen` section, whose servers are the nodes' names
 DRAIN_TIMEOUT_SECONDS = 600
 READY_TIMEOUT_SECONDS = 600
 IDLE_TIMEOUT_SECONDS = 60     # the requests a drained server still serves
 UP_TIMEOUT_SECONDS = 120      # HAProxy's `rise` checks on a node back from its refresh
-# One admin-socket command, answered on stdout, where socat is missing: HAProxy closes after its answer
-ADMIN_PY = ("import socket,sys\n"
-            "s=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])\n"
-            "s.sendall(sys.argv[2].encode()+b'\\n')\n"
-            "sys.stdout.write(s.makefile(errors='replace').read())\n")
 
 
 @dataclass(frozen=True)
