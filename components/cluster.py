@@ -56,14 +56,14 @@ class Elma365Cluster(pulumi.ComponentResource):
         on_main = servers[main.name]
         active = tuple(servers[node.name] for node in site.active)
 
+        # what a rolling refresh of MicroK8s rolls (the main node last): the preflight checks it first
+        target = Target(install.microk8s_channel, install.microk8s_refresh)
+        rolled = [RolloutNode(n.name, datastore_address(n)) for n in (*site.joining, main)]
+        want_voters = 3 if len(rolled) >= 3 else 0
+        plan = RefreshPlan(target, rolled[-1], want_voters)
+
         # nothing is installed, prepared or put in front of the nodes before every node reported what it
         # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over
-        # with a channel pinned or a refresh number set: MicroK8s refreshed node by node once HA is
-        # rolled out, where the site asks for it (components/record.refresh_asked)
-        target = Target(install.microk8s_channel, install.microk8s_refresh)
-        rolled = [*site.joining, main]
-        want_voters = 3 if len(rolled) >= 3 else 0
-        plan = RefreshPlan(target, RolloutNode(main.name, datastore_address(main)), want_voters)
         self.preflight = Preflight("preflight", PreflightArgs(main, active, site.preflight, site.adopt,
                                                               plan if target != Target() else None), after())
         checked = self.preflight.done
@@ -87,8 +87,10 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.scaling = Scaling("scale", ScalingArgs(on_main, site.scaling), after(*self.settings.done, was="scaling"))
         self.ha = HighAvailability("ha", HighAvailabilityArgs(active, site.ha), after(*self.scaling.done))
         balancers = tuple(balancer_of(site, b) for b in site.haproxy.balancers) if site.haproxy else ()
+        # with a channel pinned or a refresh number set: MicroK8s refreshed node by node once HA is
+        # rolled out, where the site asks for it (components/record.refresh_asked)
         self.refresh = (MicroK8sRefresh("microk8s-refresh", MicroK8sRefreshArgs(
-            nodes=tuple((servers[n.name], RolloutNode(n.name, datastore_address(n))) for n in rolled),
+            nodes=tuple((servers[n.name], n) for n in rolled),
             balancers=balancers, target=target, asked=refresh_asked(previous, site),
             want_voters=want_voters, backups=install.datastore_backups),
             after(*self.ha.done, *(h for hold in self.holds for h in hold.done)))

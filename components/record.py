@@ -65,10 +65,6 @@ def transition_problems(previous: Optional[dict[str, Any]], site: Site) -> list[
     return problems
 
 
-def refresh_target(site: Site) -> dict[str, Any]:
-    return {"microk8sChannel": site.install.microk8s_channel, "microk8sRefresh": site.install.microk8s_refresh}
-
-
 def refresh_asked(previous: Optional[dict[str, Any]], site: Site) -> bool:
     """Whether this run asks for a rolling refresh of MicroK8s: the site's channel or refresh
     number differs from the one the previous deployment recorded. Never on a site's first
@@ -76,7 +72,7 @@ def refresh_asked(previous: Optional[dict[str, Any]], site: Site) -> bool:
     runs), nor on the first run after an upgrade from a version that did not record them."""
     if not previous or "microk8s" not in previous:
         return False
-    target = refresh_target(site)
+    target = record_of(site)["microk8s"]   # what this run's record will say
     return any(v is not None for v in target.values()) and previous["microk8s"] != target
 
 
