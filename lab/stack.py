@@ -230,8 +230,10 @@ class PulumiStack:
     def cancel(self) -> subprocess.CompletedProcess:
         return self.pulumi("cancel", "--yes", "--stack", self.stack, check=False)
 
-    def export(self) -> dict[str, Any]:
-        return json.loads(self.pulumi("stack", "export", "--stack", self.stack).stdout)
+    def export(self, show_secrets: bool = False) -> dict[str, Any]:
+        """The stack's state; `show_secrets`: with the secrets decrypted (the lab's passphrase)."""
+        extra = ["--show-secrets"] if show_secrets else []
+        return json.loads(self.pulumi("stack", "export", *extra, "--stack", self.stack).stdout)
 
     def urn(self, name_or_urn: str) -> str:
         """A resource's URN from its name (as the state has it); a URN is returned as it is."""

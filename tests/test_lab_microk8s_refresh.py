@@ -11,7 +11,6 @@ kubectl and HAProxy (README: "Patch or upgrade MicroK8s"). The operator's checkl
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import pytest
@@ -56,7 +55,7 @@ def revision(lab: Lab, node: str) -> str:
 
 def step_stdout(lab: Lab) -> dict[str, str]:
     """Each step's stdout of its last run, from the stack's state (the lab's passphrase)."""
-    exported = json.loads(lab.stack.pulumi("stack", "export", "--show-secrets", "--stack", lab.stack.stack).stdout)
+    exported = lab.stack.export(show_secrets=True)
     return {r["urn"].rsplit("::", 1)[1]: (r.get("outputs") or {}).get("stdout") or ""
             for r in exported["deployment"].get("resources", []) if r["type"] == "command:remote:Command"}
 

@@ -160,7 +160,7 @@ def plain_state(value: Any) -> Any:
 
 
 def state(stack: PulumiStack) -> dict[str, Any]:
-    exported = json.loads(stack.pulumi("stack", "export", "--show-secrets", "--stack", stack.stack).stdout)
+    exported = stack.export(show_secrets=True)
     found = {}
     for res in exported["deployment"].get("resources") or []:
         if res["type"] not in (COMMAND, "pulumi:providers:command"):
