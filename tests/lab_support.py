@@ -1,5 +1,5 @@
 """Helpers for the lab tests: whether the lab can run here, the short simulated durations, and what
-a run printed or said when it failed (the only way a test reads that: tests/test_suite.py checks)."""
+a run printed or said when it failed (the only way a test reads that: tests/test_failure_checks.py checks)."""
 from __future__ import annotations
 
 import os
