@@ -19,8 +19,15 @@ system-packages:
 pulumi:
 	bash tools/build-pulumi.sh
 
+# The program's tests, then the lab's self-tests (marker lab_self: lab/tests), each with its own
+# summary; both always run, and either failing fails the target.
 test: $(BIN)/.installed system-packages pulumi
-	$(BIN)/python -m pytest -q tests lab/tests
+	@status=0; \
+	echo "== the program's tests"; \
+	$(BIN)/python -m pytest -q -m 'not lab_self' tests lab/tests || status=1; \
+	echo "== the lab's self-tests (simulator, by_hand, refresh load)"; \
+	$(BIN)/python -m pytest -q -m lab_self tests lab/tests || status=1; \
+	exit $$status
 
 lab: $(BIN)/.installed system-packages pulumi
 	bash lab/main_job.sh

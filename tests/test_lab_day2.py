@@ -14,7 +14,7 @@ import pytest
 
 from lab.harness import Lab
 from lab.stack import ROOT
-from tests.lab_support import FAST, needs_lab, with_rotated_key
+from tests.lab_support import FAST, needs_lab, refused, with_rotated_key
 
 pytestmark = needs_lab
 
@@ -110,7 +110,7 @@ def test_another_first_node_is_refused_before_anything_runs(lab):
     mark = lab.mark()
     report = lab.up(values)
     assert not report.ok
-    text = "\n".join(report.failures)
+    text = refused(report)
     assert "elma365:nodes[0] is elma365-2, but the main node of this site is elma365-1" in text, text
     assert "Put elma365-1 back first in elma365:nodes" in text
     assert report.steps == [] and lab.journal(mark, with_checks=True) == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 from lab.harness import Lab
-from tests.lab_support import needs_lab
+from tests.lab_support import needs_lab, refused
 
 pytestmark = needs_lab
 
@@ -23,7 +23,7 @@ def interrupted_then_resumed(lab: Lab, under_way: Path):
     lab.stack.configure(lab.values)
     first = lab.stack.up(interrupt_when=under_way.exists, kill_after=1.0)
     assert not first.ok  # killed
-    assert "the stack is currently locked" in lab.stack.up().output  # the dead run's lock
+    assert "the stack is currently locked" in refused(lab.stack.up())  # the dead run's lock
     assert lab.stack.cancel().returncode == 0
     return lab.up()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lab import ssh_exec
 from lab.harness import Lab
-from tests.lab_support import needs_lab
+from tests.lab_support import needs_lab, printed, stopped_at
 
 pytestmark = needs_lab
 
@@ -38,11 +38,8 @@ def test_a_pinned_channel_other_than_the_main_nodes_stops_before_any_join(new_la
     lab = new_lab()
     values = copy.deepcopy(lab.values)
     values["install"]["microk8sChannel"] = "1.29/stable"
-    report = lab.up(values)
-    assert not report.ok
-    assert any(f.startswith("elma365-1-microk8s-channel:") and
-               "MicroK8s on elma365-1 tracks 1.28/stable, but elma365:install.microk8sChannel pins 1.29/stable" in f
-               for f in report.failures), report.failures
+    stopped_at(lab.up(values), "elma365-1-microk8s-channel",
+               "MicroK8s on elma365-1 tracks 1.28/stable, but elma365:install.microk8sChannel pins 1.29/stable")
     assert not [e for e in lab.journal() if e.action in ("add-node", "join")]
 
 
@@ -62,13 +59,22 @@ def test_the_datastore_is_backed_up_before_joins_and_ha_changes_keeping_the_last
     values["install"]["datastoreBackups"] = 2
     report = lab.up(values)
     assert report.ok, report.failures
-    taken = [e for e in lab.journal(with_checks=True) if e.action.startswith("dbctl backup")]
-    assert len(taken) == 3  # before each of the two joins, and before the reconfigure that switches HA on
-    # each one before the step it protects
-    starts = {e.action: e.start for e in lab.journal() if e.action in ("add-node", "reconfigure")}
-    assert taken[-1].end <= starts["reconfigure"]
+    # one before each of the two joins (in add-node's step, before it makes the join token), and
+    # one before the reconfigure that switches HA on
+    seen = sorted((e for e in lab.journal(with_checks=True)
+                   if e.action.startswith("dbctl backup") or e.action in ("add-node", "reconfigure")),
+                  key=lambda e: e.end)
+    assert [("backup" if e.action.startswith("dbctl backup") else e.action) for e in seen] == [
+        "backup", "add-node", "backup", "add-node", "backup", "reconfigure"], [(e.node, e.action) for e in seen]
+    assert {e.node for e in seen} == {"elma365-1"}
+    # each one done before what it protects: the token made (bash execs a script's last command, so
+    # the journal's start of `elma365ctl add-node` is its script's own), the reconfigure started
+    taken, made = seen[::2], sorted(t["created"] for t in lab.site.state()["tokens"].values())
+    assert len(made) == 2
+    assert taken[0].end <= made[0] <= taken[1].start and taken[1].end <= made[1] <= taken[2].start
+    assert taken[2].end <= seen[-1].start
     assert len(backups(lab)) == 2   # the last 2 kept
-    assert "datastore backed up to /var/lib/elma365-cluster/backups/datastore-" in report.output
+    assert "datastore backed up to /var/lib/elma365-cluster/backups/datastore-" in printed(report)
 
 
 def test_without_dbctl_the_backup_is_skipped_with_a_warning(new_lab):
@@ -77,5 +83,5 @@ def test_without_dbctl_the_backup_is_skipped_with_a_warning(new_lab):
     assert report.ok, report.failures
     # (add-node's output is a join token, never logged; the reconfigure's warnings are)
     assert "WARNING: this MicroK8s has no 'microk8s dbctl': no datastore backup before the settings (HA mode) " \
-           "change" in report.output
+           "change" in printed(report)
     assert backups(lab) == []

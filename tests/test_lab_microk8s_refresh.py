@@ -17,7 +17,7 @@ import pytest
 
 from lab import by_hand, refresh
 from lab.harness import Lab
-from tests.lab_support import FAST, needs_lab
+from tests.lab_support import FAST, needs_lab, preflight_failed, refused
 
 pytestmark = needs_lab
 
@@ -122,9 +122,10 @@ def test_a_refresh_number_refreshes_within_the_channel_to_its_newest_revision(la
 def test_two_minor_versions_up_or_a_downgrade_is_refused_by_the_preflight_before_anything_runs(lab):
     for channel, words in (("1.30/stable", "more than one minor version ahead"), ("1.27/stable", "never downgraded")):
         mark = lab.mark()
-        refused = lab.up(pinned(lab, channel))
-        assert not refused.ok
-        assert words in refused.output and "microk8s-refresh" in refused.output, refused.output[-3000:]
+        report = lab.up(pinned(lab, channel))
+        assert not report.ok
+        refusals = [detail for (_, check), detail in preflight_failed(report).items() if check == "microk8s-refresh"]
+        assert refusals and all(words in detail for detail in refusals), report.failures
         assert lab.journal(mark) == [], lab.journal(mark)
     assert {node: tracking(lab, node) for node in ROLL_ORDER} == {node: "1.28/stable" for node in ROLL_ORDER}
 
@@ -135,10 +136,10 @@ def test_a_refresh_in_the_same_run_as_a_node_joining_is_refused_before_any_step(
     values = pinned(lab, "1.29/stable")
     values["nodes"] = lab.node_values(4)["nodes"]
     mark = lab.mark()
-    refused = lab.up(values)
-    assert not refused.ok
-    assert "rolling refresh of MicroK8s" in refused.output and "elma365-4" in refused.output, refused.output[-3000:]
-    assert refused.steps == [] and lab.journal(mark) == []
+    report = lab.up(values)
+    text = refused(report)
+    assert "rolling refresh of MicroK8s" in text and "elma365-4" in text, report.failures
+    assert report.steps == [] and lab.journal(mark) == []
 
 
 def test_a_roll_out_stopped_by_a_failed_refresh_is_finished_by_the_next_up(lab):
@@ -147,7 +148,7 @@ def test_a_roll_out_stopped_by_a_failed_refresh_is_finished_by_the_next_up(lab):
     values = pinned(lab, "1.29/stable")
     failed = lab.up(values)
     assert not failed.ok
-    assert "snap refresh microk8s --channel=1.29/stable failed on elma365-3" in failed.output
+    assert "snap refresh microk8s --channel=1.29/stable failed on elma365-3" in refused(failed), failed.failures
     assert tracking(lab, N2) == "1.29/stable" and tracking(lab, MAIN) == "1.28/stable"
     assert all(node != MAIN for node, _ in refresh_calls(lab, mark))   # the main node was left alone
 
@@ -187,8 +188,8 @@ def test_an_up_killed_while_a_node_refreshes_is_finished_by_the_next_up_without_
 def test_a_refresh_while_a_node_is_down_is_refused_by_the_preflight_before_anything_runs(lab):
     by_hand.run(lab.site, N3, "microk8s stop")
     mark = lab.mark()
-    refused = lab.up(pinned(lab, "1.29/stable"))
-    assert not refused.ok
-    assert "microk8s-health" in refused.output and "elma365-3 NotReady" in refused.output, refused.output[-3000:]
+    report = lab.up(pinned(lab, "1.29/stable"))
+    assert not report.ok
+    assert "elma365-3 NotReady" in preflight_failed(report).get((MAIN, "microk8s-health"), ""), report.failures
     assert lab.journal(mark) == []
     by_hand.run(lab.site, N3, "microk8s start")

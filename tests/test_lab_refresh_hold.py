@@ -12,7 +12,7 @@ import pytest
 from components.verify import checks, cli as verify, repairs
 from lab import by_hand
 from lab.harness import Lab
-from tests.lab_support import needs_lab
+from tests.lab_support import needs_lab, preflight_failed, printed
 
 pytestmark = needs_lab
 
@@ -63,8 +63,9 @@ def test_an_old_snapd_is_refused_before_anything_is_installed_then_a_system_hold
     lab.site.set_faults({"snapd_version": "2.57.6"})
     refused = lab.up()
     assert not refused.ok
-    assert "snapd 2.57.6 on elma365-1 is older than 2.58" in refused.output
-    assert "sudo snap set system refresh.hold=TIME" in refused.output
+    hold = preflight_failed(refused).get(("elma365-1", "refresh-hold"), "")
+    assert hold.startswith("snapd 2.57.6 on elma365-1 is older than 2.58"), refused.failures
+    assert "sudo snap set system refresh.hold=TIME" in hold
     assert [e for e in lab.journal() if e.action == "installer"] == []
 
     until = (datetime.now(timezone.utc) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -72,5 +73,5 @@ def test_an_old_snapd_is_refused_before_anything_is_installed_then_a_system_hold
         by_hand.run(lab.site, node, f"snap set system refresh.hold={until}")
     report = lab.up()
     assert report.ok, report.failures
-    assert f"every snap's refreshes are held until {until}" in report.output
+    assert f"every snap's refreshes are held until {until}" in printed(report)
     assert [e for e in lab.journal() if e.action == "snap refresh --hold microk8s"] == []

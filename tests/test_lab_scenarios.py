@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import copy
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from lab.harness import Lab
 from lab.load import wait_all_in_rotation
-from tests.lab_support import FAST, needs_lab
+from tests.lab_support import FAST, engine_order, needs_lab
 
 pytestmark = needs_lab
 
@@ -136,7 +137,11 @@ def test_5_deleting_the_fourth_nodes_entry_drains_it_it_leaves_and_is_removed(la
     # its own steps are forgotten without running anything (no step has a delete)
     assert sorted(name for name, op in report.ran() if op == "delete") == sorted(
         f"elma365-4-{step}" for step in ("preflight", "prepare", "add-node", "join", "microk8s-hold", "update-hamode"))
-    assert ("haproxy-config", "update") in report.ran()  # HAProxy stops sending it traffic first
+    # HAProxy stops sending it traffic first: its new config is applied before the drain starts
+    assert ("haproxy-config", "update") in report.ran()
+    order = engine_order(lab)
+    assert order.index(("done", "haproxy-config")) < order.index(("start", "elma365-4-drain")), order
+    assert "elma365-4" not in (Path(lab.info["labDir"]) / "nodes" / "haproxy" / "etc" / "haproxy" / "haproxy.cfg").read_text()
     assert [a[1].split(" --")[0] for a in actions(lab.journal(mark))] == [
         "kubectl drain elma365-4", "leave", "remove-node elma365-4"]
     assert [a[0] for a in actions(lab.journal(mark))] == ["elma365-1", "elma365-4", "elma365-1"]

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 
 from components.render.answers import MASK, TRANSCRIPT_DIR
-from tests.lab_support import needs_lab
+from tests.lab_support import needs_lab, printed, refused
 from tests.test_real_engine_secrets import DOMAIN, leaks, places, secrets_of, up_with_secret_answer, with_secrets
 
 pytestmark = needs_lab
@@ -47,7 +47,7 @@ def test_a_failing_installer_shows_its_last_lines_masked_and_leaves_its_transcri
     values = with_secrets(lab)
     report = up_with_secret_answer(lab, values)
     assert not report.ok
-    failure = next((f for f in report.failures if f.startswith("elma365-1-install: ")), "")
+    failure = refused(report, "elma365-1-install")
 
     # the error: the installer's last 40 lines, masked, then the path of its transcript
     found = re.search(r"the last 40 lines of the transcript "
@@ -100,7 +100,7 @@ def test_a_deploy_leaves_a_masked_transcript_of_the_installer_and_of_reconfigure
     assert f"PostgreSQL connection string: {MASK}\n" in reconfigure.read_text()
     # each step's output names its transcript
     for path in (installer, reconfigure):
-        assert f"transcript: {TRANSCRIPT_DIR}/{path.name}" in report.output
+        assert f"transcript: {TRANSCRIPT_DIR}/{path.name}" in printed(report)
 
     where = places(lab, report)
     where.update({f"the transcript {p.name}": p.read_text() for p in (installer, reconfigure)})

@@ -11,7 +11,7 @@ import pytest
 
 from lab.harness import Lab
 from lab.stack import ROOT
-from tests.lab_support import FAST, needs_lab
+from tests.lab_support import FAST, needs_lab, printed
 
 pytestmark = needs_lab
 
@@ -65,8 +65,8 @@ def test_an_upgrade_from_the_last_landed_version_runs_no_vendor_tool(upgraded):
     # a create that finds HA applied, and the old step's delete, which has no command
     assert ops["elma365-2-update-hamode"] == {"create-replacement", "delete-replaced"}
     assert ops["reconfigure"] == {"update"} and ops["elma365-1-preflight"] == {"update"}
-    assert "already applied here; nothing to do" in report.output
-    assert "taken over" not in report.output   # only elma365:adopt takes anything over
+    assert "already applied here; nothing to do" in printed(report)
+    assert "taken over" not in printed(report)   # only elma365:adopt takes anything over
     # no delete that could run a stored `microk8s leave` (no step has one; a replaced step's delete is empty)
     assert not [name for name, op in report.ran() if op == "delete"]
     # a second run with the same config runs nothing at all

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from components.verify import checks, cli, repairs
 from lab import ssh_exec
 from lab.harness import Lab, is_check
 from lab.stack import ROOT
+from tests.behind_bastion import only_the_bastion
 from tests.lab_support import FAST, needs_lab
 
 pytestmark = needs_lab
@@ -152,12 +154,9 @@ def test_a_deployed_site_matches_read_through_pulumi_config(lab):
     # journal would be a matter of timing on a loaded machine)
     out = done.stdout
     assert out.splitlines()[0].split() == ["NODE", "CHECK", "EXPECTED", "(config)", "FOUND"]
-    if hf.rendered_socket(site_of(lab)):   # HAProxy's own view, through the admin socket the program configures
-        assert "0 drift, 0 skipped (not verified: none)" in out
-        assert all(f"backend elma365-{i} state (admin socket)" in out for i in (1, 2, 3))
-    else:                                  # no admin socket, no stats page: said, and not counted as a match
-        assert "0 drift, 1 skipped (not verified: haproxy" in out
-        assert "not checked: the program's config has no admin socket and no stats page" in out
+    # HAProxy's own view, through the admin socket the program's config declares
+    assert "0 drift, 0 skipped (not verified: none)" in out
+    assert all(f"backend elma365-{i} state (admin socket)" in out for i in (1, 2, 3))
     assert "identical" in out and "HA mode (elma365ctl status)" in out
     # no secret in what it prints: the SSH key, the kubeconfig's token
     key = Path(lab.info["privateKeyPath"]).read_text()
@@ -190,12 +189,29 @@ def test_every_urn_a_repair_names_is_a_step_in_the_state(lab):
     assert all(urn == names.urn("lab", "elma365-cluster", name) for name, urn in from_stack.items())
 
 
-def test_through_a_bastion(lab):
-    values = copy.deepcopy(lab.values)
+def test_through_a_bastion_where_only_the_bastion_answers(lab, tmp_path):
+    """Run where the bastion (the HAProxy host) is the only host that answers (a network namespace
+    of the test's own): without ssh.bastion every node is unreachable, with it the site matches."""
     jump = lab.info["haproxy"]
-    values["ssh"]["bastion"] = {"host": jump["address"], "port": jump["port"], "user": "root", "hostKey": jump["hostKey"]}
-    code, rows, text = verify(lab, values)
-    assert code == 0, text
+    values = copy.deepcopy(lab.values)
+    del values["ssh"]["privateKey"]   # --key gives it
+    given = tmp_path / "values.json"
+    argv = [sys.executable, "-m", "components.verify", "--values-json", str(given), "--key", lab.info["privateKeyPath"],
+            "--stack-name", "lab"]
+    with only_the_bastion(jump["address"], jump["port"], tmp_path) as run:
+        given.write_text(json.dumps(values))
+        direct = run(argv, timeout=300)
+        assert direct.returncode == 1, direct.stdout + direct.stderr
+        assert all(f"DRIFT elma365-{i}: reachable over SSH" in direct.stdout for i in (1, 2, 3)), direct.stdout
+
+        values["ssh"]["bastion"] = {"host": jump["address"], "port": jump["port"], "user": "root",
+                                    "hostKey": jump["hostKey"]}
+        given.write_text(json.dumps(values))
+        mark = lab.mark()
+        through = run(argv, timeout=300)
+        assert through.returncode == 0, through.stdout + through.stderr
+        assert "0 drift, 0 skipped" in through.stdout
+        read_only(lab, mark)
 
 
 # ---------------------------------------------------------------- drifts, each repaired
@@ -338,18 +354,11 @@ def test_a_node_that_left_the_cluster_by_hand(lab):
 # ---------------------------------------------------------------- HAProxy's own view
 
 def test_haproxys_own_view_of_its_backends(lab):
-    """Through the admin socket when the program's config has one; else through the stats page,
-    configured here (its password a secret that reaches the HAProxy host only on stdin)."""
-    if not hf.rendered_socket(site_of(lab)):
-        values = copy.deepcopy(lab.values)
-        values["haproxy"]["stats"] = {"bind": f"{lab.info['haproxy']['address']}:8404", "user": "admin",
-                                      "password": "Stats-pass-123"}
-        report = lab.up(values)
-        assert report.ok, report.failures
-        lab.values = values
+    """Through the admin socket the program's config declares."""
     _, rows, text = settle(lab)
+    assert {name: r.check for name, r in state_rows(rows).items()} == {
+        f"elma365-{i}": f"backend elma365-{i} state (admin socket)" for i in (1, 2, 3)}
     assert {name: r.found for name, r in state_rows(rows).items()} == {f"elma365-{i}": "UP" for i in (1, 2, 3)}
-    assert "Stats-pass-123" not in text
     assert on(lab, "elma365-3", "microk8s stop").exit_code == 0
     deadline = time.monotonic() + 15
     while True:   # HAProxy marks it DOWN after `fall` failed checks

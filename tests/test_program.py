@@ -102,15 +102,20 @@ def test_the_join_token_is_a_secret_and_never_logged(site):
         assert "92b2db237428470dc4fcfc4ebbd9dc81" not in site.command(f"{node}-join").inputs["create"]
 
 
-def test_a_failed_join_tells_how_to_get_a_fresh_token(site):
+def test_a_spent_join_token_tells_how_to_get_a_fresh_one(site, tmp_path):
     script = shlex.split(site.command("elma365-3-join").inputs["create"])[-1]
+    lines = script.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("fresh_token_hint="))
+    refusal = lines[start:lines.index("fi", start) + 1]   # the hint, then the refusal of a spent token
+    spent = tmp_path / "spent-join-tokens"
+    spent.write_text("0123456789abcdef\n")
+    # the program's lines as bash runs them on the node, given a token it presented before
+    done = subprocess.run(["bash", "-c", "\n".join([f"spent={shlex.quote(str(spent))}", "token_id=0123456789abcdef",
+                                                    *refusal])], capture_output=True, text=True, timeout=30)
     urn = site.command("elma365-3-add-node").urn
-    hint = "get a fresh one with: pulumi up --replace " + shlex.quote(urn)
-    assert f"fresh_token_hint={shlex.quote(hint)}" in script
-    # what the operator reads, as bash prints it:
-    printed = subprocess.run(["bash", "-c", f"fresh_token_hint={shlex.quote(hint)}; echo \"$fresh_token_hint\""],
-                             capture_output=True, text=True).stdout.strip()
-    assert printed == f"get a fresh one with: pulumi up --replace '{urn}'"
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == ("ERROR: the join token for elma365-3 was already used once; "
+                           f"get a fresh one with: pulumi up --replace '{urn}'\n")
 
 
 def test_no_step_has_a_delete_so_a_replace_rename_or_destroy_runs_nothing_on_a_server(site):

@@ -36,7 +36,7 @@ import pytest
 from lab import toolchain
 from lab.runner import DEFAULT_STACK, lab_values
 from lab.stack import PulumiStack, Report
-from tests.lab_support import needs_lab
+from tests.lab_support import needs_lab, printed, refused
 from tests.sites import TEST_KEY
 
 pytestmark = pytest.mark.skipif(toolchain.missing() is not None, reason=toolchain.missing() or "")
@@ -105,7 +105,7 @@ def violations(output: str) -> list[Violation]:
 
 
 def mandatory(report: Report) -> list[Violation]:
-    return sorted(v for v in violations(report.output) if v.level == "mandatory")
+    return sorted(v for v in violations(printed(report)) if v.level == "mandatory")
 
 
 def preview_with_pack(pulumi_stack: PulumiStack, *extra: str) -> Report:
@@ -134,10 +134,10 @@ def test_without_the_wrapper_the_old_language_host_runs_the_program_instead_of_t
     report = preview_with_pack(pulumi_stack)
     assert not report.ok
     assert f'policy pack "{PACK}" failed to start: could not read plugin [{PACK}]: exit status 1' \
-        in "\n".join(report.failures)
+        in refused(report)
     # what ran was the project's __main__.py, without the stack's config
-    assert 'File "' + str(pulumi_stack.project / "__main__.py") + '", line' in report.output
-    assert "elma365:nodes = (missing): is required" in report.output
+    assert 'File "' + str(pulumi_stack.project / "__main__.py") + '", line' in printed(report)
+    assert "elma365:nodes = (missing): is required" in printed(report)
 
 
 # ---------------------------------------------------------------- a good stack
@@ -146,13 +146,13 @@ def test_the_lab_stack_passes_the_pack_with_host_keys_required(tmp_path):
     pulumi_stack = new_stack(tmp_path, lab_stack_values(tmp_path))
     report = preview_with_pack(pulumi_stack, "--policy-pack-config", str(EXAMPLE_CONFIG))
     assert report.ok, report.failures
-    assert f"elma365-cluster-policies@v0.1.0 (local: {PACK})" in report.output
+    assert f"elma365-cluster-policies@v0.1.0 (local: {PACK})" in printed(report)
     assert mandatory(report) == []
     # the two HAProxy checks read the config, which a preview cannot know: they run during `up`
-    assert sorted((v.level, v.policy, v.resource) for v in violations(report.output)) == [
+    assert sorted((v.level, v.policy, v.resource) for v in violations(printed(report))) == [
         ("advisory", "haproxy-fronts-every-node", "elma365-cluster-lab"),
         ("advisory", "haproxy-health-checks", "haproxy-config")]
-    assert all("can't run policy" in v.message and "during preview" in v.message for v in violations(report.output))
+    assert all("can't run policy" in v.message and "during preview" in v.message for v in violations(printed(report)))
     # every command is planned, none ran (nothing answers at the stack's addresses)
     assert len(report.steps) == 24 and {s.op for s in report.steps} == {"create"}
 
@@ -163,7 +163,7 @@ def test_the_pack_is_found_from_a_relative_policy_pack_path(tmp_path):
     relative = os.path.relpath(PACK, pulumi_stack.project)
     report = pulumi_stack.preview(extra=["--policy-pack", relative])
     assert report.ok, report.failures
-    assert f"elma365-cluster-policies@v0.1.0 (local: {relative})" in report.output
+    assert f"elma365-cluster-policies@v0.1.0 (local: {relative})" in printed(report)
 
 
 @needs_wrapper
@@ -172,7 +172,7 @@ def test_the_wrapper_refuses_to_guess_between_two_packs(tmp_path):
     report = pulumi_stack.preview(extra=["--policy-pack", str(PACK), "--policy-pack", str(PACK)])
     assert not report.ok
     assert "pulumi-python: the pulumi command names 2 policy packs; set ELMA365_POLICY_PACK to the one to run" \
-        in report.output
+        in printed(report)
 
 
 # ---------------------------------------------------------------- bad stacks
@@ -269,11 +269,11 @@ def test_a_bad_stack_fails_the_preview_with_the_policy_message(tmp_path, case: B
         changed_program(pulumi_stack, case.program)
     report = preview_with_pack(pulumi_stack, *case.flags)
     assert not report.ok
-    assert "preview failed" in "\n".join(report.failures)
+    assert "preview failed" in refused(report)
     assert mandatory(report) == sorted(case.expected)
     # a policy message never quotes the command text it found a secret in (the reload command is
     # plain config, so the CLI shows it elsewhere, e.g. in the stack's outputs)
-    assert not any("hunter2-reload" in v.message for v in violations(report.output))
+    assert not any("hunter2-reload" in v.message for v in violations(printed(report)))
 
 
 # ---------------------------------------------------------------- a full up on the lab
@@ -288,8 +288,8 @@ def test_a_full_up_on_the_lab_passes_every_policy_with_the_real_haproxy_config(t
         lab.stack.configure(lab.values)
         report = lab.stack.up(extra=["--policy-pack", str(PACK), "--policy-pack-config", str(EXAMPLE_CONFIG)])
         assert report.ok, report.failures
-        assert f"elma365-cluster-policies@v0.1.0 (local: {PACK})" in report.output
-        assert violations(report.output) == []   # nothing left to advise on: the HAProxy config was known
+        assert f"elma365-cluster-policies@v0.1.0 (local: {PACK})" in printed(report)
+        assert violations(printed(report)) == []   # nothing left to advise on: the HAProxy config was known
         assert len(report.steps) == 24 and all(s.ok for s in report.steps)
     finally:
         lab.down()
