@@ -1,7 +1,7 @@
 """Every default of the site config, in one table: the dataclasses (components/site.py) take theirs
 from here, so a key the config leaves out holds its default wherever the model is read (the program,
-`make verify`, the policy pack); the rules and the README's config reference state them too
-(tests/test_defaults.py checks every default the README and docs/haproxy.md state).
+`make verify`, the policy pack); the rules and the config reference (docs/configuration.md) state
+them too (tests/test_defaults.py checks every default it states).
 
 A key absent here has no default: it is optional (none) or required, as its rule says."""
 from __future__ import annotations
@@ -55,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "haproxy.keepalived.reloadCommand": "systemctl reload-or-restart keepalived",
     "preflight.enabled": True,
     # The vendor recommends Ubuntu Server 22.04 or Debian 11; the rest are common choices, not vendor
-    # figures (see docs/preflight-and-kubernetes.md): set your site's own list.
+    # figures (see docs/preflight.md): set your site's own list.
     "preflight.supportedOs": ("ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04", "debian:11", "debian:12",
                               "astra:1.7", "redos:7.3"),
     # the vendor's published minimum for one ELMA365 On-Premises Enterprise server (500 users)
@@ -69,7 +69,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # What the model holds for a key that is required only while its section is on: `ha.replicas` and
-# `ha.failoverSeconds` are required when HA is enabled (so the README states no default for them),
+# `ha.failoverSeconds` are required when HA is enabled (so docs/configuration.md states no default for them),
 # and hold these while it is off (what the component's inputs and the outputs show then).
 WHILE_OFF: dict[str, Any] = {
     "ha.replicas": 3,
