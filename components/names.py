@@ -57,6 +57,19 @@ def scale(service: str) -> str:
 
 update_hamode = _of("update-hamode")
 RESTART = "restart"
+
+# What a node applied last: a step that applies settings keeps the digest of it in a file of its node
+# (render/shell.APPLIED_DIR, read by render/shell.applied_guard, emptied by verify's repairs). Each
+# concept has three spellings, each kept for good because it lives in the state or on the servers (a
+# new one would run the vendor's tools again on a live site): its component type, its steps' names
+# (the vendor's command) and the node's file:
+#   Settings           `reconfigure`                      applied/settings
+#   HighAvailability   `<node>-update-hamode`, `restart`  applied/hamode, applied/restart
+#   Scaling            `scale-<service>`                  applied/scale-<service> (the step's name)
+APPLIED_SETTINGS = "settings"
+APPLIED_HAMODE = "hamode"
+APPLIED_RESTART = "restart"
+applied_scale = scale
 kubeconfig = _of("kubeconfig")               # on the main node
 microk8s_hold = _of("microk8s-hold")         # MicroK8s' automatic refreshes held
 microk8s_backup = _of("microk8s-backup")     # on the main node, before a rolling refresh

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from .site import Site
 # the record is a selection of the site model's one projection
-from .site_view import RECORD_FORMAT as FORMAT, record as record_of  # noqa: F401
+from .site_view import RECORD_FORMAT as FORMAT, record_of  # noqa: F401
 
 RECORD_OUTPUT = "site"
 

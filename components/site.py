@@ -181,20 +181,8 @@ class Haproxy:
 
     @property
     def host(self) -> str:
-        """The first (or only) balancer's address; its `port`, `user` and `host_key` likewise."""
+        """The first (or only) balancer's address."""
         return self.balancers[0].host
-
-    @property
-    def port(self) -> Optional[int]:
-        return self.balancers[0].port
-
-    @property
-    def user(self) -> Optional[str]:
-        return self.balancers[0].user
-
-    @property
-    def host_key(self) -> Optional[str]:
-        return self.balancers[0].host_key
 
     @property
     def public_address(self) -> str:

@@ -3,9 +3,9 @@ data under its config keys, every secret left out. What the stack exports and wh
 are selections of `view(site)`:
 
 - `public_view`: the Elma365Cluster component's inputs (what the policy pack reads);
-- `record`: the stack output `site`, what the next run compares the config with (components/record.py);
+- `record_of`: the stack output `site`, what the next run compares the config with (components/record.py);
 - `configured`: the stack output `configured`;
-- `targets`: how `make verify` reaches each server (components/render/verify.py).
+- `targets`: how `make verify` reaches each server (components/verify/).
 
 Their shapes are the ones earlier versions recorded: an upgrade changes no input and no output.
 """
@@ -68,7 +68,7 @@ def public_view(site: Site) -> dict[str, Any]:
     }
 
 
-def record(site: Site) -> dict[str, Any]:
+def record_of(site: Site) -> dict[str, Any]:
     """The main node, the active nodes with what it takes to reach them, and the HAProxy hosts."""
     p = view(site)
     active = [n for n in p["nodes"] if n["decommission"] is None]

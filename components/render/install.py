@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..facts.node import NAMESPACE, SNAP_CHANNEL, facts_script
+from ..facts.node import ELMA365_NAMESPACE, SNAP_CHANNEL, facts_script
 from ..site import Ha, Install, Scaling
 from .answers import expect_driver, install_replies
 from .preflight import live_elma365
@@ -32,7 +32,7 @@ def install_command(main_name: str, install: Install, adopt: bool, *, sudo: bool
         on_live = fill("install-take-over.sh", record_applied=Raw(record_applied()), take_over_mark=Raw(take_over_mark()),
                        installed_marker=INSTALLED_MARKER, main_text=main)  # Raw: shell.py's fragments
     else:
-        on_live = fill("install-refuse-live.sh", main_text=main, namespace=NAMESPACE, refusal=live_elma365(adopt)[1])
+        on_live = fill("install-refuse-live.sh", main_text=main, namespace=ELMA365_NAMESPACE, refusal=live_elma365(adopt)[1])
     body = fill("install.sh", applied_dir=APPLIED_DIR, detached=Raw(DETACHED), installed_marker=INSTALLED_MARKER,
                 facts=Raw(facts_script(main_name)), on_live_elma365=Raw(on_live),  # Raw: rendered here
                 main_text=main, ensure_expect=Raw(ensure_package("expect", "expect")),

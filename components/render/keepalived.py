@@ -35,7 +35,7 @@ def check_path(keepalived: Keepalived) -> str:
     return posixpath.join(posixpath.dirname(keepalived.config_path), CHECK_FILE)
 
 
-def check_script(haproxy: Haproxy) -> str:
+def haproxy_check_script(haproxy: Haproxy) -> str:
     return fill("keepalived-check-haproxy.sh", port=haproxy.web_port)
 
 
@@ -81,7 +81,7 @@ def apply_command(haproxy: Haproxy, index: int, *, sudo: bool) -> str:
     body = fill("keepalived-apply.sh", config_path=k.config_path, check_path=check_path(k),
                 reload_command=k.reload_command, keep_own=Raw(keep_hosts_own("haproxy.virtualIp")),
                 ensure_keepalived=Raw(ensure_package("keepalived", "keepalived")),
-                config=keepalived_config(haproxy, index), check_script=check_script(haproxy))
+                config=keepalived_config(haproxy, index), check_script=haproxy_check_script(haproxy))
     return remote(body, sudo=sudo)
 
 

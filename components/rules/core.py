@@ -12,7 +12,7 @@ from typing import Any, Callable, Generator, Iterable, Iterator, Mapping, Option
 
 from ..site_view import config_key  # how a model field is named in the config (a module of no imports)
 
-NAMESPACE = "elma365"
+CONFIG_NAMESPACE = "elma365"
 TOP_LEVEL_KEYS = ("adopt", "ssh", "nodes", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes")
 EXTERNAL_SERVICES = ("postgresql", "mongodb", "s3", "redis", "rabbitmq")
 MISSING = object()
@@ -44,7 +44,7 @@ class Violation:
     rule: str
 
     def __str__(self) -> str:
-        return f"{NAMESPACE}:{self.key} = {show(self.value)}: {self.rule}"
+        return f"{CONFIG_NAMESPACE}:{self.key} = {show(self.value)}: {self.rule}"
 
 
 def show(value: Any) -> str:
@@ -246,4 +246,4 @@ def _number(key: str, value: Any, low: float, high: float, *, whole: bool = Fals
 
 
 # the helpers are shared by the rule modules of this package
-__all__ = ['Part', 'build', 'config_key', 'config_rule', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MISSING', 'NAMESPACE', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'ValueRule', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'Violation', '_address', '_bool', '_host_key', '_nodes', '_number', '_objects', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'section_rule', 'show']
+__all__ = ['Part', 'build', 'config_key', 'config_rule', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MISSING', 'CONFIG_NAMESPACE', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'ValueRule', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'Violation', '_address', '_bool', '_host_key', '_nodes', '_number', '_objects', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'section_rule', 'show']
