@@ -28,7 +28,7 @@ from ..site import Node, Preflight
 from .hold import refresh_hold_check
 from .refresh import RefreshPlan, preflight_check as refresh_check, preflight_health
 from .shell import remote
-from .template import Raw, Text, fill
+from .template import Both, Raw, Text, fill
 
 MICROK8S_PORTS = (25000, 16443, 10250, DATASTORE_PORT)
 LINE = re.compile(r"^PREFLIGHT (?P<node>\S+) (?P<check>\S+) (?P<status>ok|warn|fail) ?(?P<detail>.*)$")
@@ -66,7 +66,7 @@ def _checks(*, is_main: bool, main_cluster_address: str, sudo: bool, preflight: 
     p = preflight
     # the main node does not probe itself: the others must reach it
     ports = "" if is_main else "\n" + fill("preflight-ports.sh", ports=list(MICROK8S_PORTS), timeout=p.port_timeout_seconds,
-                                           main=main_cluster_address, main_text=Text(main_cluster_address)) + "\n"
+                                           main=Both(main_cluster_address)) + "\n"
     # MemTotal is the RAM less what the firmware and kernel keep: allow 5 % below the minimum.
     return fill("preflight.sh", supported_os=list(p.supported_os),
                 supported_os_text=Text(", ".join(p.supported_os)), min_cpu_cores=p.min_cpu_cores,
