@@ -9,7 +9,7 @@ import pulumi.runtime
 
 from pulumi.runtime.sync_await import _sync_await
 
-from .record import RECORD_OUTPUT, from_outputs, transition_problems
+from .record import RECORD_OUTPUT, Record, from_outputs, transition_problems
 from .rules import CONFIG_NAMESPACE, TOP_LEVEL_KEYS
 from .site import Site, SiteConfigError, config_value, parse_site
 
@@ -39,7 +39,7 @@ def load_site() -> Site:
         raise pulumi.RunError(str(exc)) from None
 
 
-def load_previous(site: Site) -> Optional[dict[str, Any]]:
+def load_previous(site: Site) -> Optional[Record]:
     """The record the last successful `pulumi up` of this stack exported, read back through a
     StackReference to this very stack; a change it does not allow (another main node, more than one
     node out at once) stops the program here, before any step exists, so nothing runs anywhere."""

@@ -3,7 +3,7 @@ data under its config keys, every secret left out. What the stack exports and wh
 are selections of `view(site)`:
 
 - `public_view`: the Elma365Cluster component's inputs (what the policy pack reads);
-- `record_of`: the stack output `site`, what the next run compares the config with (components/record.py);
+- `Record.of` (components/record.py): the stack output `site`, what the next run compares the config with;
 - `configured`: the stack output `configured`;
 - `targets`: how `make verify` reaches each server (components/verify/).
 
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Mapping
 if TYPE_CHECKING:  # this module imports nothing of the program: the model's modules import it
     from .site import Site
 
-RECORD_FORMAT = 2
 # A model field's config key is its name in camelCase, but for these:
 KEYS = {"min_memory_gib": "minMemoryGiB", "min_free_disk_gib": "minFreeDiskGiB", "balancers": "hosts"}
 
@@ -65,26 +64,6 @@ def public_view(site: Site) -> dict[str, Any]:
             "host": h["hosts"][0]["host"], **pick(h, "bind", "backendPort", "configPath", "reloadCommand"),
             **({"hosts": [b["host"] for b in h["hosts"]]} if len(h["hosts"]) > 1 else {}),
             **({"virtualIp": h["keepalived"]["address"]} if h["keepalived"] else {})},
-    }
-
-
-def record_of(site: Site) -> dict[str, Any]:
-    """The main node, the active nodes with what it takes to reach them, and the HAProxy hosts."""
-    p = view(site)
-    active = [n for n in p["nodes"] if n["decommission"] is None]
-    h = p["haproxy"]
-    return {
-        "format": RECORD_FORMAT,
-        "main": p["nodes"][0]["name"],
-        "active": [n["name"] for n in active],
-        "nodes": {n["name"]: pick(n, "address", "clusterAddress", "port", "hostKey") for n in active},
-        # the MicroK8s refresh the site asked for (a record without it: from before refreshes rolled)
-        "microk8s": pick(p["install"], "microk8sChannel", "microk8sRefresh"),
-        "haproxy": None if h is None else {
-            **h["hosts"][0], **pick(h, "configPath", "reloadCommand", "shared", "includePath"),
-            # only with several balancers or a virtual IP, so a single balancer's record stays as it was
-            **({"hosts": h["hosts"]} if len(h["hosts"]) > 1 else {}),
-            **({"keepalived": pick(h["keepalived"], "configPath", "reloadCommand")} if h["keepalived"] else {})},
     }
 
 

@@ -168,9 +168,10 @@ def unique_urns(run) -> bool:
 @pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v shellcheck"], capture_output=True).returncode != 0,
                     reason="needs shellcheck (make test installs it)")
 def test_the_rendered_keepalived_scripts_are_shellcheck_clean():
+    from components.record import RecordedKeepalived
     from components.render import keepalived
     site = parse_site(two_balancers(), SECRET_KEYS)
-    old = {"configPath": "/etc/keepalived/keepalived.conf", "reloadCommand": "systemctl reload keepalived"}
+    old = RecordedKeepalived("/etc/keepalived/keepalived.conf", "systemctl reload keepalived")
     sudo = site.ssh.needs_sudo
     for command in (keepalived.apply_command(site.haproxy, 1, sudo=sudo), keepalived.removal_command(old, sudo=sudo),
                     haproxy_check_script(site.haproxy)):

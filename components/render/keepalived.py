@@ -13,8 +13,8 @@ its HAProxy passes the check again.
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Mapping
 
+from ..record import RecordedKeepalived
 from ..site import Haproxy, Keepalived
 from .haproxy import BEFORE, DISABLED, MANAGED, keep_hosts_own
 from .shell import ensure_package, remote
@@ -85,8 +85,8 @@ def apply_command(haproxy: Haproxy, index: int, *, sudo: bool) -> str:
     return remote(body, sudo=sudo)
 
 
-def removal_command(old: Mapping[str, Any], *, sudo: bool) -> str:
+def removal_command(old: RecordedKeepalived, *, sudo: bool) -> str:
     """`old`: the balancer's keepalived settings as the previous deployment's record has them."""
-    body = fill("keepalived-removal.sh", config_path=old["configPath"], reload_command=old["reloadCommand"],
+    body = fill("keepalived-removal.sh", config_path=old.config_path, reload_command=old.reload_command,
                 managed=MANAGED, before=BEFORE, disabled=DISABLED)
     return remote(body, sudo=sudo)
