@@ -12,18 +12,12 @@ Their shapes are the ones earlier versions recorded: an upgrade changes no input
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import TYPE_CHECKING, Any, Mapping
 
-if TYPE_CHECKING:  # this module imports nothing of the program: the model's modules import it
-    from .site import Site
+from .keys import key_of
 
-# A model field's config key is its name in camelCase, but for these:
-KEYS = {"min_memory_gib": "minMemoryGiB", "min_free_disk_gib": "minFreeDiskGiB", "balancers": "hosts"}
-
-
-def config_key(field_name: str) -> str:
-    return KEYS.get(field_name) or re.sub(r"_(.)", lambda m: m.group(1).upper(), field_name)
+if TYPE_CHECKING:  # the model imports this module (Preflight.thresholds): only its type here
+    from .model import Site
 
 
 def view(value: Any) -> Any:
@@ -34,9 +28,9 @@ def view(value: Any) -> Any:
         for f in dataclasses.fields(value):
             item = getattr(value, f.name)
             if "Secret" not in str(f.type):
-                out[config_key(f.name)] = view(item)
+                out[key_of(f)] = view(item)
             elif isinstance(item, Mapping):
-                out[config_key(f.name)] = sorted(item)
+                out[key_of(f)] = sorted(item)
         return out
     if isinstance(value, Mapping):
         return {k: view(v) for k, v in value.items()}

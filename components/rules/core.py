@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Iterable, Iterator, Mapping, Optional, TypeVar
 
-from ..site_view import config_key  # how a model field is named in the config (a module of no imports)
+from ..keys import key_of  # how a model field is named in the config
 
 CONFIG_NAMESPACE = "elma365"
 TOP_LEVEL_KEYS = ("adopt", "ssh", "nodes", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes")
@@ -136,7 +136,7 @@ T = TypeVar("T")
 def build(cls: type[T], **by_key: Any) -> T:
     """A model dataclass from values named by their config keys: one not given (or MISSING) keeps
     the field's default, which is the table's (defaults.py)."""
-    names = {config_key(f.name): f.name for f in dataclasses.fields(cls)}
+    names = {key_of(f): f.name for f in dataclasses.fields(cls)}
     return cls(**{names[key]: value for key, value in by_key.items() if value is not MISSING})
 
 
@@ -246,4 +246,4 @@ def _number(key: str, value: Any, low: float, high: float, *, whole: bool = Fals
 
 
 # the helpers are shared by the rule modules of this package
-__all__ = ['Part', 'build', 'config_key', 'config_rule', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MISSING', 'CONFIG_NAMESPACE', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'ValueRule', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'Violation', '_address', '_bool', '_host_key', '_nodes', '_number', '_objects', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'section_rule', 'show']
+__all__ = ['Part', 'build', 'key_of', 'config_rule', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MISSING', 'CONFIG_NAMESPACE', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'ValueRule', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'Violation', '_address', '_bool', '_host_key', '_nodes', '_number', '_objects', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'section_rule', 'show']

@@ -5,8 +5,7 @@ import ipaddress
 import re
 from typing import Any, Iterator, Mapping
 
-# the model the rules build: site.py imports this package, so its classes are looked up when a builder runs
-from .. import site as model
+from .. import model   # the model the rules build (components/model.py imports no rule)
 from .defaults import DEFAULTS
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
 

@@ -1,0 +1,35 @@
+"""How a field of the site model (components/model.py) declares its config key: the bottom of the
+model's import chain (keys -> model -> rules -> site, the front door), importing nothing of the program.
+
+A field's key is its name in camelCase, unless the field says otherwise (`key=`, where the config's
+shape differs from the model's); its default, when it has one, is given at the field with `setting`,
+so the model is the one place that states it (rules/defaults.py collects them into a table).
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Optional
+
+KEY = "elma365.key"              # metadata: the field's config key, where it is not its name in camelCase
+OFF_ONLY = "elma365.off-only"    # metadata: the default holds only while the section is off (else required)
+
+
+def camel(name: str) -> str:
+    return re.sub(r"_(.)", lambda m: m.group(1).upper(), name)
+
+
+def key_of(f: dataclasses.Field) -> str:
+    """The config key of a model field."""
+    return f.metadata.get(KEY) or camel(f.name)
+
+
+def setting(default: Any = dataclasses.MISSING, *, key: Optional[str] = None, off_only: bool = False,
+            factory: Any = dataclasses.MISSING) -> Any:
+    """A model field with its default (or `factory`), its config key where it is not the camelCase of
+    its name, and `off_only`: a default that holds only while its section is switched off (the rules
+    require the key when it is on, so the reference states no default for it)."""
+    metadata = {**({KEY: key} if key else {}), **({OFF_ONLY: True} if off_only else {})}
+    if factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
