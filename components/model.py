@@ -39,9 +39,9 @@ class Bastion(SshServer):
 
 @dataclass(frozen=True, kw_only=True)
 class Ssh:
-    private_key: Secret
     user: str = setting('root')
     port: int = setting(22)
+    private_key: Secret
     private_key_password: Optional[Secret] = None
     sudo: bool = setting(False)
     bastion: Optional[Bastion] = None
@@ -58,9 +58,9 @@ class Node:
     cluster_address: str
     port: Optional[int] = None
     host_key: Optional[str] = None
-    zone: Optional[str] = None  # Kubernetes topology labels (components/kubernetes.py)
-    rack: Optional[str] = None
-    labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    zone: Optional[str] = setting(None, public=False)  # Kubernetes topology labels (components/kubernetes.py)
+    rack: Optional[str] = setting(None, public=False)
+    labels: Mapping[str, str] = setting(factory=dict, public=False)
     # None: a member (or to become one); "drain": a live node on its way out (drain, leave,
     # remove-node); "force": a dead node, removed on the main node with nothing run on it
     decommission: Optional[str] = None
@@ -82,12 +82,12 @@ class Install:
     installer_url: str = setting('https://dl.elma365.com/onPremise/master/latest/download')
     microk8s_channel: Optional[str] = None  # None: whatever the main node runs (read from it)
     # a new number asks for a rolling refresh of MicroK8s within its channel (components/refresh.py)
-    microk8s_refresh: Optional[int] = None
+    microk8s_refresh: Optional[int] = setting(None, public=False)
     datastore_backups: int = setting(5)   # kept on the main node; 0: none taken
     external_services: Mapping[str, Secret] = field(default_factory=dict)
-    answers: tuple[Answer, ...] = ()
-    question_timeout_seconds: int = setting(30)
-    timeout_minutes: int = setting(120)
+    answers: tuple[Answer, ...] = setting((), public=False)   # the public view has their prompts only
+    question_timeout_seconds: int = setting(30, public=False)
+    timeout_minutes: int = setting(120, public=False)
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,9 @@ class BalancerHost(SshServer):
 @dataclass(frozen=True, kw_only=True)
 class Keepalived:
     """The virtual IP the balancers share: keepalived (VRRPv3) on each, the address on the live one."""
-    address: str                 # the virtual IP, without a prefix length
-    prefix_length: int
+    # the virtual IP (haproxy.virtualIp, no key of its own here): its address and prefix length
+    address: str = setting(derived=True)
+    prefix_length: int = setting(derived=True)
     interface: str               # where the VIP goes and VRRP speaks, the same name on every balancer
     virtual_router_id: int = setting(51)
     advert_interval: float = setting(0.5)
@@ -196,15 +197,15 @@ class HealthCheck:
 @dataclass(frozen=True, kw_only=True)
 class HaproxyStats:
     bind: str
+    uri: str = setting('/')
     user: str
     password: Secret
-    uri: str = setting('/')
 
 
 @dataclass(frozen=True, kw_only=True)
 class HaproxyTls:
-    certificate: Secret  # PEM: certificate chain and private key
     bind: str = setting('*:443')
+    certificate: Secret  # PEM: certificate chain and private key
     certificate_path: str = setting('/etc/haproxy/elma365.pem')
     redirect_http: bool = setting(True)
 
@@ -237,11 +238,11 @@ class Kubernetes:
 
 @dataclass(frozen=True, kw_only=True)
 class Site:
+    # take over a site that already runs ELMA365 (docs/take-over.md): no installer over it, and what
+    # runs there is recorded as the config states it
+    adopt: bool = setting(False)
     ssh: Ssh
     nodes: tuple[Node, ...]
-    # take over a site that already runs ELMA365 (README: "Take over a site that already runs
-    # ELMA365"): no installer over it, and what runs there is recorded as the config states it
-    adopt: bool = setting(False)
     install: Install = Install()
     scaling: Scaling = Scaling()
     ha: Ha = Ha()

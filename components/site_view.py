@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .keys import key_of
+from .keys import is_public, key_of
 
 if TYPE_CHECKING:  # the model imports this module (Preflight.thresholds): only its type here
     from .model import Site
@@ -39,6 +39,11 @@ def view(value: Any) -> Any:
     return value
 
 
+def public_keys(value: Any) -> list[str]:
+    """The keys of a model object that the public view shows (components/keys.py: is_public)."""
+    return [key_of(f) for f in dataclasses.fields(value) if is_public(f)]
+
+
 def pick(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {k: data[k] for k in keys}
 
@@ -49,9 +54,8 @@ def public_view(site: Site) -> dict[str, Any]:
     h = p["haproxy"]
     return {
         **pick(p, "adopt", "ssh"),
-        "nodes": [pick(n, "name", "address", "clusterAddress", "port", "hostKey", "decommission") for n in p["nodes"]],
-        "install": {**pick(p["install"], "edition", "installerUrl", "microk8sChannel", "datastoreBackups",
-                           "externalServices"),
+        "nodes": [pick(n, *public_keys(node)) for n, node in zip(p["nodes"], site.nodes)],
+        "install": {**pick(p["install"], *public_keys(site.install), "externalServices"),   # its names only
                     "answerPrompts": [a["prompt"] for a in p["install"]["answers"]]},
         **pick(p, "scaling", "ha"),
         "haproxy": None if h is None else {

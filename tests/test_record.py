@@ -1,5 +1,6 @@
-"""The record a deployment leaves (the stack output `site`, components/record.py): typed, and read the
-way earlier versions wrote it, so an upgrade finds the nodes and balancers its previous run had."""
+"""What a deployment leaves for the next one and shows the policy pack: the record (the stack output
+`site`, components/record.py), typed and read the way earlier versions wrote it, so an upgrade finds
+the nodes and balancers its previous run had; and the component's inputs, as earlier versions gave them."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import pytest
 
 from components.record import FORMAT, Record, from_outputs
 from components.site import parse_site
+from components.site_view import configured, public_view
 from tests.golden_sites import VARIANTS, secret_keys
 from tests.mock_runtime import ROOT_DIR
 
@@ -28,6 +30,18 @@ def test_this_version_writes_what_the_last_landed_version_wrote():
                 record = Record.of(parse_site(values, secret_keys(values))).to_dict()
                 written[json.dumps(record, sort_keys=True)] = record
     assert sorted(written) == sorted(json.dumps(r, sort_keys=True) for r in WRITTEN.values())
+
+
+VIEWS = json.loads((ROOT_DIR / "tests" / "views_f1f0e10.json").read_text())
+
+
+@pytest.mark.parametrize("variant", sorted(VIEWS))
+def test_the_component_inputs_and_the_configured_output_are_what_the_last_landed_version_gave(variant):
+    """The public view (the Elma365Cluster component's inputs, what the policy pack reads) and the
+    `configured` output, selected from the model's declarations, are the shapes f1f0e10 had."""
+    values = VARIANTS[variant].values()
+    site = parse_site(values, secret_keys(values))
+    assert {"public": public_view(site), "configured": configured(site)} == VIEWS[variant]
 
 
 def without_nulls(value):

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import names
 from ..site import Ha
+from ..site_view import view
 from .shell import applied_guard, digest, record_applied, remote
 from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 
@@ -17,9 +18,7 @@ HA_OFF: dict[str, Any] = {"enabled": False}
 
 def ha_settings(ha: Ha) -> dict[str, Any]:
     """What the HA roll-out applies; every node starts with HA off."""
-    if not ha.enabled:
-        return dict(HA_OFF)
-    return {"enabled": True, "replicas": ha.replicas, "failoverSeconds": ha.failover_seconds}
+    return view(ha) if ha.enabled else dict(HA_OFF)
 
 
 def update_hamode_command(node_name: str, ha: Ha, *, last: bool, sudo: bool) -> str:

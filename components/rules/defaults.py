@@ -34,7 +34,7 @@ def _defaults(off_only: bool) -> dict[str, Any]:
 
 DEFAULTS: dict[str, Any] = _defaults(off_only=False)
 
-# What the model holds for a key that is required only while its section is on (`ha.replicas` and
-# `ha.failoverSeconds` while HA is enabled: docs/configuration.md states no default for them), and
+# What the model holds for a key that is required only while its section is on (the HA keys while
+# HA is enabled: docs/configuration.md states no default for them), and
 # holds these while it is off (what the component's inputs and the outputs show then).
 WHILE_OFF: dict[str, Any] = _defaults(off_only=True)

@@ -11,7 +11,7 @@ from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
 # ---------------------------------------------------------------- kubernetes (node labels)
 
-KUBERNETES_KEYS = ("enabled", "labels")
+KUBERNETES_KEYS = keys_of(model.Kubernetes)
 LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 LABEL_PREFIX = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")

@@ -10,8 +10,7 @@ from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
 # ---------------------------------------------------------------- preflight
 
-PREFLIGHT_KEYS = ("enabled", "supportedOs", "minCpuCores", "minMemoryGiB", "minFreeDiskGiB", "diskPath",
-                  "maxClockOffsetMs", "portTimeoutSeconds")
+PREFLIGHT_KEYS = keys_of(model.Preflight)
 # "<ID>" or "<ID>:<VERSION_ID>" of /etc/os-release, e.g. "ubuntu:22.04", "debian:12", "astra"
 OS_ENTRY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}(:[0-9A-Za-z][0-9A-Za-z._-]{0,31})?$")
 
