@@ -26,7 +26,7 @@ SECTIONS = [
     (model.Answer, "install.answers[]", ("prompt", "answer")),
     (model.Scaling, "scaling", rules.SCALING_KEYS),
     (model.Autoscaling, "scaling.autoscaling", ("enabled", "minReplicas", "maxReplicas")),
-    (model.Ha, "ha", ("enabled", "replicas", "failoverSeconds")),
+    (model.Ha, "ha", rules.keys_of(model.Ha)),
     (model.Haproxy, "haproxy", rules.HAPROXY_KEYS),
     (model.BalancerHost, "haproxy.hosts[]", rules.BALANCER_KEYS),
     (model.HaproxyTimeouts, "haproxy.timeouts", rules.HAPROXY_TIMEOUT_KEYS),

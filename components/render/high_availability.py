@@ -9,7 +9,6 @@ from typing import Any
 
 from .. import names
 from ..site import Ha
-from ..site_view import view
 from .shell import applied_guard, digest, record_applied, remote
 from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 
@@ -18,7 +17,10 @@ HA_OFF: dict[str, Any] = {"enabled": False}
 
 def ha_settings(ha: Ha) -> dict[str, Any]:
     """What the HA roll-out applies; every node starts with HA off."""
-    return view(ha) if ha.enabled else dict(HA_OFF)
+    # exactly the settings the HA steps apply: a key `ha` gains is not here until a step applies it,
+    # else every node's update-hamode would run again after an upgrade
+    return {"enabled": True, "replicas": ha.replicas, "failoverSeconds": ha.failover_seconds} if ha.enabled \
+        else dict(HA_OFF)
 
 
 def update_hamode_command(node_name: str, ha: Ha, *, last: bool, sudo: bool) -> str:
