@@ -23,29 +23,6 @@ FORMAT = 2   # a record of another format is not read (a new stack, as far as de
 
 
 @dataclass(frozen=True)
-class Reach:
-    """How the program reached a server (`host`: a node's address or a balancer's host)."""
-    host: str
-    port: Optional[int] = None
-    user: Optional[str] = None
-    host_key: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class RecordedNode:
-    name: str
-    address: str
-    cluster_address: str
-    port: Optional[int] = None
-    host_key: Optional[str] = None
-
-    def node(self) -> Node:
-        """The node as the model has it (a departed node is built from its record)."""
-        return Node(name=self.name, address=self.address, cluster_address=self.cluster_address,
-                    port=self.port, host_key=self.host_key)
-
-
-@dataclass(frozen=True)
 class RecordedKeepalived:
     config_path: str
     reload_command: str
@@ -54,7 +31,7 @@ class RecordedKeepalived:
 @dataclass(frozen=True)
 class RecordedHaproxy:
     """What it takes to take this program's HAProxy (and keepalived) off the balancers again."""
-    balancers: tuple[Reach, ...]
+    balancers: tuple[BalancerHost, ...]
     config_path: str
     reload_command: str
     shared: bool = False
@@ -63,8 +40,8 @@ class RecordedHaproxy:
 
 
 @dataclass(frozen=True)
-class Microk8sTarget:
-    """The MicroK8s refresh the site asked for: its channel pin and its refresh number."""
+class Target:
+    """What the site asks MicroK8s to run: a channel (None: each node's own) and a refresh number."""
     channel: Optional[str] = None
     refresh: Optional[int] = None
 
@@ -80,8 +57,8 @@ class Record:
     dict form is the one earlier versions wrote (tests/records_f1f0e10.json): an upgrade reads it."""
     main: str
     active: tuple[str, ...]
-    nodes: Mapping[str, RecordedNode] = field(default_factory=dict, hash=False)
-    microk8s: Optional[Microk8sTarget] = None
+    nodes: Mapping[str, Node]   # each active node: how to reach it = field(default_factory=dict, hash=False)
+    microk8s: Optional[Target] = None
     haproxy: Optional[RecordedHaproxy] = None
 
     @classmethod
@@ -91,10 +68,10 @@ class Record:
         h = p["haproxy"]
         return cls(
             main=site.main.name, active=tuple(n.name for n in site.active),
-            nodes={n.name: RecordedNode(n.name, n.address, n.cluster_address, n.port, n.host_key) for n in site.active},
-            microk8s=Microk8sTarget(p["install"]["microk8sChannel"], p["install"]["microk8sRefresh"]),
+            nodes={n.name: Node(n.name, n.address, n.cluster_address, n.port, n.host_key) for n in site.active},
+            microk8s=Target(p["install"]["microk8sChannel"], p["install"]["microk8sRefresh"]),
             haproxy=None if h is None else RecordedHaproxy(
-                balancers=tuple(Reach(b["host"], b["port"], b["user"], b["hostKey"]) for b in h["hosts"]),
+                balancers=tuple(_reach_of(b) for b in h["hosts"]),
                 config_path=h["configPath"], reload_command=h["reloadCommand"], shared=h["shared"],
                 include_path=h["includePath"],
                 keepalived=RecordedKeepalived(h["keepalived"]["configPath"], h["keepalived"]["reloadCommand"])
@@ -128,10 +105,10 @@ class Record:
         micro, h = data.get("microk8s"), data.get("haproxy")
         return cls(
             main=data.get("main"), active=tuple(data.get("active") or ()),
-            nodes={name: RecordedNode(name, n["address"], n["clusterAddress"], n.get("port"), n.get("hostKey"))
+            nodes={name: Node(name, n["address"], n["clusterAddress"], n.get("port"), n.get("hostKey"))
                    for name, n in nodes.items()},
             # present but empty: both unset (a stack output drops a null in an object)
-            microk8s=Microk8sTarget(micro.get("microk8sChannel"), micro.get("microk8sRefresh"))
+            microk8s=Target(micro.get("microk8sChannel"), micro.get("microk8sRefresh"))
             if isinstance(micro, Mapping) else None,
             haproxy=None if not h else RecordedHaproxy(
                 balancers=tuple(_reach_of(b) for b in (h.get("hosts") or [h])),
@@ -141,12 +118,12 @@ class Record:
                 if h.get("keepalived") else None))
 
 
-def _reach(b: Reach) -> dict[str, Any]:
+def _reach(b: BalancerHost) -> dict[str, Any]:
     return {"host": b.host, "port": b.port, "user": b.user, "hostKey": b.host_key}
 
 
-def _reach_of(data: Mapping[str, Any]) -> Reach:
-    return Reach(data["host"], data.get("port"), data.get("user"), data.get("hostKey"))
+def _reach_of(data: Mapping[str, Any]) -> BalancerHost:
+    return BalancerHost(data["host"], data.get("port"), data.get("user"), data.get("hostKey"))
 
 
 def from_outputs(outputs: dict[str, Any]) -> Optional[Record]:
@@ -207,7 +184,7 @@ def departed(previous: Optional[Record], site: Site) -> list[Node]:
     if not previous:
         return []
     listed = {n.name for n in site.nodes}
-    return [previous.nodes[name].node() for name in previous.active
+    return [previous.nodes[name] for name in previous.active
             if name not in listed and name in previous.nodes and name != previous.main]
 
 
@@ -245,6 +222,5 @@ def balancers_left_behind(previous: Optional[Record], site: Site) -> list[LeftBe
         gone = b.host not in hosts_now
         vip_off = old.keepalived is not None and (gone or not vip_now)
         if gone or vip_off:
-            left.append(LeftBehind(BalancerHost(host=b.host, port=b.port, user=b.user, host_key=b.host_key),
-                                   haproxy=old if gone else None, keepalived=old.keepalived if vip_off else None))
+            left.append(LeftBehind(b, haproxy=old if gone else None, keepalived=old.keepalived if vip_off else None))
     return left

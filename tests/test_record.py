@@ -80,6 +80,6 @@ def test_no_record_or_another_format_is_a_new_stack():
 def test_a_record_is_read_into_its_parts():
     record = from_outputs({"site": WRITTEN["example-two-balancers (now)"]})
     assert (record.main, record.active) == ("elma365-1", ("elma365-1", "elma365-2", "elma365-3"))
-    assert record.nodes["elma365-2"].node().cluster_address == "192.168.1.52"
+    assert record.nodes["elma365-2"].cluster_address == "192.168.1.52"
     assert [b.host for b in record.haproxy.balancers] == ["192.168.1.50", "192.168.1.49"]
     assert record.haproxy.keepalived.config_path == "/etc/keepalived/keepalived.conf"

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from components.record import Microk8sTarget, Record, refresh_asked
+from components.record import Target, Record, refresh_asked
 from components.render.refresh import preflight_check
 from components.site import parse_site
 from tests.sites import SECRET_KEYS, example
@@ -47,7 +47,7 @@ def test_no_refresh_is_asked_on_a_first_deployment_nor_after_an_upgrade_from_a_r
 def test_the_record_keeps_the_asked_refresh():
     assert record(site(microk8sChannel="1.29/stable", microk8sRefresh=3)).to_dict()["microk8s"] == {
         "microk8sChannel": "1.29/stable", "microk8sRefresh": 3}
-    assert record(site()).microk8s == Microk8sTarget(None, None)
+    assert record(site()).microk8s == Target(None, None)
 
 
 def test_a_refresh_beside_a_node_joining_or_leaving_is_refused_before_any_step():

@@ -10,9 +10,9 @@ is skipped and an interrupted roll-out goes on where it stopped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from ..facts.node import READ_TIMEOUT_SECONDS, SNAP_CHANNEL, datastore_members
+from ..record import Target   # what the site asks of MicroK8s, as its record keeps it
 from .haproxy import ADMIN_PY, ADMIN_SOCKET, BACKEND
 from .shell import STATE_DIR, datastore_backup, remote
 from .template import Both, Raw, Text, fill
@@ -23,13 +23,6 @@ DRAIN_TIMEOUT_SECONDS = 600
 READY_TIMEOUT_SECONDS = 600
 IDLE_TIMEOUT_SECONDS = 60     # the requests a drained server still serves
 UP_TIMEOUT_SECONDS = 120      # HAProxy's `rise` checks on a node back from its refresh
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the site asks MicroK8s to run: a channel (None: each node's own) and a refresh number."""
-    channel: Optional[str] = None
-    refresh: Optional[int] = None
 
 
 @dataclass(frozen=True)
