@@ -107,6 +107,33 @@ def removal_steps(component: str) -> tuple[str, str]:
     return component.replace("haproxy-removal", "keepalived-removal", 1), component
 
 
+# ---------------------------------------------------------------- what `make verify` reads
+
+# Each read's name in a host's answer (components/facts/sections.py): the fact layer names its reads
+# with these, verify's checks find them by these.
+READ_STATUS = "status"                 # microk8s status
+READ_VERSION = "version"               # microk8s version
+READ_SNAP = "snap"                     # snap list microk8s
+READ_VOTERS = "voters"                 # from READ_STATUS, by the preflight's filter
+READ_DATASTORE = "datastore"           # the same
+READ_CHANNEL = "channel"               # from READ_SNAP, by the preflight's filter
+READ_HELD = "held"                     # the same
+READ_NODES = "nodes"                   # kubectl get nodes, on the main node
+READ_ELMA365CTL = "elma365ctl"         # elma365ctl status, on the main node
+READ_KUBECONFIG = "kubeconfig"         # microk8s config, credentials filtered out, on the main node
+READ_HAPROXY_VERSION = "haproxy-version"
+READ_CONFIG, READ_CONFIG_SHA256 = "config", "config-sha256"            # the program's HAProxy file
+READ_BACKEND_STATE = "backend-state"   # show stat on the admin socket
+READ_STATS = "stats"                   # the stats page
+READ_KEEPALIVED_CONFIG, READ_KEEPALIVED_SHA256 = "keepalived-config", "keepalived-sha256"
+READ_VIP = "vip"                       # ip -o addr show to <virtualIp>
+
+
+def read_health(node: str) -> str:
+    """The HAProxy host's `curl -I` of a node's health-check URL."""
+    return f"health-{node}"
+
+
 # ---------------------------------------------------------------- where each step sits
 
 def component_of(step: str) -> str:
