@@ -47,7 +47,7 @@ golden: $(BIN)/.installed
 plan: $(BIN)/.installed
 	$(BIN)/python -m tests.show_plan stacks/Pulumi.example.yaml
 
-# A read-only check of the live site (README: "Checking the live site"): the config from
+# A read-only check of the live site (docs/verify.md): the config from
 # `pulumi config --show-secrets --json --stack $(STACK)`, or with KEY=<ssh private key file> from the
 # plain values of stacks/Pulumi.$(STACK).yaml and that key (no Pulumi CLI needed). Exit 1 on any drift.
 verify: $(BIN)/.installed

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 import pulumi
 
@@ -14,14 +14,14 @@ from .install import Elma365Install, Elma365InstallArgs
 from .join import NodeJoin, NodeJoinArgs
 from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes, KubernetesNodesArgs
 from .preflight import Preflight, PreflightArgs
-from .record import balancers_left_behind, departed, first_balancer, record_of, refresh_asked
+from .record import Record, balancers_left_behind, departed, first_balancer, refresh_asked
 from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
 from .remote_step import balancer_of, server_of
 from .render.refresh import RefreshPlan, RolloutNode, Target
 from .facts.node import datastore_address
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
-from .site import BalancerHost, Node, Site
+from .site import Site
 from .site_view import configured, public_view
 
 
@@ -30,7 +30,7 @@ class Elma365ClusterArgs:
     # the one whole site of the program: this component turns it into its children's narrow Args
     site: Site
     # the record the last successful deployment exported (components/record.py); None: a new stack
-    previous: Optional[dict[str, Any]] = None
+    previous: Optional[Record] = None
 
 
 class Elma365Cluster(pulumi.ComponentResource):
@@ -102,17 +102,15 @@ class Elma365Cluster(pulumi.ComponentResource):
                 site.haproxy, balancers, backends=site.active, first=first_balancer(previous, site)), after(*checked))
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
         self.haproxy_removals = [
-            HaproxyRemoval(names.haproxy_removal(old["host"], first=i == 0), HaproxyRemovalArgs(
-                balancer_of(site, _balancer_host(old)), keepalived=old.get("keepalived"), haproxy=old.get("haproxy")),
+            HaproxyRemoval(names.haproxy_removal(old.balancer.host, first=i == 0), HaproxyRemovalArgs(
+                balancer_of(site, old.balancer), keepalived=old.keepalived, haproxy=old.haproxy),
                 after(*(self.haproxy.done if self.haproxy else [])))
             for i, old in enumerate(balancers_left_behind(previous, site))]
 
         # a node leaves after the joins (a replacement is in first) and once HAProxy no longer sends it traffic
         before_departure = last + (self.haproxy.done if self.haproxy else [])
         leaving = [(node, node.decommission == "force") for node in site.decommissioned]
-        leaving += [(Node(name=gone["name"], address=gone["address"], cluster_address=gone["clusterAddress"],
-                          port=gone.get("port"), host_key=gone.get("hostKey")), False)
-                    for gone in departed(previous, site)]
+        leaving += [(gone, False) for gone in departed(previous, site)]
         self.departures = [NodeDeparture(node.name, NodeDepartureArgs(
             main=on_main, node=server_of(site, node), main_node=main, leaving=node,
             datastore_backups=install.datastore_backups, force=force),
@@ -137,12 +135,8 @@ class Elma365Cluster(pulumi.ComponentResource):
         # HAProxy removal) has succeeded, so a failed one is tried again by the next run.
         finished = [step.stdout for d in [*self.departures, *self.haproxy_removals] for step in d.done]
         finished += [step.stdout for step in (self.refresh.done if self.refresh else [])]
-        record = record_of(site)
+        record = Record.of(site).to_dict()
         self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,
                                "haproxyUrl": self.haproxy_url, "configured": self.configured})
 
-
-def _balancer_host(old: dict[str, Any]) -> BalancerHost:
-    """A balancer as the previous deployment's record has it (components/record.balancers_left_behind)."""
-    return BalancerHost(host=old["host"], port=old.get("port"), user=old.get("user"), host_key=old.get("hostKey"))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Optional
 
 import pulumi
 from pulumi_command import remote
@@ -11,6 +11,7 @@ from .remote_step import Server, depends_on, step
 from .render.departure import drain_command, leave_command, remove_node_command
 from .render import keepalived
 from .render.haproxy import removal_command
+from .record import RecordedHaproxy, RecordedKeepalived
 from .site import Node
 
 
@@ -57,8 +58,8 @@ class HaproxyRemovalArgs:
     balancer: Server
     # what the previous deployment's record says the host had and now gives up (components/record.py
     # balancers_left_behind); None: it keeps it
-    keepalived: Optional[Mapping[str, Any]] = None
-    haproxy: Optional[Mapping[str, Any]] = None
+    keepalived: Optional[RecordedKeepalived] = None
+    haproxy: Optional[RecordedHaproxy] = None
 
 
 class HaproxyRemoval(pulumi.ComponentResource):

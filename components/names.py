@@ -57,6 +57,19 @@ def scale(service: str) -> str:
 
 update_hamode = _of("update-hamode")
 RESTART = "restart"
+
+# What a node applied last: a step that applies settings keeps the digest of it in a file of its node
+# (render/shell.APPLIED_DIR, read by render/shell.applied_guard, emptied by verify's repairs). Each
+# concept has three spellings, each kept for good because it lives in the state or on the servers (a
+# new one would run the vendor's tools again on a live site): its component type, its steps' names
+# (the vendor's command) and the node's file:
+#   Settings           `reconfigure`                      applied/settings
+#   HighAvailability   `<node>-update-hamode`, `restart`  applied/hamode, applied/restart
+#   Scaling            `scale-<service>`                  applied/scale-<service> (the step's name)
+APPLIED_SETTINGS = "settings"
+APPLIED_HAMODE = "hamode"
+APPLIED_RESTART = "restart"
+applied_scale = scale
 kubeconfig = _of("kubeconfig")               # on the main node
 microk8s_hold = _of("microk8s-hold")         # MicroK8s' automatic refreshes held
 microk8s_backup = _of("microk8s-backup")     # on the main node, before a rolling refresh
@@ -92,6 +105,33 @@ def haproxy_removal(host: str, first: bool) -> str:
 def removal_steps(component: str) -> tuple[str, str]:
     """(keepalived's removal, HAProxy's removal) of a HaproxyRemoval named `component`."""
     return component.replace("haproxy-removal", "keepalived-removal", 1), component
+
+
+# ---------------------------------------------------------------- what `make verify` reads
+
+# Each read's name in a host's answer (components/facts/sections.py): the fact layer names its reads
+# with these, verify's checks find them by these.
+READ_STATUS = "status"                 # microk8s status
+READ_VERSION = "version"               # microk8s version
+READ_SNAP = "snap"                     # snap list microk8s
+READ_VOTERS = "voters"                 # from READ_STATUS, by the preflight's filter
+READ_DATASTORE = "datastore"           # the same
+READ_CHANNEL = "channel"               # from READ_SNAP, by the preflight's filter
+READ_HELD = "held"                     # the same
+READ_NODES = "nodes"                   # kubectl get nodes, on the main node
+READ_ELMA365CTL = "elma365ctl"         # elma365ctl status, on the main node
+READ_KUBECONFIG = "kubeconfig"         # microk8s config, credentials filtered out, on the main node
+READ_HAPROXY_VERSION = "haproxy-version"
+READ_CONFIG, READ_CONFIG_SHA256 = "config", "config-sha256"            # the program's HAProxy file
+READ_BACKEND_STATE = "backend-state"   # show stat on the admin socket
+READ_STATS = "stats"                   # the stats page
+READ_KEEPALIVED_CONFIG, READ_KEEPALIVED_SHA256 = "keepalived-config", "keepalived-sha256"
+READ_VIP = "vip"                       # ip -o addr show to <virtualIp>
+
+
+def read_health(node: str) -> str:
+    """The HAProxy host's `curl -I` of a node's health-check URL."""
+    return f"health-{node}"
 
 
 # ---------------------------------------------------------------- where each step sits

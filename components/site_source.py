@@ -9,8 +9,8 @@ import pulumi.runtime
 
 from pulumi.runtime.sync_await import _sync_await
 
-from .record import RECORD_OUTPUT, from_outputs, transition_problems
-from .rules import NAMESPACE, TOP_LEVEL_KEYS
+from .record import RECORD_OUTPUT, Record, from_outputs, transition_problems
+from .rules import CONFIG_NAMESPACE, TOP_LEVEL_KEYS
 from .site import Site, SiteConfigError, config_value, parse_site
 
 
@@ -20,8 +20,8 @@ def _all_keys() -> dict[str, Any]:
     # get_config_env() reads (it is where get_config falls back to); the known keys are asked for by
     # name as well, for a host that sets the config only with set_all_config (no public call lists those).
     env = pulumi.runtime.get_config_env() or {}
-    keys = {k for k in env if k.startswith(NAMESPACE + ":")}
-    keys |= {f"{NAMESPACE}:{k}" for k in TOP_LEVEL_KEYS}
+    keys = {k for k in env if k.startswith(CONFIG_NAMESPACE + ":")}
+    keys |= {f"{CONFIG_NAMESPACE}:{k}" for k in TOP_LEVEL_KEYS}
     values: dict[str, Any] = {}
     for full in sorted(keys):
         raw = pulumi.runtime.get_config(full)
@@ -32,14 +32,14 @@ def _all_keys() -> dict[str, Any]:
 
 def load_site() -> Site:
     values = _all_keys()
-    secret = {k for k in values if pulumi.runtime.is_config_secret(f"{NAMESPACE}:{k}")}
+    secret = {k for k in values if pulumi.runtime.is_config_secret(f"{CONFIG_NAMESPACE}:{k}")}
     try:
         return parse_site(values, secret)
     except SiteConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
 
 
-def load_previous(site: Site) -> Optional[dict[str, Any]]:
+def load_previous(site: Site) -> Optional[Record]:
     """The record the last successful `pulumi up` of this stack exported, read back through a
     StackReference to this very stack; a change it does not allow (another main node, more than one
     node out at once) stops the program here, before any step exists, so nothing runs anywhere."""

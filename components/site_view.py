@@ -3,28 +3,21 @@ data under its config keys, every secret left out. What the stack exports and wh
 are selections of `view(site)`:
 
 - `public_view`: the Elma365Cluster component's inputs (what the policy pack reads);
-- `record`: the stack output `site`, what the next run compares the config with (components/record.py);
+- `Record.of` (components/record.py): the stack output `site`, what the next run compares the config with;
 - `configured`: the stack output `configured`;
-- `targets`: how `make verify` reaches each server (components/render/verify.py).
+- `targets`: how `make verify` reaches each server (components/verify/).
 
 Their shapes are the ones earlier versions recorded: an upgrade changes no input and no output.
 """
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import TYPE_CHECKING, Any, Mapping
 
-if TYPE_CHECKING:  # this module imports nothing of the program: the model's modules import it
-    from .site import Site
+from .keys import is_public, key_of
 
-RECORD_FORMAT = 2
-# A model field's config key is its name in camelCase, but for these:
-KEYS = {"min_memory_gib": "minMemoryGiB", "min_free_disk_gib": "minFreeDiskGiB", "balancers": "hosts"}
-
-
-def config_key(field_name: str) -> str:
-    return KEYS.get(field_name) or re.sub(r"_(.)", lambda m: m.group(1).upper(), field_name)
+if TYPE_CHECKING:  # the model imports this module (Preflight.thresholds): only its type here
+    from .model import Site
 
 
 def view(value: Any) -> Any:
@@ -35,15 +28,20 @@ def view(value: Any) -> Any:
         for f in dataclasses.fields(value):
             item = getattr(value, f.name)
             if "Secret" not in str(f.type):
-                out[config_key(f.name)] = view(item)
+                out[key_of(f)] = view(item)
             elif isinstance(item, Mapping):
-                out[config_key(f.name)] = sorted(item)
+                out[key_of(f)] = sorted(item)
         return out
     if isinstance(value, Mapping):
         return {k: view(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [view(v) for v in value]
     return value
+
+
+def public_keys(value: Any) -> list[str]:
+    """The keys of a model object that the public view shows (components/keys.py: is_public)."""
+    return [key_of(f) for f in dataclasses.fields(value) if is_public(f)]
 
 
 def pick(data: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -56,35 +54,14 @@ def public_view(site: Site) -> dict[str, Any]:
     h = p["haproxy"]
     return {
         **pick(p, "adopt", "ssh"),
-        "nodes": [pick(n, "name", "address", "clusterAddress", "port", "hostKey", "decommission") for n in p["nodes"]],
-        "install": {**pick(p["install"], "edition", "installerUrl", "microk8sChannel", "datastoreBackups",
-                           "externalServices"),
+        "nodes": [pick(n, *public_keys(node)) for n, node in zip(p["nodes"], site.nodes)],
+        "install": {**pick(p["install"], *public_keys(site.install), "externalServices"),   # its names only
                     "answerPrompts": [a["prompt"] for a in p["install"]["answers"]]},
         **pick(p, "scaling", "ha"),
         "haproxy": None if h is None else {
             "host": h["hosts"][0]["host"], **pick(h, "bind", "backendPort", "configPath", "reloadCommand"),
             **({"hosts": [b["host"] for b in h["hosts"]]} if len(h["hosts"]) > 1 else {}),
             **({"virtualIp": h["keepalived"]["address"]} if h["keepalived"] else {})},
-    }
-
-
-def record(site: Site) -> dict[str, Any]:
-    """The main node, the active nodes with what it takes to reach them, and the HAProxy hosts."""
-    p = view(site)
-    active = [n for n in p["nodes"] if n["decommission"] is None]
-    h = p["haproxy"]
-    return {
-        "format": RECORD_FORMAT,
-        "main": p["nodes"][0]["name"],
-        "active": [n["name"] for n in active],
-        "nodes": {n["name"]: pick(n, "address", "clusterAddress", "port", "hostKey") for n in active},
-        # the MicroK8s refresh the site asked for (a record without it: from before refreshes rolled)
-        "microk8s": pick(p["install"], "microk8sChannel", "microk8sRefresh"),
-        "haproxy": None if h is None else {
-            **h["hosts"][0], **pick(h, "configPath", "reloadCommand", "shared", "includePath"),
-            # only with several balancers or a virtual IP, so a single balancer's record stays as it was
-            **({"hosts": h["hosts"]} if len(h["hosts"]) > 1 else {}),
-            **({"keepalived": pick(h["keepalived"], "configPath", "reloadCommand")} if h["keepalived"] else {})},
     }
 
 

@@ -1,7 +1,7 @@
 """The lab's stand-in for the pulumi-command provider plugin (`pulumi-resource-command`): NOT part
 of the program. The Go module proxy this project's CI reaches does not serve
 `github.com/pulumi/pulumi-command/provider`, so CI runs this; ELMA365_COMMAND_PROVIDER puts the real
-plugin in its place (lab/README.md), and tests/test_provider_conformance.py compares the two.
+plugin in its place (docs/dev/lab.md), and tests/test_provider_conformance.py compares the two.
 
 The real Pulumi CLI and language host drive it over the ordinary provider gRPC protocol, so state,
 checkpoints, pending operations, diffs, replaces, secrets and policy packs are the real engine's.

@@ -1,7 +1,7 @@
 """Where the real Pulumi binaries are, and the environment that keeps every run local.
 
 `make pulumi` (tools/build-pulumi.sh) builds them into a cache outside the repository, unless a
-`pulumi` is already on PATH. Two variables put other pieces in (lab/README.md, "Which toolchain"):
+`pulumi` is already on PATH. Two variables put other pieces in (docs/dev/lab.md, "Which toolchain"):
 
 - ELMA365_COMMAND_PROVIDER=<binary>: this `pulumi-resource-command` (pulumi-command's own plugin) is
   installed into every lab PULUMI_HOME instead of the lab's stand-in (lab/command_provider.py);

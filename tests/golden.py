@@ -80,7 +80,7 @@ def recording_call_sites() -> Iterator[dict[str, CallSite]]:
 @lru_cache(maxsize=None)
 def render(site: str) -> Rendering:
     """Every step of a site under the mock runtime, after the previous deployment's record, if any."""
-    from components.record import record_of
+    from components.record import Record
     from components.site import parse_site
     from tests.mock_runtime import run_program
 
@@ -88,7 +88,7 @@ def render(site: str) -> Rendering:
     values, before = variant.values(), variant.previous_values()
     mocks = cluster_outputs(values["nodes"][0]["address"])
     if before is not None:
-        mocks.previous = {"site": record_of(parse_site(before, secret_keys(before)))}
+        mocks.previous = {"site": Record.of(parse_site(before, secret_keys(before))).to_dict()}
     with recording_call_sites() as made_at:
         deployed = run_program(values, secret_keys(values), mocks=mocks)
     files: dict[Path, str] = {}

@@ -8,7 +8,7 @@ import shlex
 import pulumi
 import pytest
 
-from components.record import record_of
+from components.record import Record
 from components.render.high_availability import HA_OFF
 from components.render.shell import digest
 from components.site import parse_site
@@ -18,7 +18,7 @@ from tests.sites import SECRET_KEYS, cluster_outputs, example
 
 def deployed(values, previous_values=None):
     """A run of the program whose previous deployment exported the record of `previous_values`."""
-    previous = {"site": record_of(parse_site(previous_values, SECRET_KEYS))} if previous_values else {}
+    previous = {"site": Record.of(parse_site(previous_values, SECRET_KEYS)).to_dict()} if previous_values else {}
     mocks = cluster_outputs()
     mocks.previous = previous
     return run_program(values, SECRET_KEYS, mocks=mocks)
@@ -27,7 +27,7 @@ def deployed(values, previous_values=None):
 def refused(values, previous_values=None) -> str:
     registered = []
     with pytest.raises(pulumi.RunError) as error:
-        previous = {"site": record_of(parse_site(previous_values, SECRET_KEYS))}
+        previous = {"site": Record.of(parse_site(previous_values, SECRET_KEYS)).to_dict()}
         mocks = cluster_outputs()
         mocks.previous = previous
         run_program(values, SECRET_KEYS, mocks=mocks, registered=registered)

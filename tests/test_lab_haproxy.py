@@ -3,7 +3,7 @@ counted with the program's HAProxy config and with the manual's (minus the line 
 
     ELMA365_LAB_NET=4 .venv/bin/python -m pytest -q -s tests/test_lab_haproxy.py
 
-prints both counts (docs/haproxy.md records them)."""
+prints both counts (docs/dev/measurements.md records them)."""
 from __future__ import annotations
 
 import copy

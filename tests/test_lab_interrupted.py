@@ -1,5 +1,5 @@
 """An operator's `pulumi up` interrupted (Ctrl-C, then the machine running it killed) in the middle
-of the install and in the middle of the joins. The runbook (README, "An interrupted pulumi up"):
+of the install and in the middle of the joins. The runbook (docs/day2.md, "An interrupted pulumi up"):
 `pulumi cancel` (the state backend keeps the dead run's lock), then `pulumi up` again. The next
 run converges without running the installer twice and without joining a joined node again."""
 from __future__ import annotations

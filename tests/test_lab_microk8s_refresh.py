@@ -1,5 +1,5 @@
 """A rolling refresh of MicroK8s with the real Pulumi CLI, over real SSH, on the lab's simulated snapd,
-kubectl and HAProxy (README: "Patch or upgrade MicroK8s"). The operator's checklist:
+kubectl and HAProxy (docs/microk8s-refresh.md). The operator's checklist:
 
 - pin the next minor version (or set a new install.microk8sRefresh) and run `pulumi up`: node by node,
   the main node last, each drained in HAProxy and in Kubernetes, refreshed, Ready, uncordoned, UP;

@@ -3,7 +3,7 @@ bridge with the nodes; real SSH, real HAProxy 2.6 and keepalived 2.2, real Pulum
 
     ELMA365_LAB_NET=5 .venv/bin/python -m pytest -q -s tests/test_lab_virtual_ip.py
 
-prints the failover figures (`make measure` records them in the README). What is asserted holds
+prints the failover figures (`make measure` records them in docs/dev/measurements.md). What is asserted holds
 whatever the machine's speed: who holds the VIP, that the load is served again after a failover,
 and that a balancer coming back costs no request."""
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components.render.preflight import MICROK8S_PORTS, check_script, failures, parse_report
+from components.render.preflight import MICROK8S_PORTS, preflight_checks_script, failures, parse_report
 from components.render.shell import remote
 from components.site import Preflight, SiteConfigError, parse_site
 from lab.harness import Lab
@@ -169,7 +169,7 @@ def run_checks(name: str, *, is_main=False, sudo=False, env=None, **thresholds) 
     preflight = Preflight(**{"min_cpu_cores": 1, "min_memory_gib": 0.5, "min_free_disk_gib": 0,
                              "supported_os": (_os_entry(),), "port_timeout_seconds": 1, **thresholds})
     # 127.6.0.99: loopback, nothing listens there, so every probe is refused at once
-    script = remote(check_script(name, is_main=is_main, main_cluster_address="127.6.0.99", sudo=sudo,
+    script = remote(preflight_checks_script(name, is_main=is_main, main_cluster_address="127.6.0.99", sudo=sudo,
                                  preflight=preflight), sudo=False)
     # the command exactly as it reaches the node's login shell
     return subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, timeout=30, env=env)

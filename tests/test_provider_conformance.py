@@ -1,6 +1,6 @@
 """The lab's stand-in provider (lab/command_provider.py) against pulumi-command 1.2.1 itself.
 
-Skipped unless ELMA365_COMMAND_PROVIDER names the real `pulumi-resource-command` (lab/README.md,
+Skipped unless ELMA365_COMMAND_PROVIDER names the real `pulumi-resource-command` (docs/dev/lab.md,
 "Which toolchain"). The same small program (tests/conformance/program: one remote.Command per
 entry of its config) runs the same sequence of operations twice on a one-node lab, once with each
 provider installed in its stack's PULUMI_HOME, and everything the engine records and shows is

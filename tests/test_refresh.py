@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from components.record import record_of, refresh_asked
+from components.record import Target, Record, refresh_asked
 from components.render.refresh import preflight_check
 from components.site import parse_site
 from tests.sites import SECRET_KEYS, example
@@ -20,8 +20,8 @@ def site(**install):
     return values
 
 
-def record(values) -> dict:
-    return record_of(parse_site(values, SECRET_KEYS))
+def record(values) -> Record:
+    return Record.of(parse_site(values, SECRET_KEYS))
 
 
 @pytest.mark.parametrize("before, now, asked", [
@@ -39,15 +39,15 @@ def test_a_refresh_is_asked_when_the_pin_or_the_number_differs_from_the_record(b
 def test_no_refresh_is_asked_on_a_first_deployment_nor_after_an_upgrade_from_a_record_without_it():
     now = parse_site(site(microk8sChannel="1.29/stable"), SECRET_KEYS)
     assert not refresh_asked(None, now)
-    legacy = record(site())
+    legacy = record(site()).to_dict()
     del legacy["microk8s"]
-    assert not refresh_asked(legacy, now)
+    assert not refresh_asked(Record.from_dict(legacy), now)
 
 
 def test_the_record_keeps_the_asked_refresh():
-    assert record(site(microk8sChannel="1.29/stable", microk8sRefresh=3))["microk8s"] == {
+    assert record(site(microk8sChannel="1.29/stable", microk8sRefresh=3)).to_dict()["microk8s"] == {
         "microk8sChannel": "1.29/stable", "microk8sRefresh": 3}
-    assert record(site())["microk8s"] == {"microk8sChannel": None, "microk8sRefresh": None}
+    assert record(site()).microk8s == Target(None, None)
 
 
 def test_a_refresh_beside_a_node_joining_or_leaving_is_refused_before_any_step():

@@ -1,6 +1,6 @@
-"""One model of the site config (components/site.py): its fields are the config's keys, their
-defaults the one table's (components/rules/defaults.py), and its projection (components/site_view.py)
-shows the same keys and never a secret."""
+"""One model of the site config (components/model.py): its fields are the config's keys, their
+defaults declared there and collected into one table (components/rules/defaults.py), and its
+projection (components/site_view.py) shows the same keys and never a secret."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,8 +8,9 @@ import json
 import subprocess
 import sys
 
-from components import rules, site as model
-from components.rules import DEFAULTS, WHILE_OFF, config_key
+from components import model, rules
+from components.keys import key_of
+from components.rules import DEFAULTS, WHILE_OFF
 from components.site import parse_site
 from components.site_view import view
 from tests.mock_runtime import ROOT_DIR
@@ -25,7 +26,7 @@ SECTIONS = [
     (model.Answer, "install.answers[]", ("prompt", "answer")),
     (model.Scaling, "scaling", rules.SCALING_KEYS),
     (model.Autoscaling, "scaling.autoscaling", ("enabled", "minReplicas", "maxReplicas")),
-    (model.Ha, "ha", ("enabled", "replicas", "failoverSeconds")),
+    (model.Ha, "ha", rules.keys_of(model.Ha)),
     (model.Haproxy, "haproxy", rules.HAPROXY_KEYS),
     (model.BalancerHost, "haproxy.hosts[]", rules.BALANCER_KEYS),
     (model.HaproxyTimeouts, "haproxy.timeouts", rules.HAPROXY_TIMEOUT_KEYS),
@@ -41,7 +42,7 @@ SECTIONS = [
 
 def test_every_field_of_the_model_is_a_key_its_rule_knows():
     for cls, _, known in SECTIONS:
-        assert {config_key(f.name) for f in dataclasses.fields(cls)} <= set(known), cls.__name__
+        assert {key_of(f) for f in dataclasses.fields(cls)} <= set(known), cls.__name__
 
 
 def test_the_models_defaults_are_the_tables_and_the_table_has_no_other():
@@ -50,7 +51,7 @@ def test_the_models_defaults_are_the_tables_and_the_table_has_no_other():
         for f in dataclasses.fields(cls):
             # none (None, no answers) and a section's own defaults are not the table's business
             if f.default not in (dataclasses.MISSING, None, ()) and not dataclasses.is_dataclass(f.default):
-                held[f"{path}.{config_key(f.name)}".lstrip(".")] = f.default
+                held[f"{path}.{key_of(f)}".lstrip(".")] = f.default
     assert held == {**DEFAULTS, **WHILE_OFF}
 
 

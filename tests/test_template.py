@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from components.render.template import QUOTERS, SCRIPTS, Raw, TemplateError, Text, fill_text, tcl_quote
+from components.render.template import QUOTERS, SCRIPTS, Both, Raw, TemplateError, Text, fill_text, tcl_quote
 
 
 def test_a_value_is_one_shell_word_whatever_it_holds():
@@ -48,6 +48,17 @@ def test_text_inside_a_quoted_string_goes_in_as_it_is_only_when_nothing_in_it_is
             fill_text('echo "{{n}}"', {"n": Text(bad)})
     with pytest.raises(TemplateError, match="not plain text"):
         fill_text('puts "{{n}}"', {"n": Text("[exit]")}, quote=tcl_quote)
+
+
+def test_a_value_used_as_a_word_and_in_a_message_is_given_once():
+    assert fill_text('drain {{node}}; echo "{{node_text}} drained"', {"node": Both("elma365-2")}) == \
+        'drain elma365-2; echo "elma365-2 drained"'
+    # each form is checked as if given alone: the word quoted, the text plain, both used
+    assert fill_text('{{n}} "{{n_text}}"', {"n": Both("a b")}) == """'a b' "a b\""""
+    with pytest.raises(TemplateError, match="not plain text"):
+        fill_text('{{n}} "{{n_text}}"', {"n": Both("$(id)")})
+    with pytest.raises(TemplateError, match="for no placeholder: n_text"):
+        fill_text("{{n}}", {"n": Both("x")})
 
 
 def test_every_script_file_is_in_a_known_language():

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from components import names
-from components.render.keepalived import check_script, keepalived_config
+from components.render.keepalived import haproxy_check_script, keepalived_config
 from components.site import SiteConfigError, parse_site
 from tests.test_day2_program import deployed
 from tests.sites import SECRET_KEYS, example
@@ -83,7 +83,7 @@ def test_each_balancer_gets_the_same_instance_with_its_own_priority():
     assert "state BACKUP" in first and "nopreempt" in first and "vrrp_version 3" in first
     assert f"{VIP}/32 dev eth0" in first and "advert_int 0.5" in first
     assert "nopreempt" not in keepalived_config(parse_site(two_balancers(preempt=True), SECRET_KEYS).haproxy, 0)
-    assert "exec 3<>\"/dev/tcp/127.0.0.1/$port\"" in check_script(haproxy) and "port=80" in check_script(haproxy)
+    assert "exec 3<>\"/dev/tcp/127.0.0.1/$port\"" in haproxy_check_script(haproxy) and "port=80" in haproxy_check_script(haproxy)
 
 
 @pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v keepalived && [ $(id -u) = 0 ]"],
@@ -93,7 +93,7 @@ def test_keepalived_accepts_the_rendered_config(tmp_path):
     conf = tmp_path / "keepalived.conf"
     conf.write_text(keepalived_config(haproxy, 1).replace("/etc/keepalived/elma365-cluster-check-haproxy",
                                                           str(tmp_path / "check")))
-    (tmp_path / "check").write_text(check_script(haproxy))
+    (tmp_path / "check").write_text(haproxy_check_script(haproxy))
     (tmp_path / "check").chmod(0o755)
     test = "ip link add eth0 type veth peer name eth1 && ip link set eth0 up && keepalived -t -f \"$1\""
     ok = subprocess.run(["unshare", "--net", "sh", "-c", test, "t", str(conf)], capture_output=True, text=True)
@@ -168,12 +168,13 @@ def unique_urns(run) -> bool:
 @pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v shellcheck"], capture_output=True).returncode != 0,
                     reason="needs shellcheck (make test installs it)")
 def test_the_rendered_keepalived_scripts_are_shellcheck_clean():
+    from components.record import RecordedKeepalived
     from components.render import keepalived
     site = parse_site(two_balancers(), SECRET_KEYS)
-    old = {"configPath": "/etc/keepalived/keepalived.conf", "reloadCommand": "systemctl reload keepalived"}
+    old = RecordedKeepalived("/etc/keepalived/keepalived.conf", "systemctl reload keepalived")
     sudo = site.ssh.needs_sudo
     for command in (keepalived.apply_command(site.haproxy, 1, sudo=sudo), keepalived.removal_command(old, sudo=sudo),
-                    check_script(site.haproxy)):
+                    haproxy_check_script(site.haproxy)):
         script = shlex.split(command)[-1] if command.startswith("bash -c") else command
         out = subprocess.run(["shellcheck", "-s", "bash", "-S", "warning", "-"], input=script, capture_output=True,
                              text=True)

@@ -12,6 +12,7 @@ import io
 import re
 from typing import Optional
 
+from .. import names
 from ..render.haproxy import ADMIN_PY, BACKEND, _host, haproxy_config
 from ..render.shell import q
 from ..site import BalancerHost, Site
@@ -84,17 +85,18 @@ def haproxy_sections(site: Site, with_stats: bool) -> list[Read]:
     """What is read on an HAProxy host (with its keepalived's, when the site has a virtual IP)."""
     h = site.haproxy
     assert h is not None
-    sections = [("haproxy-version", "haproxy -v", False), *file_reads("config", "config-sha256", program_file(h))]
+    sections = [(names.READ_HAPROXY_VERSION, "haproxy -v", False),
+                *file_reads(names.READ_CONFIG, names.READ_CONFIG_SHA256, program_file(h))]
     for node in site.active:
         url = f"http://{_host(node.cluster_address)}:{h.backend_port}{h.health_check.path}"
-        sections.append((f"health-{node.name}",
+        sections.append((names.read_health(node.name),
                          f"command -v curl >/dev/null || exit 127; $T curl -sS -o /dev/null -I --max-time 3 "
                          f"-w 'http_code=%{{http_code}}\\n' {q(url)}", False))
     socket_path = rendered_socket(site)
     if socket_path:
-        sections.append(("backend-state", show_stat_command(socket_path), False))
+        sections.append((names.READ_BACKEND_STATE, show_stat_command(socket_path), False))
     elif with_stats and h.stats:
-        sections.append(("stats", f"command -v curl >/dev/null || exit 127; $T curl -sS --fail --max-time 5 -K - "
+        sections.append((names.READ_STATS, f"command -v curl >/dev/null || exit 127; $T curl -sS --fail --max-time 5 -K - "
                                   f"{q(stats_url(h.stats.bind, h.stats.uri))}", True))
     return sections + keepalived_sections(site)
 

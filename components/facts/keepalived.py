@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .. import names
 from ..render.shell import q
 from ..site import Site
 from .sections import HostOutput, Read, file_reads
@@ -14,13 +15,13 @@ def keepalived_sections(site: Site) -> list[Read]:
     k = site.haproxy.keepalived if site.haproxy else None
     if k is None:
         return []
-    return [*file_reads("keepalived-config", "keepalived-sha256", k.config_path),
-            ("vip", f"ip -o addr show to {q(k.address)}", False)]
+    return [*file_reads(names.READ_KEEPALIVED_CONFIG, names.READ_KEEPALIVED_SHA256, k.config_path),
+            (names.READ_VIP, f"ip -o addr show to {q(k.address)}", False)]
 
 
 def holds_vip(out: Optional[HostOutput]) -> Optional[bool]:
     """Whether the balancer has the virtual IP on an interface; None when that could not be read."""
-    s = out.sections.get("vip") if out and out.reachable else None
+    s = out.sections.get(names.READ_VIP) if out and out.reachable else None
     if s is None or s.rc != 0:
         return None
     return bool(s.out.strip())

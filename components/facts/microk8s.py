@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from .. import names
 from ..site import Site
 from . import elma365
 from .node import CHANNEL_OF, HELD_OF, datastore_members, members
@@ -23,17 +24,18 @@ KUBECONFIG_SUMMARY = ("$T microk8s config | awk '/^[[:space:]]*(apiVersion|kind|
                       "/^[[:space:]]*(token|client-certificate-data|client-key-data|password):/ "
                       "{ sub(/:.*/, \": <present>\"); print }'")
 # read on the node from the sections' outputs, by the preflight's own filters
-NODE_FACTS = (("voters", "status", datastore_members("master")), ("datastore", "status", datastore_members()),
-              ("channel", "snap", CHANNEL_OF), ("held", "snap", HELD_OF))
+NODE_FACTS = ((names.READ_VOTERS, names.READ_STATUS, datastore_members("master")),
+              (names.READ_DATASTORE, names.READ_STATUS, datastore_members()),
+              (names.READ_CHANNEL, names.READ_SNAP, CHANNEL_OF), (names.READ_HELD, names.READ_SNAP, HELD_OF))
 
 
 def node_sections(main: bool) -> list[tuple[str, str]]:
     """What is read on a node; the main node also answers for the cluster."""
-    sections = [("status", "$T microk8s status"), ("version", "$T microk8s version"),
-                ("snap", "$T snap list microk8s")]
+    sections = [(names.READ_STATUS, "$T microk8s status"), (names.READ_VERSION, "$T microk8s version"),
+                (names.READ_SNAP, "$T snap list microk8s")]
     if main:
-        sections += [("nodes", "$T microk8s kubectl get nodes"), ("elma365ctl", elma365.STATUS),
-                     ("kubeconfig", KUBECONFIG_SUMMARY)]
+        sections += [(names.READ_NODES, "$T microk8s kubectl get nodes"), (names.READ_ELMA365CTL, elma365.STATUS),
+                     (names.READ_KUBECONFIG, KUBECONFIG_SUMMARY)]
     return sections
 
 

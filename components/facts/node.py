@@ -31,7 +31,7 @@ from ..site import Node
 
 # The namespace the ELMA365 delivery runs its workloads in (its Helm charts and the MicroK8s
 # installer's default); where it runs no pod, ELMA365 does not run.
-NAMESPACE = "elma365"
+ELMA365_NAMESPACE = "elma365"
 DATASTORE_PORT = 19001
 LONE_DATASTORE = f"127.0.0.1:{DATASTORE_PORT}"   # the datastore of a MicroK8s nobody joined (alone, or the first node)
 READ_TIMEOUT_SECONDS = 120   # a MicroK8s that hangs is "unknown", not a stuck preflight
@@ -89,7 +89,7 @@ def facts_script(node_name: str) -> str:
     return fill("facts.sh", node=node_name, installed_marker=INSTALLED_MARKER, joined_marker=JOINED_MARKER,
                 snap_channel=Raw(SNAP_CHANNEL), datastore_members=Raw(datastore_members()),  # reads above
                 snap_held=Raw(SNAP_HELD), snapd_version=Raw(SNAPD_VERSION),
-                timeout=READ_TIMEOUT_SECONDS, namespace=NAMESPACE, membership_lone=LONE_DATASTORE)
+                timeout=READ_TIMEOUT_SECONDS, namespace=ELMA365_NAMESPACE, membership_lone=LONE_DATASTORE)
 
 
 def read_facts(node_name: str, *, sudo: bool) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..facts.node import datastore_address, in_kubernetes, lists_in_datastore
 from ..site import Node
 from .shell import APPLIED_DIR, JOINED_MARKER, datastore_backup, remote
-from .template import Raw, Text, fill
+from .template import Both, Raw, Text, fill
 
 DRAIN_TIMEOUT_SECONDS = 600
 
@@ -17,7 +17,7 @@ def drain_command(node: Node, main_name: str, datastore_backups: int, *, sudo: b
     """On the main node: move the node's workloads away (bounded), before it leaves."""
     body = fill("drain.sh", in_kubernetes=Raw(in_kubernetes(node)),  # Raw: commands rendered here
                 backup=Raw(datastore_backup(datastore_backups, f"{node.name} leaves")),
-                node=node.name, node_text=Text(node.name), timeout_seconds=DRAIN_TIMEOUT_SECONDS,
+                node=Both(node.name), timeout_seconds=DRAIN_TIMEOUT_SECONDS,
                 main_text=Text(main_name))
     return remote(body, sudo=sudo)
 
@@ -32,11 +32,11 @@ def leave_command(node_name: str, main: Node, *, sudo: bool) -> str:
 def remove_node_command(node: Node, datastore_backups: int, *, sudo: bool, force: bool = False) -> str:
     """On the main node, after the node left (or, with force, for a dead node that cannot leave)."""
     if force:
-        act = fill("remove-node-forced.sh", node=node.name, node_text=Text(node.name),
+        act = fill("remove-node-forced.sh", node=Both(node.name),
                    datastore_backup=Raw(datastore_backup(datastore_backups, f"{node.name} is removed")))
     else:
         act = fill("remove-node.sh", still_member=Raw(lists_in_datastore(node)),  # Raw: the fact layer's read
-                   node_text=Text(node.name), node=node.name)
+                   node=Both(node.name))
     body = fill("remove-node-if-member.sh", in_kubernetes=Raw(in_kubernetes(node)), node_text=Text(node.name),
                 remove=Raw(act))
     return remote(body, sudo=sudo)

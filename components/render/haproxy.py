@@ -10,8 +10,8 @@ read by `version_command`), emitting only directives that version accepts:
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
 
+from ..record import RecordedHaproxy
 from ..site import Haproxy, Node
 from .shell import ensure_package, q, remote
 from .template import Raw, Text, fill
@@ -182,20 +182,20 @@ def apply_command(haproxy: Haproxy, *, sudo: bool) -> str:
     return remote(body, sudo=sudo)
 
 
-def removal_command(old: Mapping[str, Any], *, sudo: bool) -> str:
+def removal_command(old: RecordedHaproxy, *, sudo: bool) -> str:
     """On the HAProxy host the site config no longer names: this program's config comes off. The
     host's own config from before the first apply is validated and put back, and HAProxy reloaded;
     if there was none, the program's config is left as a clearly named disabled file. Ours is only
     touched while it is the live one (a re-run, or another owner since, finds nothing to do)."""
-    if old.get("shared"):
+    if old.shared:
         return _remove_include(old, sudo=sudo)
-    body = fill("haproxy-removal.sh", config_path=old["configPath"], managed=MANAGED, before=Text(BEFORE),
-                disabled=Text(DISABLED), reload_command=old["reloadCommand"])
+    body = fill("haproxy-removal.sh", config_path=old.config_path, managed=MANAGED, before=Text(BEFORE),
+                disabled=Text(DISABLED), reload_command=old.reload_command)
     return remote(body, sudo=sudo)
 
 
-def _remove_include(old: Mapping[str, Any], *, sudo: bool) -> str:
+def _remove_include(old: RecordedHaproxy, *, sudo: bool) -> str:
     """Shared host: the program's own file and its service wiring go; the host's config is untouched."""
-    body = fill("haproxy-remove-include.sh", include_path=old["includePath"], managed=MANAGED,
-                disabled=Text(DISABLED), drop_in=DROP_IN, reload_command=old["reloadCommand"])
+    body = fill("haproxy-remove-include.sh", include_path=old.include_path, managed=MANAGED,
+                disabled=Text(DISABLED), drop_in=DROP_IN, reload_command=old.reload_command)
     return remote(body, sudo=sudo)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import names
 from ..site import Ha
 from .shell import applied_guard, digest, record_applied, remote
 from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
@@ -16,9 +17,10 @@ HA_OFF: dict[str, Any] = {"enabled": False}
 
 def ha_settings(ha: Ha) -> dict[str, Any]:
     """What the HA roll-out applies; every node starts with HA off."""
-    if not ha.enabled:
-        return dict(HA_OFF)
-    return {"enabled": True, "replicas": ha.replicas, "failoverSeconds": ha.failover_seconds}
+    # exactly the settings the HA steps apply: a key `ha` gains is not here until a step applies it,
+    # else every node's update-hamode would run again after an upgrade
+    return {"enabled": True, "replicas": ha.replicas, "failoverSeconds": ha.failover_seconds} if ha.enabled \
+        else dict(HA_OFF)
 
 
 def update_hamode_command(node_name: str, ha: Ha, *, last: bool, sudo: bool) -> str:
@@ -31,7 +33,7 @@ def update_hamode_command(node_name: str, ha: Ha, *, last: bool, sudo: bool) -> 
 elma365ctl update-hamode
 microk8s status --wait-ready --timeout 600 >/dev/null
 """ if ha.enabled else ""
-    body = fill("update-hamode.sh", applied_guard=Raw(applied_guard("hamode", unset=digest(HA_OFF), last=last)),
+    body = fill("update-hamode.sh", applied_guard=Raw(applied_guard(names.APPLIED_HAMODE, unset=digest(HA_OFF), last=last)),
                 apply=Raw(apply), record_applied=Raw(record_applied(last)), node_text=Text(node_name))
     return remote(body, sudo=sudo)
 
@@ -39,6 +41,6 @@ microk8s status --wait-ready --timeout 600 >/dev/null
 def restart_command(*, sudo: bool) -> str:
     """One restart after the HA roll-out, whichever way HA was switched: the main node's last
     guarded step."""
-    body = fill("restart.sh", applied_guard=Raw(applied_guard("restart", unset=digest(HA_OFF), last=True)),
+    body = fill("restart.sh", applied_guard=Raw(applied_guard(names.APPLIED_RESTART, unset=digest(HA_OFF), last=True)),
                 record_applied=Raw(record_applied(last=True)))
     return remote(body, sudo=sudo)

@@ -13,8 +13,8 @@ its HAProxy passes the check again.
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Mapping
 
+from ..record import RecordedKeepalived
 from ..site import Haproxy, Keepalived
 from .haproxy import BEFORE, DISABLED, MANAGED, keep_hosts_own
 from .shell import ensure_package, remote
@@ -35,7 +35,7 @@ def check_path(keepalived: Keepalived) -> str:
     return posixpath.join(posixpath.dirname(keepalived.config_path), CHECK_FILE)
 
 
-def check_script(haproxy: Haproxy) -> str:
+def haproxy_check_script(haproxy: Haproxy) -> str:
     return fill("keepalived-check-haproxy.sh", port=haproxy.web_port)
 
 
@@ -81,12 +81,12 @@ def apply_command(haproxy: Haproxy, index: int, *, sudo: bool) -> str:
     body = fill("keepalived-apply.sh", config_path=k.config_path, check_path=check_path(k),
                 reload_command=k.reload_command, keep_own=Raw(keep_hosts_own("haproxy.virtualIp")),
                 ensure_keepalived=Raw(ensure_package("keepalived", "keepalived")),
-                config=keepalived_config(haproxy, index), check_script=check_script(haproxy))
+                config=keepalived_config(haproxy, index), check_script=haproxy_check_script(haproxy))
     return remote(body, sudo=sudo)
 
 
-def removal_command(old: Mapping[str, Any], *, sudo: bool) -> str:
+def removal_command(old: RecordedKeepalived, *, sudo: bool) -> str:
     """`old`: the balancer's keepalived settings as the previous deployment's record has them."""
-    body = fill("keepalived-removal.sh", config_path=old["configPath"], reload_command=old["reloadCommand"],
+    body = fill("keepalived-removal.sh", config_path=old.config_path, reload_command=old.reload_command,
                 managed=MANAGED, before=BEFORE, disabled=DISABLED)
     return remote(body, sudo=sudo)

@@ -23,12 +23,12 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Optional
 
-from ..facts.node import DATASTORE_PORT, NAMESPACE, datastore_address, print_facts, read_facts
+from ..facts.node import DATASTORE_PORT, ELMA365_NAMESPACE, datastore_address, print_facts, read_facts
 from ..site import Node, Preflight
 from .hold import refresh_hold_check
 from .refresh import RefreshPlan, preflight_check as refresh_check, preflight_health
 from .shell import remote
-from .template import Raw, Text, fill
+from .template import Both, Raw, Text, fill
 
 MICROK8S_PORTS = (25000, 16443, 10250, DATASTORE_PORT)
 LINE = re.compile(r"^PREFLIGHT (?P<node>\S+) (?P<check>\S+) (?P<status>ok|warn|fail) ?(?P<detail>.*)$")
@@ -50,7 +50,7 @@ SUDO_CHECK = ("if sudo -n true >/dev/null 2>&1; then report sudo ok 'sudo -n wor
 SUDO_UNUSED = "report sudo ok 'not used (ssh.sudo is off or the user is root)'"
 
 
-def check_script(node_name: str, *, is_main: bool, main_cluster_address: str, sudo: bool,
+def preflight_checks_script(node_name: str, *, is_main: bool, main_cluster_address: str, sudo: bool,
                  preflight: Preflight) -> str:
     """The checks alone, as a whole bash body (without the strict-mode wrapper): every check, then
     the verdict."""
@@ -66,7 +66,7 @@ def _checks(*, is_main: bool, main_cluster_address: str, sudo: bool, preflight: 
     p = preflight
     # the main node does not probe itself: the others must reach it
     ports = "" if is_main else "\n" + fill("preflight-ports.sh", ports=list(MICROK8S_PORTS), timeout=p.port_timeout_seconds,
-                                           main=main_cluster_address, main_text=Text(main_cluster_address)) + "\n"
+                                           main=Both(main_cluster_address)) + "\n"
     # MemTotal is the RAM less what the firmware and kernel keep: allow 5 % below the minimum.
     return fill("preflight.sh", supported_os=list(p.supported_os),
                 supported_os_text=Text(", ".join(p.supported_os)), min_cpu_cores=p.min_cpu_cores,
@@ -94,10 +94,10 @@ def site_rules(node_name: str, main: Node, adopt: bool) -> str:
     refusal stores nothing: the next run reads the servers again."""
     if node_name == main.name:
         status, detail = live_elma365(adopt)
-        return fill("preflight-site-main.sh", node_text=Text(node_name), namespace=NAMESPACE,
+        return fill("preflight-site-main.sh", node_text=Text(node_name), namespace=ELMA365_NAMESPACE,
                     live_status=status, live_detail=detail)
     return fill("preflight-site-joining.sh", node_text=Text(node_name), main_text=Text(main.name),
-                main_datastore=datastore_address(main), namespace=NAMESPACE)
+                main_datastore=datastore_address(main), namespace=ELMA365_NAMESPACE)
 
 
 def preflight_command(node_name: str, main: Node, adopt: bool, preflight: Preflight, *,
@@ -156,7 +156,3 @@ def parse_report(text: str) -> Iterator[dict[str, str]]:
 def failures(text: str) -> list[str]:
     return [f"{r['node']}: {r['check']} ({r['detail']})" for r in parse_report(text) if r["status"] == "fail"]
 
-
-def summary(text: str) -> Optional[str]:
-    failed = failures(text)
-    return None if not failed else "preflight failed: " + "; ".join(failed)

@@ -10,12 +10,12 @@ is skipped and an interrupted roll-out goes on where it stopped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from ..facts.node import READ_TIMEOUT_SECONDS, SNAP_CHANNEL, datastore_members
+from ..record import Target   # what the site asks of MicroK8s, as its record keeps it
 from .haproxy import ADMIN_PY, ADMIN_SOCKET, BACKEND
 from .shell import STATE_DIR, datastore_backup, remote
-from .template import Raw, Text, fill
+from .template import Both, Raw, Text, fill
 
 REFRESHED_MARK = f"{STATE_DIR}/microk8s-refreshed"   # the refresh number this node last had
 CORDON_MARK = f"{STATE_DIR}/microk8s-refresh-cordoned"  # cordoned by a refresh that has not ended
@@ -23,13 +23,6 @@ DRAIN_TIMEOUT_SECONDS = 600
 READY_TIMEOUT_SECONDS = 600
 IDLE_TIMEOUT_SECONDS = 60     # the requests a drained server still serves
 UP_TIMEOUT_SECONDS = 120      # HAProxy's `rise` checks on a node back from its refresh
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the site asks MicroK8s to run: a channel (None: each node's own) and a refresh number."""
-    channel: Optional[str] = None
-    refresh: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +56,7 @@ def _gate(node: RolloutNode, want_voters: int) -> str:
     voters = fill("microk8s-refresh-voters.sh", read_timeout=READ_TIMEOUT_SECONDS, node_text=Text(node.name),
                   other_voters=want_voters - 1, datastore_voters=Raw(datastore_members("master")),
                   self_datastore=node.datastore) if want_voters else ""  # Raw: the fact layer's filter
-    return fill("microk8s-refresh-gate.sh", read_timeout=READ_TIMEOUT_SECONDS, node=node.name, node_text=Text(node.name),
+    return fill("microk8s-refresh-gate.sh", read_timeout=READ_TIMEOUT_SECONDS, node=Both(node.name),
                 voters_gate=Raw(voters))  # Raw: rendered above
 
 
@@ -86,7 +79,7 @@ def refresh_command(node: RolloutNode, target: Target, *, want_voters: int, sudo
     voters (bounded), uncordon; its refresh number recorded."""
     record = (f"printf '%s\\n' {target.refresh} > {REFRESHED_MARK}\n" if target.refresh is not None else "")
     body = fill("microk8s-refresh.sh", due=Raw(_due(node, target, mark=False)), gate=Raw(_gate(node, want_voters)),
-                node=node.name, node_text=Text(node.name), state_dir=STATE_DIR, cordon_mark=CORDON_MARK,
+                node=Both(node.name), state_dir=STATE_DIR, cordon_mark=CORDON_MARK,
                 drain_timeout=DRAIN_TIMEOUT_SECONDS, ready_timeout=READY_TIMEOUT_SECONDS, want_voters=want_voters,
                 read_timeout=READ_TIMEOUT_SECONDS,
                 datastore_voters=Raw(datastore_members("master")), record_refresh=Raw(record))  # Raw: rendered here
@@ -94,22 +87,22 @@ def refresh_command(node: RolloutNode, target: Target, *, want_voters: int, sudo
 
 
 def _admin(node: str, host: str) -> str:
-    return fill("haproxy-admin.sh", admin_socket=ADMIN_SOCKET, admin_socket_text=Text(ADMIN_SOCKET), admin_py=ADMIN_PY,
-                backend=BACKEND, backend_text=Text(BACKEND), node=node, node_text=Text(node), host_text=Text(host))
+    return fill("haproxy-admin.sh", admin_socket=Both(ADMIN_SOCKET), admin_py=ADMIN_PY,
+                backend=Both(BACKEND), node=Both(node), host_text=Text(host))
 
 
 def server_drain_command(node: str, host: str, *, sudo: bool) -> str:
     """On a balancer, with the node's check on stdin: `set server elma365_web/<node> state drain`
     and its requests in progress ended (bounded), where the node is due."""
-    body = fill("haproxy-server-drain.sh", admin=Raw(_admin(node, host)), backend=BACKEND, backend_text=Text(BACKEND),
-                node=node, node_text=Text(node), host_text=Text(host), idle_timeout=IDLE_TIMEOUT_SECONDS)
+    body = fill("haproxy-server-drain.sh", admin=Raw(_admin(node, host)), backend=Both(BACKEND),
+                node=Both(node), host_text=Text(host), idle_timeout=IDLE_TIMEOUT_SECONDS)
     return remote(body, sudo=sudo)
 
 
 def server_ready_command(node: str, host: str, *, sudo: bool) -> str:
     """On a balancer after the node's refresh: back in service, and UP before the next node goes."""
-    body = fill("haproxy-server-ready.sh", admin=Raw(_admin(node, host)), backend=BACKEND, backend_text=Text(BACKEND),
-                node=node, node_text=Text(node), host_text=Text(host), up_timeout=UP_TIMEOUT_SECONDS)
+    body = fill("haproxy-server-ready.sh", admin=Raw(_admin(node, host)), backend=Both(BACKEND),
+                node=Both(node), host_text=Text(host), up_timeout=UP_TIMEOUT_SECONDS)
     return remote(body, sudo=sudo)
 
 
@@ -124,4 +117,4 @@ def preflight_health(main: RolloutNode, target: Target, *, want_voters: int, sud
 
 def preflight_check(node_name: str, channel: str) -> str:
     """The preflight's microk8s-refresh check over the node's facts (`$facts`, `report`)."""
-    return fill("preflight-microk8s-refresh.sh", pin=channel, pin_text=Text(channel), node_text=Text(node_name))
+    return fill("preflight-microk8s-refresh.sh", pin=Both(channel), node_text=Text(node_name))

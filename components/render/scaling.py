@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import names
 from ..site import Scaling
 from .shell import applied_guard, record_applied, remote
-from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
+from .template import Both, Raw, fill  # Raw: the shared fragments rendered in shell.py
 
 
 def scale_settings(scaling: Scaling, service: str, replicas: int) -> dict[str, Any]:
@@ -20,6 +21,6 @@ def scale_settings(scaling: Scaling, service: str, replicas: int) -> dict[str, A
 
 def scale_command(service: str, replicas: int, *, sudo: bool) -> str:
     """`elma365ctl scale` sets a desired count."""
-    body = fill("scale.sh", applied_guard=Raw(applied_guard(f"scale-{service}")), service=service,
-                replicas=int(replicas), record_applied=Raw(record_applied()), service_text=Text(service))
+    body = fill("scale.sh", applied_guard=Raw(applied_guard(names.applied_scale(service))), service=Both(service),
+                replicas=int(replicas), record_applied=Raw(record_applied()))
     return remote(body, sudo=sudo)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import names
 from ..site import Ha, Install, Scaling
 from .answers import expect_driver, settings_replies
 from .shell import (APPLIED_DIR, applied_guard, datastore_backup, ensure_package, record_applied, remote,
@@ -23,7 +24,7 @@ def reconfigure_command(main_name: str, scaling: Scaling, datastore_backups: int
     hold, so their records go, and the scale steps run again when the site returns to them."""
     auto = scaling.autoscaling
     forget_counts = f"rm -f {APPLIED_DIR}/scale-*\n" if auto is not None and auto.enabled else ""
-    body = fill("reconfigure.sh", applied_guard=Raw(applied_guard("settings")),
+    body = fill("reconfigure.sh", applied_guard=Raw(applied_guard(names.APPLIED_SETTINGS)),
                 private_driver=Raw(stdin_to_private_file("driver", "reconfigure.exp")),
                 ensure_expect=Raw(ensure_package("expect", "expect")),
                 datastore_backup=Raw(datastore_backup(datastore_backups, "the settings (HA mode) change")),

@@ -6,7 +6,7 @@ import json
 import shlex
 from typing import Any
 
-from .template import Raw, Text, fill
+from .template import Both, Raw, Text, fill
 
 q = shlex.quote
 
@@ -48,7 +48,7 @@ def applied_guard(step: str, *, unset: str = "", last: bool = False) -> str:
     ran (e.g. HA off, as every node starts). On a node taken over (TAKEN_OVER_MARK) a missing
     record means "as the config states": the record is written and nothing runs; `last`: this is
     the node's last guarded step, which ends the take-over (see record_applied)."""
-    return fill("applied-guard.sh", step=step, step_text=Text(step), applied_dir=APPLIED_DIR, unset=unset,
+    return fill("applied-guard.sh", step=Both(step), applied_dir=APPLIED_DIR, unset=unset,
                 taken_over=TAKEN_OVER_MARK, record_applied=Raw(record_applied(last)))  # a line rendered below
 
 
@@ -76,8 +76,7 @@ def remote(body: str, *, sudo: bool) -> str:
 
 def ensure_package(command: str, package: str) -> str:
     """Install `package` with the host's package manager unless `command` is already there."""
-    return fill("ensure-package.sh", command=command, command_text=Text(command), package=package,
-                package_text=Text(package))
+    return fill("ensure-package.sh", command=Both(command), package=Both(package))
 
 
 def stdin_to_private_file(var: str, name: str) -> str:

@@ -7,7 +7,8 @@ each quoted, one space apart. A value inside a quoted string of the script (a na
 message) goes in as `Text(...)`: verbatim, and only if it holds nothing special inside a quoted string
 of either language (letters, digits, spaces and `_@:,./()+-`), else an error. A fragment this program rendered
 itself (another script's text, a fixed snippet) goes in as `Raw(...)`, verbatim, and says so at the
-call site.
+call site. A value the script uses both ways (a word of a command and the same name in a message)
+goes in once, as `name=Both(value)`: `{{name}}` is its quoted word, `{{name_text}}` its `Text`.
 """
 from __future__ import annotations
 
@@ -38,8 +39,26 @@ class Text:
     text: str
 
 
+@dataclass(frozen=True)
+class Both:
+    """A value the script uses as a word (`{{name}}`, quoted) and inside a quoted string
+    (`{{name_text}}`, as Text): given once, each form used (strict, as every value)."""
+    value: Union[str, int]
+
+
 PLAIN_TEXT = re.compile(r"[A-Za-z0-9 _@:,./()+-]+")
-Value = Union[str, int, Raw, Text, list, tuple]
+Value = Union[str, int, Raw, Text, Both, list, tuple]
+
+
+def _forms(values: dict[str, Value]) -> dict[str, Value]:
+    """Each Both as its two values, `name` and `name_text`."""
+    out: dict[str, Value] = {}
+    for key, value in values.items():
+        if isinstance(value, Both):
+            out[key], out[f"{key}_text"] = value.value, Text(str(value.value))
+        else:
+            out[key] = value
+    return out
 
 
 def tcl_quote(text: str) -> str:
@@ -68,6 +87,7 @@ def placeholders(text: str) -> set[str]:
 
 
 def fill_text(text: str, values: dict[str, Value], *, quote=q, name: str = "script") -> str:
+    values = _forms(values)
     wanted = placeholders(text)
     missing = sorted(wanted - values.keys())
     unused = sorted(values.keys() - wanted)

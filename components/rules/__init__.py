@@ -1,7 +1,8 @@
 """The site config's rules, as pure functions over the raw `elma365:*` config values.
 
-One source of truth: the program runs them before any resource exists (site.parse_site), and
-the policy pack runs the same functions over the component's recorded inputs. Each rule yields
+The program runs them before any resource exists (site.parse_site), and so does `make verify`
+before it reads a server; the policy pack does not repeat them (policies/elma365_pack.py), it takes
+only the production rule's message from here. Each rule yields
 Violations that name the config key, the bad value and the rule, so an operator can fix every
 problem of a site config in one pass, and returns what builds its part of the model (site.py)
 from the values it checked: the config is walked once.

@@ -10,10 +10,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Iterable, Iterator, Mapping, Optional, TypeVar
 
-from ..site_view import config_key  # how a model field is named in the config (a module of no imports)
+from .. import model
+from ..keys import key_of, keys_of  # how a model field is named in the config
 
-NAMESPACE = "elma365"
-TOP_LEVEL_KEYS = ("adopt", "ssh", "nodes", "install", "scaling", "ha", "haproxy", "preflight", "kubernetes")
+CONFIG_NAMESPACE = "elma365"
+TOP_LEVEL_KEYS = keys_of(model.Site)
 EXTERNAL_SERVICES = ("postgresql", "mongodb", "s3", "redis", "rabbitmq")
 MISSING = object()
 
@@ -39,12 +40,12 @@ PRIVATE_KEY = re.compile(r"^-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 @dataclass(frozen=True)
 class Violation:
-    key: str  # dotted path below the namespace, e.g. "ha.failoverSeconds"
+    key: str  # dotted path below the namespace, e.g. "ha.replicas"
     value: Any
     rule: str
 
     def __str__(self) -> str:
-        return f"{NAMESPACE}:{self.key} = {show(self.value)}: {self.rule}"
+        return f"{CONFIG_NAMESPACE}:{self.key} = {show(self.value)}: {self.rule}"
 
 
 def show(value: Any) -> str:
@@ -136,8 +137,14 @@ T = TypeVar("T")
 def build(cls: type[T], **by_key: Any) -> T:
     """A model dataclass from values named by their config keys: one not given (or MISSING) keeps
     the field's default, which is the table's (defaults.py)."""
-    names = {config_key(f.name): f.name for f in dataclasses.fields(cls)}
+    names = {key_of(f): f.name for f in dataclasses.fields(cls)}
     return cls(**{names[key]: value for key, value in by_key.items() if value is not MISSING})
+
+
+def built(cls: type[T], section: Mapping[str, Any], **by_key: Any) -> T:
+    """A model dataclass from a config object the rules checked: each of its keys that is set, and
+    `by_key` where the rule builds a value itself."""
+    return build(cls, **{**present(section, *keys_of(cls)), **by_key})
 
 
 def present(mapping: Any, *keys: str) -> dict[str, Any]:
@@ -246,4 +253,4 @@ def _number(key: str, value: Any, low: float, high: float, *, whole: bool = Fals
 
 
 # the helpers are shared by the rule modules of this package
-__all__ = ['Part', 'build', 'config_key', 'config_rule', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MISSING', 'NAMESPACE', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'ValueRule', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'Violation', '_address', '_bool', '_host_key', '_nodes', '_number', '_objects', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'section_rule', 'show']
+__all__ = ['Part', 'build', 'built', 'key_of', 'keys_of', 'config_rule', 'parse', 'present', 'ABSOLUTE_PATH', 'BIND', 'EXTERNAL_SERVICES', 'HOSTNAME', 'HOST_KEY', 'MISSING', 'CONFIG_NAMESPACE', 'PLAINTEXT', 'PRIVATE_KEY', 'RULES', 'RawSite', 'Rule', 'SECRET_SHOWN', 'ValueRule', 'SSH_USER', 'Shown', 'TOP_LEVEL_KEYS', 'Violation', '_address', '_bool', '_host_key', '_nodes', '_number', '_objects', '_pattern', '_port', '_ssh_server', '_unknown_keys', 'is_int', 'rule', 'section_rule', 'show']

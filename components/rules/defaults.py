@@ -1,77 +1,40 @@
-"""Every default of the site config, in one table: the dataclasses (components/site.py) take theirs
-from here, so a key the config leaves out holds its default wherever the model is read (the program,
-`make verify`, the policy pack); the rules and the README's config reference state them too
-(tests/test_defaults.py checks every default the README and docs/haproxy.md state).
+"""Every default of the site config, in one table, as the model declares them at its fields
+(components/model.py: `setting(...)`): the program, `make verify` and the policy pack read the model,
+the rules and the config reference (docs/configuration.md) state them too (tests/test_defaults.py
+checks every default it states against this table).
 
-A key absent here has no default: it is optional (none) or required, as its rule says."""
+A key absent here has no default: it is optional (none) or required, as its rule says.
+"""
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import typing
+from typing import Any, Iterator
 
-DEFAULTS: dict[str, Any] = {
-    "adopt": False,
-    "ssh.user": "root",
-    "ssh.port": 22,
-    "ssh.sudo": False,
-    "ssh.bastion.port": 22,
-    "install.edition": "enterprise",
-    "install.installerUrl": "https://dl.elma365.com/onPremise/master/latest/download",
-    "install.datastoreBackups": 5,
-    "install.questionTimeoutSeconds": 30,
-    "install.timeoutMinutes": 120,
-    "scaling.linkerd": True,
-    "ha.enabled": False,
-    "haproxy.bind": "*:80",
-    "haproxy.backendPort": 80,
-    "haproxy.configPath": "/etc/haproxy/haproxy.cfg",
-    "haproxy.reloadCommand": "systemctl reload-or-restart haproxy",
-    "haproxy.log": "/dev/log",
-    "haproxy.shared": False,
-    "haproxy.includePath": "/etc/haproxy/conf.d/elma365-cluster.cfg",
-    "haproxy.retries": 3,
-    "haproxy.redispatch": True,
-    "haproxy.timeouts.connect": "5s",
-    "haproxy.timeouts.client": "1m",
-    "haproxy.timeouts.server": "10m",
-    "haproxy.timeouts.tunnel": "1h",
-    "haproxy.timeouts.clientFin": "30s",
-    "haproxy.timeouts.httpRequest": "10s",
-    "haproxy.timeouts.httpKeepAlive": "10s",
-    "haproxy.timeouts.queue": "30s",
-    "haproxy.timeouts.check": "2s",
-    "haproxy.healthCheck.path": "/",
-    "haproxy.healthCheck.inter": "1s",
-    "haproxy.healthCheck.fall": 2,
-    "haproxy.healthCheck.rise": 2,
-    "haproxy.stats.uri": "/",
-    "haproxy.tls.bind": "*:443",
-    "haproxy.tls.certificatePath": "/etc/haproxy/elma365.pem",
-    "haproxy.tls.redirectHttp": True,
-    "haproxy.keepalived.virtualRouterId": 51,
-    # VRRPv3 adverts every 0.5 s: a dead balancer's VIP moves within ~1.7 s (3 adverts + skew)
-    "haproxy.keepalived.advertInterval": 0.5,
-    "haproxy.keepalived.preempt": False,
-    "haproxy.keepalived.configPath": "/etc/keepalived/keepalived.conf",
-    "haproxy.keepalived.reloadCommand": "systemctl reload-or-restart keepalived",
-    "preflight.enabled": True,
-    # The vendor recommends Ubuntu Server 22.04 or Debian 11; the rest are common choices, not vendor
-    # figures (see docs/preflight-and-kubernetes.md): set your site's own list.
-    "preflight.supportedOs": ("ubuntu:20.04", "ubuntu:22.04", "ubuntu:24.04", "debian:11", "debian:12",
-                              "astra:1.7", "redos:7.3"),
-    # the vendor's published minimum for one ELMA365 On-Premises Enterprise server (500 users)
-    "preflight.minCpuCores": 10,
-    "preflight.minMemoryGiB": 16,
-    "preflight.minFreeDiskGiB": 100,
-    "preflight.diskPath": "/var/snap",
-    "preflight.maxClockOffsetMs": 500,
-    "preflight.portTimeoutSeconds": 2,
-    "kubernetes.enabled": False,
-}
+from .. import model
+from ..keys import OFF_ONLY, key_of
 
-# What the model holds for a key that is required only while its section is on: `ha.replicas` and
-# `ha.failoverSeconds` are required when HA is enabled (so the README states no default for them),
-# and hold these while it is off (what the component's inputs and the outputs show then).
-WHILE_OFF: dict[str, Any] = {
-    "ha.replicas": 3,
-    "ha.failoverSeconds": 60,
-}
+
+def _sections(cls: type, path: str = "") -> Iterator[tuple[str, dataclasses.Field]]:
+    """(key path, field) of every field of `cls` and of the config objects below it."""
+    hints = typing.get_type_hints(cls, vars(model))
+    for f in dataclasses.fields(cls):
+        key = f"{path}.{key_of(f)}".lstrip(".")
+        yield key, f
+        inner = [t for t in typing.get_args(hints[f.name]) or (hints[f.name],) if dataclasses.is_dataclass(t)]
+        if inner and typing.get_origin(hints[f.name]) is not tuple:   # an object, not a list of them
+            yield from _sections(inner[0], key)
+
+
+def _defaults(off_only: bool) -> dict[str, Any]:
+    return {key: f.default for key, f in _sections(model.Site)
+            if f.default is not dataclasses.MISSING and f.default is not None and f.default != ()
+            and not dataclasses.is_dataclass(f.default) and bool(f.metadata.get(OFF_ONLY)) is off_only}
+
+
+DEFAULTS: dict[str, Any] = _defaults(off_only=False)
+
+# What the model holds for a key that is required only while its section is on (the HA keys while
+# HA is enabled: docs/configuration.md states no default for them), and
+# holds these while it is off (what the component's inputs and the outputs show then).
+WHILE_OFF: dict[str, Any] = _defaults(off_only=True)

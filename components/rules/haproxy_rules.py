@@ -5,24 +5,22 @@ import ipaddress
 import re
 from typing import Any, Iterator, Mapping
 
-# the model the rules build: site.py imports this package, so its classes are looked up when a builder runs
-from .. import site as model
+from .. import model   # the model the rules build (components/model.py imports no rule)
 from .defaults import DEFAULTS
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
 
 # ---------------------------------------------------------------- haproxy
 
-HAPROXY_KEYS = ("host", "hosts", "virtualIp", "keepalived", "port", "user", "hostKey", "bind", "backendPort", "configPath", "reloadCommand", "log",
-                "shared", "includePath",
-                "timeouts", "retries", "redispatch", "healthCheck", "stats", "tls")
-HAPROXY_TIMEOUT_KEYS = ("connect", "client", "server", "tunnel", "clientFin", "httpRequest", "httpKeepAlive",
-                        "queue", "check")
-HAPROXY_HEALTH_KEYS = ("path", "inter", "fall", "rise")
-HAPROXY_STATS_KEYS = ("bind", "uri", "user", "password")
-HAPROXY_TLS_KEYS = ("bind", "certificate", "certificatePath", "redirectHttp")
-BALANCER_KEYS = ("host", "port", "user", "hostKey")
-KEEPALIVED_KEYS = ("interface", "virtualRouterId", "advertInterval", "preempt", "configPath", "reloadCommand")
+# the one balancer's `host` (and its `port`, `user`, `hostKey`) and `virtualIp` are the config's shape of
+# the model's balancers and keepalived
+HAPROXY_KEYS = keys_of(model.Haproxy, "host", "port", "user", "hostKey", "virtualIp")
+HAPROXY_TIMEOUT_KEYS = keys_of(model.HaproxyTimeouts)
+HAPROXY_HEALTH_KEYS = keys_of(model.HealthCheck)
+HAPROXY_STATS_KEYS = keys_of(model.HaproxyStats)
+HAPROXY_TLS_KEYS = keys_of(model.HaproxyTls)
+BALANCER_KEYS = keys_of(model.BalancerHost)
+KEEPALIVED_KEYS = keys_of(model.Keepalived)
 MAX_BALANCERS = 5
 INTERFACE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 HAPROXY_TIME = re.compile(r"^[1-9][0-9]{0,8}(us|ms|s|m|h|d)?$")
@@ -146,17 +144,14 @@ def haproxy_section(raw: RawSite, haproxy: Mapping[str, Any]) -> Iterator[Violat
 
 def _haproxy(haproxy: Mapping[str, Any]) -> Any:
     stats, tls = haproxy.get("stats"), haproxy.get("tls")
-    return build(model.Haproxy, **present(haproxy, "bind", "backendPort", "configPath", "reloadCommand", "log",
-                                          "shared", "includePath", "retries", "redispatch"),
+    return built(model.Haproxy, haproxy,
                  hosts=tuple(_balancer(b) for b in (haproxy.get("hosts") or [haproxy])),
                  # HAProxy times: a bare number is milliseconds
                  timeouts=build(model.HaproxyTimeouts, **_times(haproxy.get("timeouts") or {}, HAPROXY_TIMEOUT_KEYS)),
-                 healthCheck=build(model.HealthCheck, **present(haproxy.get("healthCheck") or {}, "path", "fall", "rise"),
+                 healthCheck=built(model.HealthCheck, haproxy.get("healthCheck") or {},
                                    **_times(haproxy.get("healthCheck") or {}, ("inter",))),
-                 stats=build(model.HaproxyStats, **present(stats, "bind", "user", "uri"),
-                             password=model.Secret(stats["password"])) if stats else MISSING,
-                 tls=build(model.HaproxyTls, **present(tls, "bind", "certificatePath", "redirectHttp"),
-                           certificate=model.Secret(tls["certificate"])) if tls else MISSING,
+                 stats=built(model.HaproxyStats, stats, password=model.Secret(stats["password"])) if stats else MISSING,
+                 tls=built(model.HaproxyTls, tls, certificate=model.Secret(tls["certificate"])) if tls else MISSING,
                  keepalived=_keepalived(haproxy))
 
 
@@ -166,14 +161,14 @@ def _times(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, str]:
 
 def _balancer(entry: Any) -> Any:
     """`haproxy.hosts[i]`: an address, or {host, port, user, hostKey}; the single-host form is the same."""
-    return build(model.BalancerHost, **present({"host": entry} if isinstance(entry, str) else entry, *BALANCER_KEYS))
+    return built(model.BalancerHost, {"host": entry} if isinstance(entry, str) else entry)
 
 
 def _keepalived(haproxy: Mapping[str, Any]) -> Any:
     if not haproxy.get("virtualIp"):
         return MISSING
     address, _, prefix = str(haproxy["virtualIp"]).partition("/")
-    return build(model.Keepalived, **present(haproxy.get("keepalived") or {}, *KEEPALIVED_KEYS), address=address,
+    return built(model.Keepalived, haproxy.get("keepalived") or {}, address=address,
                  prefixLength=int(prefix) if prefix else (128 if ":" in address else 32))
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Mapping
 
-# the model the rules build: site.py imports this package, so its classes are looked up when a builder runs
-from .. import site as model
+from .. import model   # the model the rules build (components/model.py imports no rule)
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
 
 # ---------------------------------------------------------------- kubernetes (node labels)
 
-KUBERNETES_KEYS = ("enabled", "labels")
+KUBERNETES_KEYS = keys_of(model.Kubernetes)
 LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 LABEL_PREFIX = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")

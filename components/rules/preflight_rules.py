@@ -4,15 +4,13 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Mapping
 
-# the model the rules build: site.py imports this package, so its classes are looked up when a builder runs
-from .. import site as model
+from .. import model   # the model the rules build (components/model.py imports no rule)
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
 
 
 # ---------------------------------------------------------------- preflight
 
-PREFLIGHT_KEYS = ("enabled", "supportedOs", "minCpuCores", "minMemoryGiB", "minFreeDiskGiB", "diskPath",
-                  "maxClockOffsetMs", "portTimeoutSeconds")
+PREFLIGHT_KEYS = keys_of(model.Preflight)
 # "<ID>" or "<ID>:<VERSION_ID>" of /etc/os-release, e.g. "ubuntu:22.04", "debian:12", "astra"
 OS_ENTRY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}(:[0-9A-Za-z][0-9A-Za-z._-]{0,31})?$")
 

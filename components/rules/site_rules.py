@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Mapping
 
-# the model the rules build: site.py imports this package, so its classes are looked up when a builder runs
-from .. import site as model
+from .. import model   # the model the rules build (components/model.py imports no rule)
 from .core import *  # noqa: F401,F403  (the registry and the value checks)
 from .defaults import DEFAULTS
 
@@ -30,8 +29,8 @@ def sections_are_objects(raw: RawSite) -> Iterator[Violation]:
 
 # ---------------------------------------------------------------- ssh
 
-SSH_KEYS = ("user", "port", "privateKey", "privateKeyPassword", "sudo", "bastion")
-BASTION_KEYS = ("host", "port", "user", "hostKey")
+SSH_KEYS = keys_of(model.Ssh)
+BASTION_KEYS = keys_of(model.Bastion)
 
 
 @config_rule("ssh", required="is required: at least ssh.privateKey (set it with `pulumi config set --secret --path elma365:ssh.privateKey`)")
@@ -65,15 +64,15 @@ def ssh_section(raw: RawSite, ssh: Any) -> Iterator[Violation]:
 
 def _ssh(ssh: Mapping[str, Any]) -> Any:
     password, bastion = ssh.get("privateKeyPassword"), ssh.get("bastion")
-    return build(model.Ssh, privateKey=model.Secret(ssh["privateKey"]), **present(ssh, "user", "port", "sudo"),
+    return built(model.Ssh, ssh, privateKey=model.Secret(ssh["privateKey"]),
                  privateKeyPassword=model.Secret(password) if password else MISSING,
-                 bastion=build(model.Bastion, **present(bastion, *BASTION_KEYS)) if bastion else MISSING)
+                 bastion=built(model.Bastion, bastion) if bastion else MISSING)
 
 
 # ---------------------------------------------------------------- nodes
 
 NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-NODE_KEYS = ("name", "address", "clusterAddress", "port", "hostKey", "zone", "rack", "labels", "decommission")
+NODE_KEYS = keys_of(model.Node)
 # nodes[i].decommission: false (default), true (a live node: drain, leave, remove), "force" (a dead
 # node: removed on the main node only; nothing runs on it); the model's Node.decommission
 DECOMMISSION = {True: "drain", "force": "force"}
@@ -156,8 +155,7 @@ def nodes_unique(raw: RawSite) -> Iterator[Violation]:
 EDITION = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=&?-]*)?$")
 MICROK8S_CHANNEL = re.compile(r"^[0-9a-z.]+(/[a-z]+)?$")
-INSTALL_KEYS = ("edition", "installerUrl", "microk8sChannel", "microk8sRefresh", "datastoreBackups", "externalServices", "answers",
-                "questionTimeoutSeconds", "timeoutMinutes")
+INSTALL_KEYS = keys_of(model.Install)
 
 
 @section_rule("install", INSTALL_KEYS)
@@ -193,8 +191,7 @@ def install_section(raw: RawSite, install: Mapping[str, Any]) -> Iterator[Violat
 
 def _install(install: Mapping[str, Any]) -> Any:
     services, answers = install.get("externalServices") or {}, install.get("answers") or []
-    return build(model.Install, **present(install, "edition", "installerUrl", "microk8sChannel", "microk8sRefresh", "datastoreBackups",
-                                          "questionTimeoutSeconds", "timeoutMinutes"),
+    return built(model.Install, install,
                  externalServices={k: model.Secret(v) for k, v in services.items() if k in EXTERNAL_SERVICES},
                  answers=tuple(model.Answer(a["prompt"], model.Secret(str(a["answer"]))) for a in answers))
 
@@ -224,7 +221,7 @@ def _answers(raw: RawSite, answers: Any) -> Iterator[Violation]:
 
 # ---------------------------------------------------------------- scaling
 
-SCALING_KEYS = ("autoscaling", "replicas", "linkerd")
+SCALING_KEYS = keys_of(model.Scaling)
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 
@@ -238,7 +235,7 @@ def scaling_section(raw: RawSite, scaling: Mapping[str, Any]) -> Iterator[Violat
         if not isinstance(auto, Mapping):
             yield Violation("scaling.autoscaling", auto, "must be an object {enabled, minReplicas, maxReplicas}")
         else:
-            yield from _unknown_keys("scaling.autoscaling", auto, ("enabled", "minReplicas", "maxReplicas"))
+            yield from _unknown_keys("scaling.autoscaling", auto, keys_of(model.Autoscaling))
             enabled = auto.get("enabled", MISSING)
             if not isinstance(enabled, bool):
                 yield Violation("scaling.autoscaling.enabled", enabled, "is required: true or false")
@@ -273,8 +270,8 @@ def scaling_section(raw: RawSite, scaling: Mapping[str, Any]) -> Iterator[Violat
 
 def _scaling(scaling: Mapping[str, Any]) -> Any:
     auto, replicas = scaling.get("autoscaling"), dict(scaling.get("replicas") or {})
-    return build(model.Scaling, **present(scaling, "linkerd"),
-                 autoscaling=build(model.Autoscaling, **present(auto, "enabled", "minReplicas", "maxReplicas"))
+    return built(model.Scaling, scaling,
+                 autoscaling=built(model.Autoscaling, auto)
                  if auto else MISSING,
                  # `scale all` first, so a per-service count given beside it wins
                  replicas={k: replicas[k] for k in sorted(replicas, key=lambda k: (k != "all", k))})
@@ -282,24 +279,27 @@ def _scaling(scaling: Mapping[str, Any]) -> Any:
 
 # ---------------------------------------------------------------- high availability
 
-@section_rule("ha", ("enabled", "replicas", "failoverSeconds"))
+# each key HA needs while it is enabled: whether a value is good, and the rule it breaks
+HA_WHEN_ON = {
+    "replicas": (lambda v: is_int(v) and v >= 3, "must be a whole number >= 3", "system-service replicas, at least 3"),
+    "failoverSeconds": (lambda v: is_int(v) and 10 <= v <= 300, "must be between 10 and 300", "between 10 and 300"),
+}
+
+
+@section_rule("ha", keys_of(model.Ha))
 def ha_section(raw: RawSite, ha: Mapping[str, Any]) -> Iterator[Violation]:
     enabled = ha.get("enabled", MISSING)
     if not isinstance(enabled, bool):
         yield Violation("ha.enabled", enabled, "is required: true or false")
-    replicas = ha.get("replicas", MISSING)
-    failover = ha.get("failoverSeconds", MISSING)
-    if enabled is True and replicas is MISSING:
-        yield Violation("ha.replicas", MISSING, "is required when HA is enabled (system-service replicas, at least 3)")
-    elif replicas is not MISSING and (not is_int(replicas) or replicas < 3):
-        yield Violation("ha.replicas", replicas, "must be a whole number >= 3")
-    if enabled is True and failover is MISSING:
-        yield Violation("ha.failoverSeconds", MISSING, "is required when HA is enabled (between 10 and 300)")
-    elif failover is not MISSING and (not is_int(failover) or not 10 <= failover <= 300):
-        yield Violation("ha.failoverSeconds", failover, "must be between 10 and 300")
+    for key, (good, rule_text, needed) in HA_WHEN_ON.items():
+        value = ha.get(key, MISSING)
+        if enabled is True and value is MISSING:
+            yield Violation(f"ha.{key}", MISSING, f"is required when HA is enabled ({needed})")
+        elif value is not MISSING and not good(value):
+            yield Violation(f"ha.{key}", value, rule_text)
     count = len(active_nodes(raw))
     if enabled is True and count < 3:
         yield Violation("ha.enabled", True,
                         f"HA mode needs at least 3 active nodes, the site has {count} (not counting decommissioned "
                         "ones): add the replacement node first, then decommission the old one in a later run")
-    return lambda: {"ha": build(model.Ha, **present(ha, "enabled", "replicas", "failoverSeconds"))}
+    return lambda: {"ha": built(model.Ha, ha)}

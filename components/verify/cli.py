@@ -37,7 +37,7 @@ from .repairs import Context
 from .report import exit_code, report
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-NAMESPACE = "elma365"
+CONFIG_NAMESPACE = "elma365"
 
 # Placeholders for secret leaves the stack file holds encrypted (the key-file form reads none of them):
 # they satisfy the config's rules; the checks that need the real value say they were skipped. The PEM
@@ -78,7 +78,7 @@ def values_from_pulumi(stack: str, cwd: Path = ROOT, env: Optional[Mapping[str, 
     values: dict[str, Any] = {}
     secret: set[str] = set()
     for full, entry in json.loads(done.stdout or "{}").items():
-        if not full.startswith(NAMESPACE + ":"):
+        if not full.startswith(CONFIG_NAMESPACE + ":"):
             continue
         key = full.split(":", 1)[1]
         if "objectValue" in entry:
@@ -122,7 +122,7 @@ def values_from_stack_file(stack_file: Path, key_file: Path) -> tuple[dict[str, 
     config = document.get("config") or {}
     unread: set[str] = set()
     values = {k.split(":", 1)[1]: _replace_secure(config_value(v), k.split(":", 1)[1], unread)
-              for k, v in config.items() if k.startswith(NAMESPACE + ":")}
+              for k, v in config.items() if k.startswith(CONFIG_NAMESPACE + ":")}
     secret = {path.split(".", 1)[0].split("[", 1)[0] for path in unread} | {"ssh"}
     values.setdefault("ssh", {})
     values["ssh"]["privateKey"] = Path(key_file).read_text()

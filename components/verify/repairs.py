@@ -108,16 +108,16 @@ def settings_repair(site: Site, ctx: Context, ha: bool, settings: bool) -> Repai
     config, secrets included); with `ha` the update-hamode roll-out and the restart after it; with
     `settings` (autoscaling, Linkerd, external services) the scale commands after it."""
     main = site.main.name
-    forget: dict[str, list[str]] = {main: ["settings"]}
+    forget: dict[str, list[str]] = {main: [names.APPLIED_SETTINGS]}
     urns = [urn(ctx, names.RECONFIGURE)]
     if settings and not (site.scaling.autoscaling and site.scaling.autoscaling.enabled):
-        forget[main] += [names.scale(s) for s in site.scaling.replicas]
+        forget[main] += [names.applied_scale(s) for s in site.scaling.replicas]
         urns += [urn(ctx, names.scale(s)) for s in site.scaling.replicas]
     if ha:
         for node in site.active:
-            forget.setdefault(node.name, []).append("hamode")
+            forget.setdefault(node.name, []).append(names.APPLIED_HAMODE)
             urns.append(urn(ctx, names.update_hamode(node.name)))
-        forget[main].append("restart")
+        forget[main].append(names.APPLIED_RESTART)
         urns.append(urn(ctx, names.RESTART))
     return steps_repair(site, ctx, forget, urns)
 
@@ -129,7 +129,7 @@ def rejoin_repair(site: Site, ctx: Context, node: Node, listed: bool) -> Repair:
     node's update-hamode and the restart after it run again too (the join forgets what the node
     applied; the restart's record on the main node is emptied)."""
     on_main = ([f"microk8s remove-node {node.name}"] if listed else []) + \
-        ([f"truncate -s 0 {APPLIED_DIR}/restart"] if site.ha.enabled else [])
+        ([f"truncate -s 0 {APPLIED_DIR}/{names.APPLIED_RESTART}"] if site.ha.enabled else [])
     urns = [urn(ctx, names.add_node(node.name))]
     if site.ha.enabled:
         urns += [urn(ctx, names.update_hamode(node.name)), urn(ctx, names.RESTART)]

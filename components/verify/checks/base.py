@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+from ... import names
 from ...facts import elma365, microk8s
 from ...facts.haproxy import config_difference
 from ...facts.node import datastore_address
@@ -44,14 +45,14 @@ class Checks:
         self.ctl_error = "the main node is unreachable"
         main_out = hosts.get(self.main.name)
         if main_out and main_out.reachable:
-            s = main_out.sections.get("nodes")
+            s = main_out.sections.get(names.READ_NODES)
             if s is not None and s.rc == 0:
                 self.kube_nodes = microk8s.parse_kubectl_nodes(s.out)
                 if not self.kube_nodes and s.out.strip():
                     self.kube_nodes, self.kube_error = None, f"unreadable output: {s.out.strip()[:80]!r}"
             else:
                 self.kube_error = f"`microk8s kubectl get nodes` failed: {last_line(s)}"
-            s = main_out.sections.get("elma365ctl")
+            s = main_out.sections.get(names.READ_ELMA365CTL)
             if s is not None and s.rc == 0:
                 self.ctl = elma365.parse_elma365ctl_status(s.out)
             else:
@@ -67,10 +68,10 @@ class Checks:
         return out.sections.get(name) if out and out.reachable else None
 
     def _status_of(self, node: Node) -> Optional[microk8s.Microk8sStatus]:
-        s = self.section(node.name, "status")
+        s = self.section(node.name, names.READ_STATUS)
         if s is None:
             return None
-        voters, datastore = self.section(node.name, "voters"), self.section(node.name, "datastore")
+        voters, datastore = self.section(node.name, names.READ_VOTERS), self.section(node.name, names.READ_DATASTORE)
         return microk8s.parse_microk8s_status(s.out, voters.out if voters else "", datastore.out if datastore else "")
 
     def _joined(self, node: Node) -> Optional[bool]:

@@ -50,7 +50,9 @@ def ha_mode(c: Checks) -> list[Drift]:
     """HA mode as `reconfigure` applies it, and `update-hamode` on every node."""
     drift: list[Drift] = []
     ha = c.site.ha
-    want = f"enabled (replicas {ha.replicas}, failover {ha.failover_seconds}s)" if ha.enabled else "disabled"
+    # what `elma365ctl status` shows: enabled, the system-service replicas, the failover seconds
+    expected = (True, ha.replicas, ha.failover_seconds) if ha.enabled else (False, None, None)
+    want = "enabled (replicas {1}, failover {2}s)".format(*expected) if ha.enabled else "disabled"
     value = c.ctl_field("high availability", "HA mode" + SRC, want)
     ha_ok = True
     if value is not None:
@@ -58,7 +60,7 @@ def ha_mode(c: Checks) -> list[Drift]:
         if got is None:
             c.add("cluster", "HA mode" + SRC, want, f"not checked: unreadable {value!r}", None)
         else:
-            ha_ok = got == ((True, ha.replicas, ha.failover_seconds) if ha.enabled else (False, None, None))
+            ha_ok = got == expected
             if ha_ok:
                 c.add("cluster", "HA mode" + SRC, want, value, True)
             else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from typing import Optional
 
+from ... import names
 from ...facts import haproxy as hf
 from ...facts.sections import HostOutput, Section, last_line
 from ...render.haproxy import UnsupportedHaproxy, parse_version
@@ -37,15 +38,15 @@ def balancer(c: Checks, key: str, index: int, b: BalancerHost) -> None:
     socket_path = hf.admin_socket(expected) if expected is not None else hf.rendered_socket(c.site)
     check = "backend state (HAProxy's view)"
     if socket_path:
-        backend_states(c, key, b, where, out.sections.get("backend-state"), f"admin socket {socket_path}")
+        backend_states(c, key, b, where, out.sections.get(names.READ_BACKEND_STATE), f"admin socket {socket_path}")
     elif h.stats is None:
         c.add(where, check, "every server UP",
               "not checked: the program's config has no admin socket and no stats page (haproxy.stats)", None)
-    elif "haproxy.stats.password" in c.ctx.unread_secrets or out.sections.get("stats") is None:
+    elif "haproxy.stats.password" in c.ctx.unread_secrets or out.sections.get(names.READ_STATS) is None:
         c.add(where, check, "every server UP",
               "not checked: the stats password is a secret this form does not read", None)
     else:
-        backend_states(c, key, b, where, out.sections.get("stats"), "stats page")
+        backend_states(c, key, b, where, out.sections.get(names.READ_STATS), "stats page")
     health(c, where, out)
     if h.keepalived:
         keepalived(c, index, b, where, out)
@@ -55,8 +56,8 @@ def config(c: Checks, where: str, b: BalancerHost, out: HostOutput) -> Optional[
     """The live config against the program's, rendered for the version `haproxy -v` reports;
     returns the rendered config (None when the version could not be told)."""
     h = c.site.haproxy
-    version_out = out.sections.get("haproxy-version")
-    live = out.sections.get("config")
+    version_out = out.sections.get(names.READ_HAPROXY_VERSION)
+    live = out.sections.get(names.READ_CONFIG)
     check = f"live {hf.program_file(h)} = applied"
     try:
         version = parse_version(version_out.out if version_out else "")
@@ -72,7 +73,7 @@ def config(c: Checks, where: str, b: BalancerHost, out: HostOutput) -> Optional[
         c.add(where, check, label, ("identical" if same else hf.config_difference(expected, live.out)) + note,
               same, repair)
     else:
-        live_file(c, where, check, label, expected, live, out.sections.get("config-sha256"), repair)
+        live_file(c, where, check, label, expected, live, out.sections.get(names.READ_CONFIG_SHA256), repair)
     return expected
 
 
@@ -104,7 +105,7 @@ def health(c: Checks, where: str, out: HostOutput) -> None:
     """The same check HAProxy makes, from its host."""
     h = c.site.haproxy
     for node in c.active:
-        s = out.sections.get(f"health-{node.name}")
+        s = out.sections.get(names.read_health(node.name))
         check = f"backend {node.name} health: HEAD {h.health_check.path} :{h.backend_port}"
         if s is None:
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ... import names
 from ...facts.haproxy import balancers
 from ...facts.keepalived import holds_vip
 from ...facts.sections import HostOutput
@@ -20,7 +21,7 @@ def keepalived(c: Checks, index: int, b: BalancerHost, where: str, out: HostOutp
     expected = keepalived_config(h, index)
     label = f"as rendered for balancer {index + 1} (sha256 {hashlib.sha256(expected.encode()).hexdigest()[:12]})"
     live_file(c, where, f"live {h.keepalived.config_path} = applied", label, expected,
-              out.sections.get("keepalived-config"), out.sections.get("keepalived-sha256"),
+              out.sections.get(names.READ_KEEPALIVED_CONFIG), out.sections.get(names.READ_KEEPALIVED_SHA256),
               haproxy_repair(c.site, c.ctx, b, ("keepalived",)))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ... import names
 from ...facts.microk8s import parse_channel, parse_kubeconfig_summary, parse_microk8s_version
 from ...facts.node import LONE_DATASTORE, datastore_address
 from ...facts.sections import last_line
@@ -15,7 +16,7 @@ from .base import Checks
 
 def channel_of(c: Checks, node: Node) -> Optional[str]:
     """The snap channel the node's MicroK8s tracks (the preflight's `microk8s` fact), if read."""
-    s = c.section(node.name, "channel")
+    s = c.section(node.name, names.READ_CHANNEL)
     return parse_channel(s.out) if s is not None else None
 
 
@@ -32,7 +33,7 @@ def reachability(c: Checks) -> None:
 
 def microk8s_running(c: Checks) -> None:
     for node in c.active:
-        s = c.section(node.name, "status")
+        s = c.section(node.name, names.READ_STATUS)
         if s is None:
             continue
         status = c.node_status[node.name]
@@ -111,12 +112,12 @@ def datastore(c: Checks) -> None:
 
 
 def versions(c: Checks) -> None:
-    main_version = c.section(c.main.name, "version")
+    main_version = c.section(c.main.name, names.READ_VERSION)
     reference = parse_microk8s_version(main_version.out) if main_version else None
     tracking = channel_of(c, c.main)
     pin = getattr(c.site.install, "microk8s_channel", None)
     for node in c.active:
-        s = c.section(node.name, "version")
+        s = c.section(node.name, names.READ_VERSION)
         if s is None:
             # unreachable: the main node's `kubectl get nodes` still tells its kubelet's version
             listed = (c.kube_nodes or {}).get(node.name)
@@ -153,7 +154,7 @@ def refreshes_held(c: Checks) -> None:
     """snapd refreshes a MicroK8s whose refreshes are not held on its own schedule (the program holds
     them on every node after its install or join; a hold can be lifted by hand)."""
     for node in c.active:
-        s = c.section(node.name, "held")
+        s = c.section(node.name, names.READ_HELD)
         if s is None:
             continue
         found = s.out.strip()
@@ -166,7 +167,7 @@ def refreshes_held(c: Checks) -> None:
 
 def kubeconfig(c: Checks) -> None:
     check = "kubeconfig readable (microk8s config)"
-    s = c.section(c.main.name, "kubeconfig")
+    s = c.section(c.main.name, names.READ_KUBECONFIG)
     expected = "a kubeconfig with a server and credentials"
     if s is None:
         c.add(c.main.name, check, expected, "not checked: the main node is unreachable", None)
