@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
 
 from . import names
+from .certificates import CertificateRenewal, CertificateRenewalArgs
 from .departure import HaproxyRemoval, HaproxyRemovalArgs, NodeDeparture, NodeDepartureArgs
 from .haproxy import HaproxyLoadBalancer, HaproxyLoadBalancerArgs
 from .hold import MicroK8sHold, MicroK8sHoldArgs
@@ -18,6 +20,7 @@ from .record import balancers_left_behind, departed, first_balancer, record_of, 
 from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
 from .remote_step import balancer_of, server_of
 from .render.refresh import RefreshPlan, RolloutNode, Target
+from .facts import certificates
 from .facts.node import datastore_address
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
@@ -31,6 +34,8 @@ class Elma365ClusterArgs:
     site: Site
     # the record the last successful deployment exported (components/record.py); None: a new stack
     previous: Optional[dict[str, Any]] = None
+    # when this run decides which certificates are due (components/facts/certificates.renewal_tokens)
+    now: Optional[dt.datetime] = None
 
 
 class Elma365Cluster(pulumi.ComponentResource):
@@ -100,6 +105,18 @@ class Elma365Cluster(pulumi.ComponentResource):
         if site.haproxy:
             self.haproxy = HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(
                 site.haproxy, balancers, backends=site.active, first=first_balancer(previous, site)), after(*checked))
+        # each node's server and front proxy client certificates renewed before they end, node by node
+        # (the main node last), once MicroK8s runs everywhere, refreshed where asked, behind HAProxy
+        days_before = install.certificates.renew_days_before
+        tokens = (certificates.renewal_tokens((previous or {}).get("certificates"), [n.name for n in rolled],
+                                              args.now or dt.datetime.now(dt.timezone.utc), days_before)
+                  if days_before > 0 else {})
+        self.certificates = (CertificateRenewal("certificates", CertificateRenewalArgs(
+            nodes=tuple((servers[n.name], n) for n in rolled), balancers=balancers, days_before=days_before,
+            tokens=tokens, want_voters=want_voters),
+            after(*rolled_out, *(h for hold in self.holds for h in hold.done),
+                  *(self.haproxy.done if self.haproxy else []))) if days_before > 0 else None)
+        rolled_out = self.certificates.done if self.certificates else rolled_out
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
         self.haproxy_removals = [
             HaproxyRemoval(names.haproxy_removal(old["host"], first=i == 0), HaproxyRemovalArgs(
@@ -138,7 +155,17 @@ class Elma365Cluster(pulumi.ComponentResource):
         finished = [step.stdout for d in [*self.departures, *self.haproxy_removals] for step in d.done]
         finished += [step.stdout for step in (self.refresh.done if self.refresh else [])]
         record = record_of(site)
-        self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
+        # with the ends of each node's certificates as read last (the preflight, the renewal's steps, or
+        # an earlier run), and each node's renewal token: what the next run decides the renewals with
+        reads = [c.stdout for c in self.preflight.checks.values()] + ([self.certificates.reads] if self.certificates else [])
+        recorded = (previous or {}).get("certificates") or {}
+        active_names = {n.name for n in site.active}
+
+        def with_certificates(outputs: list[Any]) -> dict[str, Any]:
+            read = certificates.latest(recorded, certificates.reads_of("\n".join(o or "" for o in outputs[len(finished):])))
+            return {**record, "certificates": {node: {**entry, "renewal": tokens.get(node, "")}
+                                               for node, entry in sorted(read.items()) if node in active_names}}
+        self.record = pulumi.Output.all(*finished, *reads).apply(with_certificates)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,
                                "haproxyUrl": self.haproxy_url, "configured": self.configured})
 

@@ -107,6 +107,13 @@ class Answer:
     answer: Secret
 
 
+@section("install.certificates")
+class Certificates:
+    """Each node's `server.crt` and `front-proxy-client.crt` renewed by `pulumi up` this many days
+    before they expire (components/certificates.py); 0: never. The CA is never renewed here."""
+    renew_days_before: int
+
+
 @section("install")
 class Install:
     edition: str
@@ -119,6 +126,7 @@ class Install:
     answers: tuple[Answer, ...] = ()
     question_timeout_seconds: int
     timeout_minutes: int
+    certificates: Certificates = Certificates()
 
 
 @dataclass(frozen=True)

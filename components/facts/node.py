@@ -16,6 +16,7 @@ The facts (one `FACT <node> <name> <value>` line each, read-only; components/scr
     snapd       <version> | absent          `snap version`
     refreshes   held | not held | absent    MicroK8s' automatic refreshes (`snap list`: Notes `held`)
     systemhold  <time> | forever | none     `snap get system refresh.hold` (every snap's refreshes)
+    cert...     MicroK8s' certificates: days left and end of each (components/facts/certificates.py)
 
 The rules over them (the preflight's `site` check, the install step's refusal) are
 components/render/preflight.py's.
@@ -28,6 +29,7 @@ from typing import Iterator
 from ..render.shell import INSTALLED_MARKER, JOINED_MARKER, q, remote
 from ..render.template import Raw, fill
 from ..site import Node
+from . import certificates
 
 # The namespace the ELMA365 delivery runs its workloads in (its Helm charts and the MicroK8s
 # installer's default); where it runs no pod, ELMA365 does not run.
@@ -104,7 +106,8 @@ def print_facts(node_name: str, *, sudo: bool) -> str:
 
 
 def _as_root(node_name: str, sudo: bool) -> str:
-    return remote(facts_script(node_name), sudo=sudo)
+    # the certificates' lines only here: the install step reads facts_script's variables alone
+    return remote(facts_script(node_name) + "\n" + certificates.facts_script(), sudo=sudo)
 
 
 def parse_facts(text: str) -> dict[str, dict[str, str]]:

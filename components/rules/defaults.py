@@ -19,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "install.datastoreBackups": 5,
     "install.questionTimeoutSeconds": 30,
     "install.timeoutMinutes": 120,
+    # MicroK8s signs server.crt and front-proxy-client.crt for 365 days: renewed in the last 60
+    "install.certificates.renewDaysBefore": 60,
     "scaling.linkerd": True,
     "ha.enabled": False,
     "haproxy.bind": "*:80",

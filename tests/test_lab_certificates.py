@@ -1,0 +1,109 @@
+"""Each node's MicroK8s certificates renewed before they end, with the real Pulumi CLI, over real SSH,
+on the lab's simulated MicroK8s, whose certificates are real files made with openssl
+(docs/certificates.md). The operator's checklist:
+
+- certificates far from their end: `pulumi up` runs nothing;
+- server.crt 20 days from its end on two nodes, under load through HAProxy: `pulumi up` renews it on
+  those two only (`microk8s refresh-certs -e server.crt`), one node at a time, each out of HAProxy's
+  service meanwhile, with no failed request; the next `up` runs nothing;
+- an ended front-proxy-client.crt on the main node: renewed, and last;
+- another node down: the renewal is refused by its gate, and no certificate is touched.
+"""
+from __future__ import annotations
+
+import pytest
+
+from lab import by_hand, refresh
+from lab.harness import Lab
+from tests.lab_support import FAST, needs_lab
+
+pytestmark = needs_lab
+
+MAIN, N2, N3 = "elma365-1", "elma365-2", "elma365-3"
+
+
+def installed(new_lab, days: dict) -> Lab:
+    """A lab site installed by `pulumi up` whose MicroK8s signed its nodes' certificates for `days`
+    ({node: {cert: days}}, 365 elsewhere): the install's renewal checks recorded their ends."""
+    # refresh-certs keeps a node's API and web endpoint down for 1.5 s, long enough for HAProxy's
+    # health checks (inter 1s, fall 2) to notice a node that would still get requests
+    lab = new_lab(durations=dict(FAST, cert_restart=1.5))
+    lab.site.set_certificate_days(days)
+    report = lab.up()
+    assert report.ok, report.failures
+    return lab
+
+
+def renewals(lab: Lab, since: int) -> list[tuple[str, str]]:
+    """(node, certificate) of every `microk8s refresh-certs -e` since `since`, in order."""
+    return [(e.node, e.action.split()[-1]) for e in lab.journal(since) if e.action.startswith("refresh-certs -e")]
+
+
+def days_left(lab: Lab, node: str) -> dict[str, int]:
+    """What `microk8s refresh-certs -c` prints on the node, by certificate."""
+    out = by_hand.run(lab.site, node, "microk8s refresh-certs -c").stdout
+    return {line.split(" certificate")[0].removeprefix("The "): int(line.split()[-2]) for line in out.splitlines()
+            if line.startswith("The ")}
+
+
+def test_certificates_300_days_from_their_end_are_left_alone_and_up_runs_nothing(new_lab):
+    lab = installed(new_lab, {n: {"server.crt": 300, "front-proxy-client.crt": 300} for n in (MAIN, N2, N3)})
+    mark = lab.mark()
+    again = lab.up()
+    assert again.ok and again.steps == [], again.ran()
+    assert renewals(lab, mark) == [] and lab.journal(mark) == []
+    assert days_left(lab, N2) == {"CA": 3649, "server": 299, "front proxy client": 299}
+
+
+def test_server_certificates_20_days_from_their_end_are_renewed_node_by_node_under_load_then_up_runs_nothing(new_lab):
+    lab = installed(new_lab, {N2: {"server.crt": 20}, N3: {"server.crt": 20}})
+    mark = lab.mark()
+    result = {}
+    rolled = refresh.under_load(refresh.url(lab.site), [("pulumi up", lambda: result.update(report=lab.up()))])
+    report = result["report"]
+    assert report.ok, report.failures
+    assert renewals(lab, mark) == [(N2, "server.crt"), (N3, "server.crt")]
+    calls = [e for e in lab.journal(mark) if e.action.startswith("refresh-certs -e")]
+    assert calls[0].end <= calls[1].start          # one node at a time
+    assert days_left(lab, N2)["server"] == 364 and days_left(lab, N3)["server"] == 364
+    assert days_left(lab, MAIN)["server"] == 364   # signed at the install, not touched
+    # each renewed node was out of HAProxy's service meanwhile, and is UP on it again
+    assert {node: refresh.server_states(lab.site, node) for node in (N2, N3)} == {
+        node: {"haproxy": "UP"} for node in (N2, N3)}
+    print(f"\nserver.crt renewed on 2 of 3 nodes through pulumi up: {rolled.summary()}")
+    assert rolled.error is None and rolled.failed == 0, rolled.summary()
+
+    mark = lab.mark()
+    again = lab.up()
+    assert again.ok and again.steps == [], again.ran()
+    assert lab.journal(mark) == []
+
+
+def test_an_ended_front_proxy_client_certificate_on_the_main_node_is_renewed_last(new_lab):
+    lab = installed(new_lab, {MAIN: {"front-proxy-client.crt": -1}, N2: {"server.crt": 10}})
+    assert days_left(lab, MAIN)["front proxy client"] < 0
+    mark = lab.mark()
+    report = lab.up()
+    assert report.ok, report.failures
+    assert renewals(lab, mark) == [(N2, "server.crt"), (MAIN, "front-proxy-client.crt")]
+    assert days_left(lab, MAIN)["front proxy client"] == 364
+    assert lab.up().steps == []
+
+
+def test_a_renewal_while_another_node_is_down_is_refused_by_its_gate_and_touches_nothing(new_lab):
+    lab = installed(new_lab, {N2: {"server.crt": 20}})
+    by_hand.run(lab.site, N3, "microk8s stop")
+    mark = lab.mark()
+    refused = lab.up()
+    assert not refused.ok
+    said = "\n".join(refused.failures)
+    assert "elma365-3 NotReady: no node's certificates are renewed while another node is down" in said, said
+    assert renewals(lab, mark) == [] and lab.journal(mark) == []
+    assert refresh.server_states(lab.site, N2) == {"haproxy": "UP"}
+    assert days_left(lab, N2)["server"] == 19
+
+    by_hand.run(lab.site, N3, "microk8s start")
+    mark = lab.mark()
+    report = lab.up()
+    assert report.ok, report.failures
+    assert renewals(lab, mark) == [(N2, "server.crt")]
