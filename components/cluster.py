@@ -19,6 +19,7 @@ from .preflight import Preflight, PreflightArgs
 from .record import balancers_left_behind, departed, first_balancer, record_of, refresh_asked
 from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
 from .remote_step import balancer_of, server_of
+from .render.certificates import CertificateCheck
 from .render.refresh import RefreshPlan, RolloutNode, Target
 from .facts import certificates
 from .facts.node import datastore_address
@@ -69,8 +70,10 @@ class Elma365Cluster(pulumi.ComponentResource):
 
         # nothing is installed, prepared or put in front of the nodes before every node reported what it
         # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over
-        self.preflight = Preflight("preflight", PreflightArgs(main, active, site.preflight, site.adopt,
-                                                              plan if target != Target() else None), after())
+        days_before = install.certificates.renew_days_before
+        self.preflight = Preflight("preflight", PreflightArgs(
+            main, active, site.preflight, site.adopt, plan if target != Target() else None,
+            certificates={n.name: CertificateCheck(n.cluster_address, days_before) for n in site.active}), after())
         checked = self.preflight.done
         self.install = Elma365Install(main.name, Elma365InstallArgs(on_main, install, site.scaling, site.adopt),
                                       after(*checked, was="install"))
@@ -107,7 +110,6 @@ class Elma365Cluster(pulumi.ComponentResource):
                 site.haproxy, balancers, backends=site.active, first=first_balancer(previous, site)), after(*checked))
         # each node's server and front proxy client certificates renewed before they end, node by node
         # (the main node last), once MicroK8s runs everywhere, refreshed where asked, behind HAProxy
-        days_before = install.certificates.renew_days_before
         tokens = (certificates.renewal_tokens((previous or {}).get("certificates"), [n.name for n in rolled],
                                               args.now or dt.datetime.now(dt.timezone.utc), days_before)
                   if days_before > 0 else {})

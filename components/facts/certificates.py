@@ -10,6 +10,8 @@ them itself. The facts (components/scripts/facts-certificates.sh, read as root):
     certserver  <days> <end> | absent | unknown   server.crt
     certproxy   <days> <end> | absent | unknown   front-proxy-client.crt
     certsans    DNS:...,IP:... | absent | unknown server.crt's subject alternative names
+    certaddress yes | no | absent | unknown  whether they name the node's clusterAddress (where the
+                                            reader knows it: the preflight, the renewal steps)
 
 `make verify` reads the same lines (components/facts/microk8s.py), the renewal steps print them
 again after a renewal (components/render/certificates.py).
@@ -20,7 +22,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-from ..render.template import fill
+from ..render.template import Raw, fill
 
 CERTS_DIR = "/var/snap/microk8s/current/certs"    # $SNAP_DATA/certs
 SNAP_OPENSSL = "/snap/microk8s/current/usr/bin/openssl"   # where the host has no openssl of its own
@@ -28,14 +30,17 @@ CA, SERVER, PROXY = "ca.crt", "server.crt", "front-proxy-client.crt"
 # each certificate `microk8s refresh-certs` knows, and its fact
 FACT_OF = {CA: "certca", SERVER: "certserver", PROXY: "certproxy"}
 RENEWED = (SERVER, PROXY)    # what `pulumi up` renews; the CA never (docs/certificates.md)
-READ_FACT, SANS_FACT = "certsread", "certsans"
+READ_FACT, SANS_FACT, ADDRESS_FACT = "certsread", "certsans", "certaddress"
 DAY = 86400
 
 
-def facts_script() -> str:
-    """The FACT lines of this node's certificates (a piece of facts.sh's script: its `fact`)."""
+def facts_script(address: Optional[str] = None) -> str:
+    """The FACT lines of this node's certificates (a piece of facts.sh's script: its `fact`); with
+    the node's cluster `address`, whether server.crt names it."""
+    names = fill("certificates-address.sh", address_fact=ADDRESS_FACT, address=address) if address else ""
     return fill("facts-certificates.sh", snap_openssl=SNAP_OPENSSL, read_fact=READ_FACT, certs_dir=CERTS_DIR,
-                certs=[f"{cert}:{name}" for cert, name in FACT_OF.items()], sans_fact=SANS_FACT)
+                certs=[f"{cert}:{name}" for cert, name in FACT_OF.items()], sans_fact=SANS_FACT,
+                address_fact=Raw(names))  # Raw: rendered above, or nothing
 
 
 @dataclass(frozen=True)

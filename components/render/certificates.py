@@ -10,6 +10,8 @@ MicroK8s then wants every other node to leave and join again (docs/certificates.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..facts.certificates import CERTS_DIR, DAY, RENEWED, SNAP_OPENSSL, facts_script
 from .refresh import Operation, RolloutNode, gate, ready_wait
 from .shell import remote
@@ -27,7 +29,20 @@ def _due(node: RolloutNode, days: int) -> str:
 
 def _facts(node: RolloutNode) -> str:
     """The node's certificate facts as the preflight reads them, after what the step did."""
-    return fill("facts-fact.sh", node=node.name) + "\n" + facts_script()
+    return fill("facts-fact.sh", node=node.name) + "\n" + facts_script(node.datastore.rsplit(":", 1)[0])
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """What the preflight's certificates check of a node compares its facts with."""
+    address: str       # the node's cluster address, which server.crt should name
+    days_before: int   # install.certificates.renewDaysBefore: the CA within it is a warning
+
+
+def preflight_check(node_name: str, check: CertificateCheck) -> str:
+    """The preflight's certificates check over the node's facts (`$facts`, `report`)."""
+    return fill("preflight-certificates.sh", node_text=Text(node_name), days=check.days_before,
+                address_text=Text(check.address))
 
 
 def check_command(node: RolloutNode, days: int, *, want_voters: int, sudo: bool) -> str:

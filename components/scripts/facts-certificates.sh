@@ -26,3 +26,4 @@ if [ -f {{certs_dir}}/server.crt ]; then
   sans=${sans:-unknown}
 fi
 fact {{sans_fact}} "$sans"
+{{address_fact}}
