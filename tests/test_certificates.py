@@ -78,8 +78,8 @@ def node_facts(certs_dir: Path, address: str = ADDRESS) -> dict[str, str]:
 def test_every_node_reports_days_left_on_each_certificate_and_whether_server_crt_names_its_address(certs_dir):
     facts = node_facts(certs_dir)
     days = {name: facts[name].split()[0] for name in ("certca", "certserver", "certproxy")}
-    assert days == {"certca": "3649", "certserver": "19", "certproxy": "-1"} or days == {
-        "certca": "3650", "certserver": "20", "certproxy": "-1"}   # within the second it was signed
+    # whole days, rounded down: one less once the second it was signed has passed
+    assert days["certca"] in ("3649", "3650") and days["certserver"] in ("19", "20") and days["certproxy"] == "-1"
     assert "IP:192.168.1.52" in facts["certsans"].split(",") and "DNS:kubernetes" in facts["certsans"].split(",")
     assert facts["certaddress"] == "yes"
     assert node_facts(certs_dir, "192.168.1.99")["certaddress"] == "no"
@@ -260,3 +260,41 @@ def test_renew_days_before_0_turns_renewal_off():
     now = dt.datetime.now(dt.timezone.utc)
     ended = {"elma365-2": {"read": "x", "server.crt": (now - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}}
     assert certificate_steps(deployed_after(ended, certificates={"renewDaysBefore": 0})) == []
+
+
+# ---------------------------------------------------------------- make verify
+
+def verify_rows(lines: str):
+    from components.facts.sections import HostOutput, Section
+    from components.verify.checks.base import Checks
+    from components.verify.checks.certificates import certificates as check
+    from components.verify.repairs import Context
+    site = parse_site(example(), SECRET_KEYS)
+    hosts = {n.name: HostOutput(True, {"certificates": Section(0, lines.replace("NODE", n.name))}) for n in site.active}
+    c = Checks(site, hosts, Context(stack="prod"))
+    check(c)
+    return [r for r in c.rows if r.where == "elma365-2"]
+
+
+def test_verify_shows_days_left_per_certificate_and_fails_a_due_one_with_pulumi_up_as_its_repair():
+    lines = ("FACT - certsread 2026-12-05T00:00:00Z\nFACT - certca 3000 2035-01-01T00:00:00Z\n"
+             "FACT - certserver 20 2026-12-25T00:00:00Z\nFACT - certproxy -2 2026-12-03T00:00:00Z\n"
+             "FACT - certsans DNS:kubernetes,IP:127.0.0.1,IP:192.168.1.99")
+    rows = {r.check: r for r in verify_rows(lines)}
+    assert rows["ca.crt days left"].status == "ok" and rows["ca.crt days left"].found.startswith("3000")
+    server, proxy = rows["server.crt days left"], rows["front-proxy-client.crt days left"]
+    assert server.status == "DRIFT" and server.found.startswith("20 (ends 2026-12-25")
+    assert proxy.status == "DRIFT" and proxy.found.startswith("ended 2 day(s) ago")
+    assert server.repair.text.startswith("pulumi up --stack prod") and not server.repair.manual
+    named = rows["server.crt names the cluster address"]
+    assert named.status == "DRIFT" and named.repair.manual and "not repaired" in named.repair.text
+
+
+def test_verify_fails_a_ca_within_the_window_with_a_repair_only_a_person_makes():
+    lines = ("FACT - certsread 2026-12-05T00:00:00Z\nFACT - certca 30 2027-01-04T00:00:00Z\n"
+             "FACT - certserver 300 2027-10-01T00:00:00Z\nFACT - certproxy 300 2027-10-01T00:00:00Z\n"
+             "FACT - certsans DNS:kubernetes,IP:192.168.1.52")
+    rows = {r.check: r for r in verify_rows(lines)}
+    ca = rows["ca.crt days left"]
+    assert ca.status == "DRIFT" and ca.repair.manual and "never renewed by pulumi up" in ca.repair.text
+    assert rows["server.crt days left"].status == rows["server.crt names the cluster address"].status == "ok"

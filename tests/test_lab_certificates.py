@@ -11,8 +11,10 @@ on the lab's simulated MicroK8s, whose certificates are real files made with ope
 """
 from __future__ import annotations
 
-import pytest
+import copy
+import io
 
+from components.verify import cli, repairs
 from lab import by_hand, refresh
 from lab.harness import Lab
 from tests.lab_support import FAST, needs_lab
@@ -46,6 +48,13 @@ def days_left(lab: Lab, node: str) -> dict[str, int]:
             if line.startswith("The ")}
 
 
+def verify(lab: Lab) -> tuple[int, dict[tuple[str, str], object]]:
+    """`make verify` in-process, with the stack's values: its exit status and its certificate rows."""
+    values = copy.deepcopy(lab.values)
+    code, rows = cli.verify(values, set(values), None, repairs.Context(stack="lab"), out=io.StringIO())
+    return code, {(r.where, r.check): r for r in rows if ".crt" in r.check}
+
+
 def test_certificates_300_days_from_their_end_are_left_alone_and_up_runs_nothing(new_lab):
     lab = installed(new_lab, {n: {"server.crt": 300, "front-proxy-client.crt": 300} for n in (MAIN, N2, N3)})
     mark = lab.mark()
@@ -57,6 +66,11 @@ def test_certificates_300_days_from_their_end_are_left_alone_and_up_runs_nothing
 
 def test_server_certificates_20_days_from_their_end_are_renewed_node_by_node_under_load_then_up_runs_nothing(new_lab):
     lab = installed(new_lab, {N2: {"server.crt": 20}, N3: {"server.crt": 20}})
+    code, rows = verify(lab)
+    assert code == 1
+    due = rows[(N2, "server.crt days left")]
+    assert due.status == "DRIFT" and due.found.startswith("19 (ends") and due.repair.text.startswith("pulumi up --stack lab")
+    assert rows[(MAIN, "server.crt days left")].status == rows[(N2, "server.crt names the cluster address")].status == "ok"
     mark = lab.mark()
     result = {}
     rolled = refresh.under_load(refresh.url(lab.site), [("pulumi up", lambda: result.update(report=lab.up()))])
@@ -77,6 +91,8 @@ def test_server_certificates_20_days_from_their_end_are_renewed_node_by_node_und
     again = lab.up()
     assert again.ok and again.steps == [], again.ran()
     assert lab.journal(mark) == []
+    code, rows = verify(lab)
+    assert {r.status for r in rows.values()} == {"ok"} and rows[(N3, "server.crt days left")].found.startswith("364 ")
 
 
 def test_an_ended_front_proxy_client_certificate_on_the_main_node_is_renewed_last(new_lab):

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..site import Site
-from . import elma365
+from ..render.template import fill
+from . import certificates, elma365
 from .node import CHANNEL_OF, HELD_OF, datastore_members, members
 from .sections import host_script
 
@@ -27,10 +28,14 @@ NODE_FACTS = (("voters", "status", datastore_members("master")), ("datastore", "
               ("channel", "snap", CHANNEL_OF), ("held", "snap", HELD_OF))
 
 
+# the node's certificates as its preflight reads them (FACT lines of the node `-`)
+CERTIFICATES = fill("facts-fact.sh", node="-") + "\n" + certificates.facts_script()
+
+
 def node_sections(main: bool) -> list[tuple[str, str]]:
     """What is read on a node; the main node also answers for the cluster."""
     sections = [("status", "$T microk8s status"), ("version", "$T microk8s version"),
-                ("snap", "$T snap list microk8s")]
+                ("snap", "$T snap list microk8s"), ("certificates", CERTIFICATES)]
     if main:
         sections += [("nodes", "$T microk8s kubectl get nodes"), ("elma365ctl", elma365.STATUS),
                      ("kubeconfig", KUBECONFIG_SUMMARY)]
@@ -83,6 +88,12 @@ def parse_microk8s_version(text: str) -> Optional[tuple[str, str]]:
     """`microk8s version`: (version, revision), e.g. ("v1.28.15", "7449")."""
     m = re.search(r"MicroK8s\s+(v\S+)\s+revision\s+(\S+)", text)
     return (m.group(1), m.group(2)) if m else None
+
+
+def parse_certificates(text: str) -> Optional[certificates.NodeCertificates]:
+    """The `certificates` section: the node's certificate facts (components/facts/certificates.py)."""
+    from .node import parse_facts
+    return certificates.parse_node(parse_facts(text).get("-", {}))
 
 
 def parse_channel(text: str) -> Optional[str]:
