@@ -1,5 +1,5 @@
 """One table of defaults (components/rules/defaults.py): the dataclasses take theirs from it, and
-every default the README's config reference or docs/haproxy.md states is the table's."""
+every default the README's config reference, docs/haproxy.md or docs/certificates.md states is the table's."""
 from __future__ import annotations
 
 import re
@@ -25,6 +25,7 @@ def shown(value: Any) -> str:
 def test_every_default_the_docs_state_is_the_tables():
     docs = stated((ROOT_DIR / "README.md").read_text())
     docs |= stated((ROOT_DIR / "docs" / "haproxy.md").read_text(), prefix="haproxy.")
+    docs |= stated((ROOT_DIR / "docs" / "certificates.md").read_text())
     checked = {key: column for key, column in docs.items() if key in DEFAULTS}
     assert len(checked) >= 30
     assert {key: column for key, column in checked.items() if column != shown(DEFAULTS[key])} == {}
