@@ -83,6 +83,12 @@ class Lab:
             entries.append(Entry(raw["node"], action_of(argv), raw["start"], raw["end"], raw["rc"]))
         return sorted(entries, key=lambda e: e.start)
 
+    def step_stdout(self) -> dict[str, str]:
+        """Each step's stdout of its last run, from the stack's state (the lab's passphrase)."""
+        exported = self.stack.export(show_secrets=True)
+        return {r["urn"].rsplit("::", 1)[1]: (r.get("outputs") or {}).get("stdout") or ""
+                for r in exported["deployment"].get("resources", []) if r["type"] == "command:remote:Command"}
+
     def mark(self) -> int:
         return len(self.site.journal())
 

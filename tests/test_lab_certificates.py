@@ -81,7 +81,13 @@ def test_server_certificates_20_days_from_their_end_are_renewed_node_by_node_und
     assert calls[0].end <= calls[1].start          # one node at a time
     assert days_left(lab, N2)["server"] == 364 and days_left(lab, N3)["server"] == 364
     assert days_left(lab, MAIN)["server"] == 364   # signed at the install, not touched
-    # each renewed node was out of HAProxy's service meanwhile, and is UP on it again
+    # each renewed node was out of HAProxy's service meanwhile (and only those), and is UP on it again
+    balancer = lab.info["haproxy"]["address"]
+    stdout = lab.step_stdout()
+    for node in (N2, N3):
+        assert stdout[f"{node}-certificates-drain-{balancer}"].startswith(f"{node} drained on HAProxy {balancer}"), stdout
+        assert stdout[f"{node}-certificates-ready-{balancer}"] == f"{node} UP on HAProxy {balancer}", stdout
+    assert f"{MAIN}-certificates-drain-{balancer}" not in stdout
     assert {node: refresh.server_states(lab.site, node) for node in (N2, N3)} == {
         node: {"haproxy": "UP"} for node in (N2, N3)}
     print(f"\nserver.crt renewed on 2 of 3 nodes through pulumi up: {rolled.summary()}")
