@@ -209,6 +209,9 @@ def test_renew_days_before_defaults_to_60_and_must_be_a_whole_number_of_days_up_
         values["install"]["certificates"] = {"renewDaysBefore": bad}
         with pytest.raises(SiteConfigError, match=r"install.certificates.renewDaysBefore"):
             parse_site(values, SECRET_KEYS)
+    values["install"]["certificates"] = 0
+    with pytest.raises(SiteConfigError, match=r"install.certificates = 0: must be an object"):
+        parse_site(values, SECRET_KEYS)
     values["install"]["certificates"] = {"renewDays": 3}
     with pytest.raises(SiteConfigError, match=r"install.certificates.renewDays\b"):
         parse_site(values, SECRET_KEYS)

@@ -189,15 +189,15 @@ def install_section(raw: RawSite, install: Mapping[str, Any]) -> Iterator[Violat
     answers = install.get("answers", MISSING)
     if answers not in (MISSING, None):
         yield from _answers(raw, answers)
-    certificates = install.get("certificates", MISSING)
-    if certificates not in (MISSING, None):
-        if not isinstance(certificates, Mapping):
-            yield Violation("install.certificates", certificates, "must be an object {renewDaysBefore}")
-        else:
-            yield from _unknown_keys("install.certificates", certificates, CERTIFICATES_KEYS)
-            # MicroK8s signs them for 365 days: a window as long would renew them on every run
-            yield from _number("install.certificates.renewDaysBefore", certificates.get("renewDaysBefore", MISSING),
-                               0, 300, whole=True)
+    certificates = install.get("certificates")
+    certificates = {} if certificates is None else certificates   # left out or null: the defaults
+    if not isinstance(certificates, Mapping):
+        yield Violation("install.certificates", certificates, "must be an object {renewDaysBefore}")
+    else:
+        yield from _unknown_keys("install.certificates", certificates, CERTIFICATES_KEYS)
+        # MicroK8s signs them for 365 days: a window as long would renew them on every run
+        yield from _number("install.certificates.renewDaysBefore", certificates.get("renewDaysBefore", MISSING), 0, 300,
+                           whole=True)
     return lambda: {"install": _install(install)}
 
 
