@@ -129,3 +129,33 @@ def test_a_renewal_while_another_node_is_down_is_refused_by_its_gate_and_touches
     report = lab.up()
     assert report.ok, report.failures
     assert renewals(lab, mark) == [(N2, "server.crt")]
+
+
+def test_a_failed_renewal_stops_the_run_there_and_the_next_up_finishes_it(new_lab):
+    lab = installed(new_lab, {N2: {"server.crt": 20}, N3: {"server.crt": 20}})
+    lab.site.set_faults({"refresh_certs_fail": N2})
+    mark = lab.mark()
+    failed = lab.up()
+    assert not failed.ok
+    said = "\n".join(failed.failures)
+    assert "microk8s refresh-certs -e server.crt failed on elma365-2" in said, said
+    assert renewals(lab, mark) == [(N2, "server.crt")]   # MicroK8s put its backup back; elma365-3 not touched
+    assert days_left(lab, N2)["server"] == 19
+
+    lab.site.set_faults({})
+    mark = lab.mark()
+    finished = lab.up()
+    assert finished.ok, finished.failures
+    assert renewals(lab, mark) == [(N2, "server.crt"), (N3, "server.crt")]
+    assert {node: refresh.server_states(lab.site, node) for node in (N2, N3)} == {
+        node: {"haproxy": "UP"} for node in (N2, N3)}
+    assert lab.up().steps == []
+
+
+def test_refresh_certs_u_undoes_the_last_renewal_by_hand(new_lab):
+    lab = installed(new_lab, {N2: {"server.crt": 20}})
+    assert lab.up().ok
+    assert days_left(lab, N2)["server"] == 364
+    undone = by_hand.run(lab.site, N2, "microk8s refresh-certs -u")
+    assert undone.returncode == 0 and "Restarting, please wait." in undone.stdout
+    assert days_left(lab, N2)["server"] == 19

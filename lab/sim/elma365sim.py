@@ -1191,7 +1191,8 @@ def mk_refresh_certs(lab, args):
     """`microk8s refresh-certs [-c | -u | -e <cert> | CA_DIR]` as scripts/wrappers/refresh_certs.py
     does it: messages and exit codes (1 no backup, 2 two options, 3 no --cert, 4 a failed check,
     50 not root); `-e` backs up certs/ into certs-backup/, re-signs the certificate for 365 days and
-    restarts the services it names; `-u` puts the backup back and restarts MicroK8s."""
+    restarts the services it names; `-u` puts the backup back and restarts MicroK8s. Fault
+    refresh_certs_fail (a node's name): `-e` fails to sign, puts the backup back, exits 20."""
     import datetime
     import shutil
     check = undo = helped = False
@@ -1260,16 +1261,30 @@ def mk_refresh_certs(lab, args):
     shutil.copytree(CERTS_DIR, os.path.join(CERTS_BACKUP, "certs"))
     print("Creating new certificates")
     sys.stdout.flush()
-    render_csr_conf(lab.address)   # refresh_csr_conf
+    try:
+        if lab.faults().get("refresh_certs_fail") == lab.node:
+            raise OSError("openssl x509: lab fault refresh_certs_fail")
+        render_csr_conf(lab.address)   # refresh_csr_conf
+        if cert == "ca.crt":
+            os.unlink(cert_path("ca.crt"))
+            produce_certs(lab)
+        else:
+            sign(cert, 365)
+    except OSError:
+        # refresh_cert(): a failed openssl is a CalledProcessError there: the backup goes back, MicroK8s restarts
+        print("Failed to produce new certificates. Reverting.")
+        for name in os.listdir(os.path.join(CERTS_BACKUP, "certs")):
+            shutil.copy(os.path.join(CERTS_BACKUP, "certs", name), cert_path(name))
+        print("Restarting, please wait.")
+        sys.stdout.flush()
+        restart_services(lab, [])
+        return 20
     if cert == "ca.crt":
-        os.unlink(cert_path("ca.crt"))
-        produce_certs(lab)
         print("Creating new kubeconfig file")
         restart_services(lab, ["kubelite", "cluster-agent"])
         print("\nThe CA certificates have been replaced. Kubernetes will restart the pods of your workloads.\n"
               "Any worker nodes you may have in your cluster need to be removed and re-joined to become aware of the new CA.\n")
         return 0
-    sign(cert, 365)
     restart_services(lab, ["kubelite", "cluster-agent"] if cert == "server.crt" else ["kubelite"])
     return 0
 
