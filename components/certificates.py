@@ -60,6 +60,6 @@ class CertificateRenewal(pulumi.ComponentResource):
             last = [renewed, *readies]
         self.done: list[pulumi.Resource] = last
         # what the checks and renewals read of the certificates (components/facts/certificates.reads_of)
-        self.reads = pulumi.Output.all(*(s.stdout for s in self.steps)).apply(lambda outs: "\n".join(o or "" for o in outs))
+        self.reads: list[pulumi.Output[str]] = [s.stdout for s in self.steps]
         self.register_outputs({"nodes": [node.name for _, node in args.nodes], "daysBefore": args.days_before,
                                "tokens": args.tokens})

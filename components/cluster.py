@@ -35,8 +35,6 @@ class Elma365ClusterArgs:
     site: Site
     # the record the last successful deployment exported (components/record.py); None: a new stack
     previous: Optional[dict[str, Any]] = None
-    # when this run decides which certificates are due (components/facts/certificates.renewal_tokens)
-    now: Optional[dt.datetime] = None
 
 
 class Elma365Cluster(pulumi.ComponentResource):
@@ -110,8 +108,9 @@ class Elma365Cluster(pulumi.ComponentResource):
                 site.haproxy, balancers, backends=site.active, first=first_balancer(previous, site)), after(*checked))
         # each node's server and front proxy client certificates renewed before they end, node by node
         # (the main node last), once MicroK8s runs everywhere, refreshed where asked, behind HAProxy
+        # (which are due is decided now, from the ends the last deployment recorded and the clock)
         tokens = (certificates.renewal_tokens((previous or {}).get("certificates"), [n.name for n in rolled],
-                                              args.now or dt.datetime.now(dt.timezone.utc), days_before)
+                                              dt.datetime.now(dt.timezone.utc), days_before)
                   if days_before > 0 else {})
         self.certificates = (CertificateRenewal("certificates", CertificateRenewalArgs(
             nodes=tuple((servers[n.name], n) for n in rolled), balancers=balancers, days_before=days_before,
@@ -159,12 +158,13 @@ class Elma365Cluster(pulumi.ComponentResource):
         record = record_of(site)
         # with the ends of each node's certificates as read last (the preflight, the renewal's steps, or
         # an earlier run), and each node's renewal token: what the next run decides the renewals with
-        reads = [c.stdout for c in self.preflight.checks.values()] + ([self.certificates.reads] if self.certificates else [])
+        reads = [c.stdout for c in self.preflight.checks.values()] + (self.certificates.reads if self.certificates else [])
         recorded = (previous or {}).get("certificates") or {}
         active_names = {n.name for n in site.active}
 
         def with_certificates(outputs: list[Any]) -> dict[str, Any]:
-            read = certificates.latest(recorded, certificates.reads_of("\n".join(o or "" for o in outputs[len(finished):])))
+            # each output apart: the one read last wins, whichever step ran in this run
+            read = certificates.latest(recorded, *(certificates.reads_of(o or "") for o in outputs[len(finished):]))
             return {**record, "certificates": {node: {**entry, "renewal": tokens.get(node, "")}
                                                for node, entry in sorted(read.items()) if node in active_names}}
         self.record = pulumi.Output.all(*finished, *reads).apply(with_certificates)

@@ -301,3 +301,34 @@ def test_verify_fails_a_ca_within_the_window_with_a_repair_only_a_person_makes()
     ca = rows["ca.crt days left"]
     assert ca.status == "DRIFT" and ca.repair.manual and "never renewed by pulumi up" in ca.repair.text
     assert rows["server.crt days left"].status == rows["server.crt names the cluster address"].status == "ok"
+
+
+def test_the_record_takes_each_nodes_certificates_from_the_output_read_last():
+    from pulumi.runtime.sync_await import _sync_await
+    from tests.mock_runtime import Outputs
+    from tests.sites import HAPROXY_VERSION, add_node_output
+
+    def lines(node: str, read: str, end: str) -> str:
+        return (f"FACT {node} certsread {read}\nFACT {node} certca 3000 2035-01-01T00:00:00Z\n"
+                f"FACT {node} certserver 300 {end}\nFACT {node} certproxy 300 {end}\n")
+
+    def stdout(args) -> str:
+        if args.name.endswith("-add-node"):
+            return add_node_output("192.168.1.51")
+        if args.name == "haproxy-version":
+            return HAPROXY_VERSION
+        if args.name == "elma365-2-preflight":     # read later than elma365-2's check
+            return lines("elma365-2", "2026-12-05T10:00:00Z", "2027-10-02T00:00:00Z")
+        if args.name == "elma365-2-certificates-check":
+            return "current: elma365-2\n" + lines("elma365-2", "2026-12-01T10:00:00Z", "2027-10-01T00:00:00Z")
+        if args.name == "elma365-3-certificates-check":   # read later than elma365-3's preflight
+            return "current: elma365-3\n" + lines("elma365-3", "2026-12-05T10:00:00Z", "2027-11-01T00:00:00Z")
+        if args.name == "elma365-3-preflight":
+            return lines("elma365-3", "2026-12-01T10:00:00Z", "2027-01-01T00:00:00Z")
+        return ""
+
+    run = run_program(example(), SECRET_KEYS, mocks=Outputs(stdout))
+    recorded = _sync_await(run.exports["site"].future())["certificates"]
+    assert recorded["elma365-2"]["server.crt"] == "2027-10-02T00:00:00Z"
+    assert recorded["elma365-3"]["server.crt"] == "2027-11-01T00:00:00Z"
+    assert recorded["elma365-3"]["renewal"] == "" and "elma365-1" not in recorded

@@ -126,8 +126,8 @@ def _when(text: str) -> Optional[dt.datetime]:
 
 
 def reads_of(text: str) -> dict[str, dict[str, Any]]:
-    """{node: record_of(...)} for every node whose certificate facts `text` holds (one or more
-    outputs: the preflight's, the renewal steps')."""
+    """{node: record_of(...)} for every node whose certificate facts `text` holds (one output: a
+    preflight's, a renewal step's; outputs of different times go through `latest`)."""
     from .node import parse_facts   # node.py renders this module's script into the preflight's
     return {node: record_of(read) for node, facts in parse_facts(text).items() if (read := parse_node(facts))}
 
