@@ -1187,6 +1187,16 @@ def restart_services(lab, services):
             lab.save(st)
 
 
+def undo_refresh(lab):
+    """refresh_certs.py's undo_refresh(): certs-backup/certs back in place, MicroK8s restarted."""
+    import shutil
+    for name in os.listdir(os.path.join(CERTS_BACKUP, "certs")):
+        shutil.copy(os.path.join(CERTS_BACKUP, "certs", name), cert_path(name))
+    print("Restarting, please wait.")
+    sys.stdout.flush()
+    restart_services(lab, [])
+
+
 def mk_refresh_certs(lab, args):
     """`microk8s refresh-certs [-c | -u | -e <cert> | CA_DIR]` as scripts/wrappers/refresh_certs.py
     does it: messages and exit codes (1 no backup, 2 two options, 3 no --cert, 4 a failed check,
@@ -1240,11 +1250,7 @@ def mk_refresh_certs(lab, args):
         if not os.path.exists(CERTS_BACKUP):
             print("No previous backup found")
             return 1
-        for name in os.listdir(os.path.join(CERTS_BACKUP, "certs")):
-            shutil.copy(os.path.join(CERTS_BACKUP, "certs", name), cert_path(name))
-        print("Restarting, please wait.")
-        sys.stdout.flush()
-        restart_services(lab, [])
+        undo_refresh(lab)
         return 0
     if ca_dir is not None:
         raise Fail("lab: 'microk8s refresh-certs CA_DIR' (a CA of your own) is not simulated")
@@ -1273,11 +1279,7 @@ def mk_refresh_certs(lab, args):
     except OSError:
         # refresh_cert(): a failed openssl is a CalledProcessError there: the backup goes back, MicroK8s restarts
         print("Failed to produce new certificates. Reverting.")
-        for name in os.listdir(os.path.join(CERTS_BACKUP, "certs")):
-            shutil.copy(os.path.join(CERTS_BACKUP, "certs", name), cert_path(name))
-        print("Restarting, please wait.")
-        sys.stdout.flush()
-        restart_services(lab, [])
+        undo_refresh(lab)
         return 20
     if cert == "ca.crt":
         print("Creating new kubeconfig file")
