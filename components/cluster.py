@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 
 from . import names
+from .certificates import CertificateRenewal, CertificateRenewalArgs
 from .departure import HaproxyRemoval, HaproxyRemovalArgs, NodeDeparture, NodeDepartureArgs
 from .haproxy import HaproxyLoadBalancer, HaproxyLoadBalancerArgs
 from .hold import MicroK8sHold, MicroK8sHoldArgs
@@ -17,8 +20,10 @@ from .preflight import Preflight, PreflightArgs
 from .record import Record, balancers_left_behind, departed, first_balancer, refresh_asked
 from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
 from .remote_step import balancer_of, server_of
+from .render.certificates import CertificateCheck
 from .render.refresh import RefreshPlan, RolloutNode, Target
-from .facts.node import datastore_address
+from .facts import certificates
+from .facts.node import datastore_address, parse_facts
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
 from .site import Site
@@ -64,8 +69,10 @@ class Elma365Cluster(pulumi.ComponentResource):
 
         # nothing is installed, prepared or put in front of the nodes before every node reported what it
         # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over
-        self.preflight = Preflight("preflight", PreflightArgs(main, active, site.preflight, site.adopt,
-                                                              plan if target != Target() else None), after())
+        days_before = install.certificates.renew_days_before
+        self.preflight = Preflight("preflight", PreflightArgs(
+            main, active, site.preflight, site.adopt, plan if target != Target() else None,
+            certificates={n.name: CertificateCheck(n.cluster_address, days_before) for n in site.active}), after())
         checked = self.preflight.done
         self.install = Elma365Install(main.name, Elma365InstallArgs(on_main, install, site.scaling, site.adopt),
                                       after(*checked, was="install"))
@@ -100,6 +107,18 @@ class Elma365Cluster(pulumi.ComponentResource):
         if site.haproxy:
             self.haproxy = HaproxyLoadBalancer("haproxy", HaproxyLoadBalancerArgs(
                 site.haproxy, balancers, backends=site.active, first=first_balancer(previous, site)), after(*checked))
+        # each node's server and front proxy client certificates renewed before they end, node by node
+        # (the main node last), once MicroK8s runs everywhere, refreshed where asked, behind HAProxy
+        # (which are due is decided now, from the ends the last deployment recorded and the clock)
+        tokens = (certificates.renewal_tokens(previous.certificates if previous else {}, [n.name for n in rolled],
+                                              dt.datetime.now(dt.timezone.utc), days_before)
+                  if days_before > 0 else {})
+        self.certificates = (CertificateRenewal("certificates", CertificateRenewalArgs(
+            nodes=tuple((servers[n.name], n) for n in rolled), balancers=balancers, days_before=days_before,
+            tokens=tokens, want_voters=want_voters),
+            after(*rolled_out, *(h for hold in self.holds for h in hold.done),
+                  *(self.haproxy.done if self.haproxy else []))) if days_before > 0 else None)
+        rolled_out = self.certificates.done if self.certificates else rolled_out
         # a balancer gives up the VIP or HAProxy once the balancers that stay are configured
         self.haproxy_removals = [
             HaproxyRemoval(names.haproxy_removal(old.balancer.host, first=i == 0), HaproxyRemovalArgs(
@@ -135,8 +154,20 @@ class Elma365Cluster(pulumi.ComponentResource):
         # HAProxy removal) has succeeded, so a failed one is tried again by the next run.
         finished = [step.stdout for d in [*self.departures, *self.haproxy_removals] for step in d.done]
         finished += [step.stdout for step in (self.refresh.done if self.refresh else [])]
-        record = Record.of(site).to_dict()
-        self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
+        record = Record.of(site)
+        # with the ends of each node's certificates as read last (the preflight, the renewal's steps, or
+        # an earlier run), and each node's renewal token: what the next run decides the renewals with
+        reads = [c.stdout for c in self.preflight.checks.values()] + (self.certificates.reads if self.certificates else [])
+        recorded = previous.certificates if previous else {}
+        active_names = {n.name for n in site.active}
+
+        def with_certificates(outputs: list[Any]) -> dict[str, Any]:
+            # each output apart: the one read last wins, whichever step ran in this run
+            read = certificates.latest(recorded, *(certificates.reads_of(parse_facts(o or "")) for o in outputs[len(finished):]))
+            return dataclasses.replace(record, certificates={
+                node: dataclasses.replace(entry, renewal=tokens.get(node, ""))
+                for node, entry in sorted(read.items()) if node in active_names}).to_dict()
+        self.record = pulumi.Output.all(*finished, *reads).apply(with_certificates)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,
                                "haproxyUrl": self.haproxy_url, "configured": self.configured})
 

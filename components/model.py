@@ -77,6 +77,14 @@ class Answer:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Certificates:
+    """Each node's `server.crt` and `front-proxy-client.crt` renewed by `pulumi up` this many days
+    before they expire (components/certificates.py); 0: never. The CA is never renewed here."""
+    # MicroK8s signs server.crt and front-proxy-client.crt for 365 days: renewed in the last 60
+    renew_days_before: int = setting(60)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Install:
     edition: str = setting('enterprise')
     installer_url: str = setting('https://dl.elma365.com/onPremise/master/latest/download')
@@ -88,6 +96,7 @@ class Install:
     answers: tuple[Answer, ...] = setting((), public=False)   # the public view has their prompts only
     question_timeout_seconds: int = setting(30, public=False)
     timeout_minutes: int = setting(120, public=False)
+    certificates: Certificates = field(default_factory=lambda: Certificates())
 
 
 @dataclass(frozen=True)

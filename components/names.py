@@ -29,6 +29,7 @@ KUBECONFIG = "Kubeconfig"
 KUBERNETES = "KubernetesNodes"
 HOLD = "MicroK8sHold"
 REFRESH = "MicroK8sRefresh"
+CERTIFICATES = "CertificateRenewal"
 
 
 def type_of(component: str) -> str:
@@ -75,6 +76,8 @@ microk8s_hold = _of("microk8s-hold")         # MicroK8s' automatic refreshes hel
 microk8s_backup = _of("microk8s-backup")     # on the main node, before a rolling refresh
 microk8s_check = _of("microk8s-check")       # whether the node is due for the refresh
 microk8s_refresh = _of("microk8s-refresh")
+certificates_check = _of("certificates-check")   # which of the node's certificates are due for renewal
+certificates_renew = _of("certificates-renew")
 drain = _of("drain")                         # on the main node, for the node that leaves
 leave = _of("leave")
 remove_node = _of("remove-node")             # on the main node, for the node that leaves
@@ -94,6 +97,11 @@ def balancer(what: str, host: str, first: bool) -> str:
 def server_state(node: str, state: str, host: str) -> str:
     """A rolling refresh's HAProxy step for `node` on the balancer `host` (`state`: drain, ready)."""
     return f"{node}-haproxy-{state}-{_host_part(host)}"
+
+
+def certificates_state(node: str, state: str, host: str) -> str:
+    """A certificate renewal's HAProxy step for `node` on the balancer `host` (`state`: drain, ready)."""
+    return f"{node}-certificates-{state}-{_host_part(host)}"
 
 
 def haproxy_removal(host: str, first: bool) -> str:
@@ -121,6 +129,7 @@ READ_HELD = "held"                     # the same
 READ_NODES = "nodes"                   # kubectl get nodes, on the main node
 READ_ELMA365CTL = "elma365ctl"         # elma365ctl status, on the main node
 READ_KUBECONFIG = "kubeconfig"         # microk8s config, credentials filtered out, on the main node
+READ_CERTIFICATES = "certificates"     # the node's certificates, as its preflight reads them (FACT lines)
 READ_HAPROXY_VERSION = "haproxy-version"
 READ_CONFIG, READ_CONFIG_SHA256 = "config", "config-sha256"            # the program's HAProxy file
 READ_BACKEND_STATE = "backend-state"   # show stat on the admin socket
@@ -143,11 +152,14 @@ def component_of(step: str) -> str:
                               ("-update-hamode", HA), ("-kubeconfig", KUBECONFIG), ("-drain", DEPARTURE),
                               ("-leave", DEPARTURE), ("-remove-node", DEPARTURE), ("-microk8s-hold", HOLD),
                               ("-microk8s-backup", REFRESH), ("-microk8s-check", REFRESH),
-                              ("-microk8s-refresh", REFRESH)):
+                              ("-microk8s-refresh", REFRESH), ("-certificates-check", CERTIFICATES),
+                              ("-certificates-renew", CERTIFICATES)):
         if step.endswith(suffix):
             return component
     if re.search(r"-haproxy-(drain|ready)-[A-Za-z0-9.-]+$", step) and not step.startswith("haproxy-"):
         return REFRESH
+    if re.search(r"-certificates-(drain|ready)-[A-Za-z0-9.-]+$", step):
+        return CERTIFICATES
     if step == RECONFIGURE:
         return SETTINGS
     if step == RESTART:

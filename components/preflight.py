@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
 
 import pulumi
 
@@ -9,6 +9,7 @@ from . import names
 from .remote_step import Server, step
 from .facts.node import parse_facts, report
 from .render.preflight import node_facts, preflight_command, preflight_update_command
+from .render.certificates import CertificateCheck
 from .render.refresh import RefreshPlan
 from .site import Node, Preflight as PreflightSection
 
@@ -20,6 +21,8 @@ class PreflightArgs:
     preflight: PreflightSection
     adopt: bool
     refresh: Optional[RefreshPlan]   # with a pinned channel or a refresh number: what a refresh must find
+    # each node's certificates check: its cluster address, install.certificates.renewDaysBefore
+    certificates: Mapping[str, CertificateCheck] = field(default_factory=dict)
 
 
 class Preflight(pulumi.ComponentResource):
@@ -41,10 +44,12 @@ class Preflight(pulumi.ComponentResource):
         self.checks: dict[str, pulumi.Resource] = {}
         thresholds = preflight.thresholds()
         for node in args.nodes:
+            certificates = args.certificates.get(node.name)
             self.checks[node.name] = step(names.preflight(node.name), node.connection,
                                           preflight_command(node.name, main, args.adopt, preflight, refresh=args.refresh,
-                                                            sudo=node.sudo),
-                                          update=preflight_update_command(node.name, refresh=args.refresh, sudo=node.sudo),
+                                                            sudo=node.sudo, certificates=certificates),
+                                          update=preflight_update_command(node.name, refresh=args.refresh, sudo=node.sudo,
+                                                                          certificates=certificates),
                                           triggers=[node_facts(node.name, main, sudo=node.sudo), thresholds],
                                           parent=self)
         # what every node reported it runs, as last read (a node in service reads it only when

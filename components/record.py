@@ -8,7 +8,8 @@ the record the previous deployment exported as the stack output `site` (read bac
 StackReference to this very stack), and runs the matching departure.
 
 The record is plain data without secrets: the main node, the active nodes with what it takes to
-reach them, and the HAProxy host.
+reach them, the HAProxy host, and the ends of each node's certificates as read last (what the next
+run decides their renewal with: components/certificates.py).
 """
 from __future__ import annotations
 
@@ -51,15 +52,39 @@ class Target:
 
 
 @dataclass(frozen=True)
+class RecordedCertificates:
+    """A node's certificates as read last (components/facts/certificates.py): when they were read,
+    each one's end by its file name (none: absent or unread, as a stack output drops a null), and
+    the renewal token its renewal steps last ran with ("": none)."""
+    read: str
+    ends: Mapping[str, str] = field(default_factory=dict, hash=False)   # ca.crt, server.crt, ...
+    renewal: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"read": self.read, **self.ends, "renewal": self.renewal}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Optional["RecordedCertificates"]:
+        """None where the entry says no time it was read (nothing to decide a renewal with)."""
+        if not isinstance(data, Mapping) or not data.get("read"):
+            return None
+        return cls(str(data["read"]), {k: v for k, v in data.items() if k not in ("read", "renewal") and v is not None},
+                   str(data.get("renewal") or ""))
+
+
+@dataclass(frozen=True)
 class Record:
     """The stack output `site`: the main node, the active nodes with what it takes to reach them, the
-    MicroK8s refresh asked (None: a record from before refreshes rolled) and the HAProxy hosts. Its
-    dict form is the one earlier versions wrote (tests/records_f1f0e10.json): an upgrade reads it."""
+    MicroK8s refresh asked (None: a record from before refreshes rolled), the HAProxy hosts and each
+    active node's certificates as read last (none: a record from before they were read, or none read
+    yet). Its dict form is the one earlier versions wrote (tests/records_f1f0e10.json): an upgrade
+    reads it."""
     main: str
     active: tuple[str, ...]
     nodes: Mapping[str, Node]   # each active node: how to reach it = field(default_factory=dict, hash=False)
     microk8s: Optional[Target] = None
     haproxy: Optional[RecordedHaproxy] = None
+    certificates: Mapping[str, RecordedCertificates] = field(default_factory=dict, hash=False)   # by node
 
     @classmethod
     def of(cls, site: Site) -> "Record":
@@ -94,6 +119,9 @@ class Record:
                 **({"hosts": [_reach(b) for b in h.balancers]} if len(h.balancers) > 1 else {}),
                 **({"keepalived": {"configPath": h.keepalived.config_path,
                                    "reloadCommand": h.keepalived.reload_command}} if h.keepalived else {})},
+            # only once read, so a record without them stays as earlier versions wrote it
+            **({"certificates": {node: c.to_dict() for node, c in self.certificates.items()}}
+               if self.certificates else {}),
         }
 
     @classmethod
@@ -115,7 +143,9 @@ class Record:
                 config_path=h["configPath"], reload_command=h["reloadCommand"], shared=bool(h.get("shared")),
                 include_path=h.get("includePath"),
                 keepalived=RecordedKeepalived(h["keepalived"]["configPath"], h["keepalived"]["reloadCommand"])
-                if h.get("keepalived") else None))
+                if h.get("keepalived") else None),
+            certificates={node: c for node, entry in (data.get("certificates") or {}).items()
+                          if (c := RecordedCertificates.from_dict(entry))})
 
 
 def _reach(b: BalancerHost) -> dict[str, Any]:

@@ -30,11 +30,14 @@ class Entry:
 
 
 def is_check(argv: list[str]) -> bool:
-    """A read-only call: it changes nothing on a node (`kubectl get` is one; `kubectl drain`, `cordon`,
-    `uncordon`, `snap refresh` in any form, `snap set` and snapd's auto-refresh are not)."""
+    """A read-only call: it changes nothing on a node (`kubectl get` and `refresh-certs -c` are; `kubectl
+    drain`, `cordon`, `uncordon`, `snap refresh` in any form, `snap set`, `refresh-certs -e` and snapd's
+    auto-refresh are not)."""
     tool, args = os.path.basename(argv[0]), argv[1:]
     if tool == "microk8s" and args[:1] == ["kubectl"]:
         return args[1:2] == ["get"]
+    if tool == "microk8s" and args[:1] == ["refresh-certs"]:
+        return args[1:2] in (["-c"], ["--check"])
     return (tool, args[0] if args else "") in CHECKS
 
 
@@ -79,6 +82,12 @@ class Lab:
                 continue
             entries.append(Entry(raw["node"], action_of(argv), raw["start"], raw["end"], raw["rc"]))
         return sorted(entries, key=lambda e: e.start)
+
+    def step_stdout(self) -> dict[str, str]:
+        """Each step's stdout of its last run, from the stack's state (the lab's passphrase)."""
+        exported = self.stack.export(show_secrets=True)
+        return {r["urn"].rsplit("::", 1)[1]: (r.get("outputs") or {}).get("stdout") or ""
+                for r in exported["deployment"].get("resources", []) if r["type"] == "command:remote:Command"}
 
     def mark(self) -> int:
         return len(self.site.journal())

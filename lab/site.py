@@ -229,6 +229,25 @@ class LabSite:
     def set_faults(self, faults):
         self._write_json(os.path.join(self.state_dir, "faults.json"), dict(faults or {}))
 
+    def set_certificate_days(self, days):
+        """The days the simulated MicroK8s signs each node's new certificates for when it installs
+        or joins ({node: {"server.crt": 20, "front-proxy-client.crt": -1}}; -1: ended a day ago);
+        365 where not given, as MicroK8s. `refresh-certs -e` always signs for 365."""
+        self._write_json(os.path.join(self.state_dir, "certificates.json"), dict(days or {}))
+
+    def sign_certificate(self, name, cert, days):
+        """Re-sign node `name`'s server.crt or front-proxy-client.crt now, for `days` (-1: ended),
+        from its own CA, as MicroK8s' gen_server_cert does (the simulator's code)."""
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("elma365sim", SIM)
+        sim = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sim)
+        sim.sign(cert, days, certs=self.certs_dir(name))
+
+    def certs_dir(self, name):
+        """Node `name`'s MicroK8s certificates, as seen from outside its namespace."""
+        return os.path.join(self.nodes_dir, name) + "/var/snap/microk8s/current/certs"
+
     def set_web(self, name, up):
         """Marks one node's ELMA365 up or down in the simulator state (no ssh): its web endpoint
         (web.py) opens or closes <address>:8080 within ~0.1 s. Under the simulator's state lock."""

@@ -89,6 +89,8 @@ def render(site: str) -> Rendering:
     mocks = cluster_outputs(values["nodes"][0]["address"])
     if before is not None:
         mocks.previous = {"site": Record.of(parse_site(before, secret_keys(before))).to_dict()}
+        if variant.certificates:
+            mocks.previous["site"]["certificates"] = variant.certificates
     with recording_call_sites() as made_at:
         deployed = run_program(values, secret_keys(values), mocks=mocks)
     files: dict[Path, str] = {}

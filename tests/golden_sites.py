@@ -28,6 +28,8 @@ class Variant:
     change: Change = unchanged        # the site now
     before: Optional[Change] = None   # the previous deployment's site; None: a new stack
     like: Optional[str] = None        # the site whose scripts it need not repeat (default: its stack)
+    # the ends of the nodes' certificates the previous deployment recorded (components/facts/certificates.py)
+    certificates: Optional[dict[str, Any]] = None
 
     @property
     def base(self) -> str:
@@ -138,6 +140,12 @@ VARIANTS: dict[str, Variant] = {
         "example", "a deployed site's pin moved one minor version up: the roll-out's steps are created asked",
         lambda values: values["install"].update(microk8sChannel="1.29/stable"),
         before=lambda values: values["install"].update(microk8sChannel="1.28/stable"), like="example-pinned-channel"),
+    "example-certificates-due": Variant(
+        "example", "certificates that ended (as the previous deployment read them): elma365-2's server.crt, the "
+        "main node's front-proxy-client.crt are renewed node by node behind HAProxy, the main node last",
+        before=unchanged, like="example",
+        certificates={"elma365-2": {"read": "2000-01-01T00:00:00Z", "server.crt": "2000-01-02T00:00:00Z"},
+                      "elma365-1": {"read": "2000-01-01T00:00:00Z", "front-proxy-client.crt": "2000-01-02T00:00:00Z"}}),
     "example-take-over": Variant(
         "example", "elma365:adopt: a site that runs ELMA365 already is taken over",
         lambda values: values.update(adopt=True)),

@@ -76,9 +76,13 @@ def test_a_bare_server_reports_no_microk8s_and_may_get_the_installer(tools):
 def test_elma365_installed_by_hand_on_the_main_node_is_refused_without_adopt(tools):
     done, site, facts = preflight(0, tools, FAKE_PODS="4")
     assert done.returncode == 1
+    certificates = {k: facts.pop(k) for k in list(facts) if k.startswith("cert")}
     assert facts == {"marker": "none", "elma365ctl": "present", "microk8s": "1.28/stable",
                      "datastore": "127.0.0.1:19001", "membership": "lone", "workloads": "4", "elma365": "present",
                      "snapd": "2.63", "refreshes": "not held", "systemhold": "none"}
+    # this machine keeps no MicroK8s certificates in /var/snap/microk8s/current/certs
+    assert {k: v for k, v in certificates.items() if k != "certsread"} == {
+        "certca": "absent", "certserver": "absent", "certproxy": "absent", "certsans": "absent"}
     assert site["status"] == "fail"
     assert "ELMA365 runs on elma365-1 (4 workloads in namespace elma365" in site["detail"]
     assert "the installer never runs over a live ELMA365" in site["detail"] and "elma365:adopt to true" in site["detail"]

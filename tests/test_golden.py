@@ -24,7 +24,8 @@ from tests.sites import KEY_PASSWORD, STATS_PASSWORD, TEST_KEY, TLS_PEM
 # A file is a part of a step's script: a variable one part sets and another reads is no finding here
 # (SC2034: set but not used, SC2154: used but not set); the rendered scripts above are checked whole.
 PART_EXCLUDES = "SC2034,SC2154"
-DUMMY = {"var": "v", "supported_os": "a b", "ports": "1 2", "drop_in": "/d", "refreshed_mark": "/m"}
+DUMMY = {"var": "v", "supported_os": "a b", "ports": "1 2", "drop_in": "/d", "refreshed_mark": "/m",
+         "renewed": "a b", "certs": "a:b c:d"}
 
 
 def shellcheck(files: list[str], *extra: str) -> subprocess.CompletedProcess:

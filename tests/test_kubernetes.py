@@ -124,10 +124,12 @@ def test_each_node_gets_a_node_patch_with_its_declared_labels_only(on):
 
 
 def test_node_patches_come_after_the_ha_roll_out(on):
-    restart = on.command("restart").urn
+    # the roll-outs that restart nodes: HA, then the certificates' renewal (the main node's last)
+    last = on.command("elma365-1-certificates-check")
+    assert on.reaches("elma365-1-certificates-check", on="restart")
     for r in on.registrations:
         if r.type == NODE_PATCH:
-            assert restart in r.depends_on
+            assert last.urn in r.depends_on
 
 
 def test_outputs_name_every_node_and_its_labels(on):

@@ -53,13 +53,6 @@ def revision(lab: Lab, node: str) -> str:
     return by_hand.run(lab.site, node, "snap list microk8s").stdout.splitlines()[1].split()[2]
 
 
-def step_stdout(lab: Lab) -> dict[str, str]:
-    """Each step's stdout of its last run, from the stack's state (the lab's passphrase)."""
-    exported = lab.stack.export(show_secrets=True)
-    return {r["urn"].rsplit("::", 1)[1]: (r.get("outputs") or {}).get("stdout") or ""
-            for r in exported["deployment"].get("resources", []) if r["type"] == "command:remote:Command"}
-
-
 def refresh_calls(lab: Lab, since: int) -> list[tuple[str, str]]:
     """(node, what) of every call that changes a node's MicroK8s or its scheduling, in order."""
     out = []
@@ -91,7 +84,7 @@ def test_a_pin_one_minor_up_rolls_node_by_node_under_load_with_no_failed_request
     assert {node: tracking(lab, node) for node in ROLL_ORDER} == {node: "1.29/stable" for node in ROLL_ORDER}
     # each node was out of HAProxy's service while it refreshed, and is UP on it again
     balancer = lab.info["haproxy"]["address"]
-    stdout = step_stdout(lab)
+    stdout = lab.step_stdout()
     for node in ROLL_ORDER:
         assert stdout[f"{node}-haproxy-drain-{balancer}"].startswith(f"{node} drained on HAProxy {balancer}"), stdout
         assert stdout[f"{node}-haproxy-ready-{balancer}"] == f"{node} UP on HAProxy {balancer}", stdout

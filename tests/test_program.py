@@ -31,11 +31,12 @@ def test_each_server_gets_exactly_its_commands(site):
         "192.168.1.51": sorted(["elma365-1-install", "elma365-1-microk8s-channel", "elma365-2-add-node",
                                 "elma365-3-add-node", "scale-all",
                                 "reconfigure", "elma365-1-update-hamode", "restart",
-                                "elma365-1-preflight", "elma365-1-kubeconfig", "elma365-1-microk8s-hold"]),
+                                "elma365-1-preflight", "elma365-1-kubeconfig", "elma365-1-microk8s-hold",
+                                "elma365-1-certificates-check"]),
         "192.168.1.52": sorted(["elma365-2-prepare", "elma365-2-join", "elma365-2-update-hamode",
-                                "elma365-2-preflight", "elma365-2-microk8s-hold"]),
+                                "elma365-2-preflight", "elma365-2-microk8s-hold", "elma365-2-certificates-check"]),
         "192.168.1.53": sorted(["elma365-3-prepare", "elma365-3-join", "elma365-3-update-hamode",
-                                "elma365-3-preflight", "elma365-3-microk8s-hold"]),
+                                "elma365-3-preflight", "elma365-3-microk8s-hold", "elma365-3-certificates-check"]),
         "192.168.1.50": ["haproxy-config", "haproxy-version"],
     }
 
@@ -138,9 +139,9 @@ def test_ha_updates_one_node_at_a_time_then_restarts_once_last(site):
     assert [c.name for c in restarts] == ["restart"]
     for c in site.commands:
         # the kubeconfig read (read-only) runs beside scaling and HA, right after the last join; a
-        # node's refresh hold right after its install or join
+        # node's refresh hold right after its install or join; its certificates' read once HA is rolled out
         if c.name not in ("restart", "haproxy-config", "haproxy-version", "elma365-1-kubeconfig") and \
-                not c.name.endswith("-microk8s-hold"):
+                not c.name.endswith(("-microk8s-hold", "-certificates-check")):
             assert site.reaches("restart", on=c.name), c.name
     for node in NODES:
         update = site.command(f"{node}-update-hamode")
@@ -277,8 +278,9 @@ def test_adding_a_node_adds_its_steps_and_touches_no_other_node():
     grown = run_program(values, SECRET_KEYS, mocks=cluster_outputs())
     old = {c.name: c.inputs for c in base.commands}
     new = {c.name: c.inputs for c in grown.commands}
-    assert sorted(set(new) - set(old)) == ["elma365-4-add-node", "elma365-4-join", "elma365-4-microk8s-hold",
-                                           "elma365-4-preflight", "elma365-4-prepare", "elma365-4-update-hamode"]
+    assert sorted(set(new) - set(old)) == ["elma365-4-add-node", "elma365-4-certificates-check", "elma365-4-join",
+                                           "elma365-4-microk8s-hold", "elma365-4-preflight", "elma365-4-prepare",
+                                           "elma365-4-update-hamode"]
     assert [n for n in old if old[n] != new[n]] == ["haproxy-config"]
     assert grown.depends("elma365-4-add-node", on="elma365-3-join")
     assert grown.depends("elma365-4-update-hamode", on="elma365-3-update-hamode")

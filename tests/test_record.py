@@ -71,6 +71,21 @@ def test_a_record_from_before_refreshes_rolled_has_no_microk8s_target():
     assert record.microk8s is None and record.to_dict() == old
 
 
+def test_the_certificates_read_last_are_in_the_record_and_read_back_as_written():
+    # what this version adds to a record of the last landed version: each node's certificate ends
+    written = {**WRITTEN["example (now)"], "certificates": {
+        "elma365-2": {"read": "2026-12-05T10:00:00Z", "ca.crt": "2035-01-01T00:00:00Z",
+                      "server.crt": "2027-10-02T00:00:00Z", "renewal": "server.crt@2026-12-25T00:00:00Z"},
+        "elma365-3": {"read": "2026-12-05T10:00:00Z", "server.crt": None, "renewal": ""}}}
+    record = Record.from_dict(written)
+    assert record.certificates["elma365-2"].ends["server.crt"] == "2027-10-02T00:00:00Z"
+    assert record.certificates["elma365-2"].renewal == "server.crt@2026-12-25T00:00:00Z"
+    assert record.certificates["elma365-3"].ends == {}   # absent: no end
+    assert Record.from_dict(record.to_dict()) == record == Record.from_dict(without_nulls(written))
+    # the last landed version's record has none: nothing read yet, so nothing is due
+    assert Record.from_dict(WRITTEN["example (now)"]).certificates == {}
+
+
 def test_no_record_or_another_format_is_a_new_stack():
     assert from_outputs({}) is None
     assert from_outputs({"site": {**WRITTEN["example (now)"], "format": FORMAT + 1}}) is None

@@ -24,6 +24,7 @@ SECTIONS = [
     (model.Node, "nodes[]", rules.NODE_KEYS),
     (model.Install, "install", rules.INSTALL_KEYS),
     (model.Answer, "install.answers[]", ("prompt", "answer")),
+    (model.Certificates, "install.certificates", rules.CERTIFICATES_KEYS),
     (model.Scaling, "scaling", rules.SCALING_KEYS),
     (model.Autoscaling, "scaling.autoscaling", ("enabled", "minReplicas", "maxReplicas")),
     (model.Ha, "ha", rules.keys_of(model.Ha)),

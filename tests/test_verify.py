@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -224,7 +225,11 @@ READ_ONLY = {"microk8s status", "microk8s version", "snap list microk8s", "micro
 
 
 def test_host_scripts_run_only_read_only_commands():
-    commands = [c for _, c in microk8s.node_sections(main=True)]
+    commands = [c for name, c in microk8s.node_sections(main=True) if name != "certificates"]
+    # the certificates are read as the preflight reads them: openssl x509 and date, nothing else
+    certificates = dict(microk8s.node_sections(main=False))["certificates"]
+    assert set(re.findall(r'"\$ssl" (\S+)', certificates)) == {"x509"} and "microk8s" not in certificates.replace(
+        "/snap/microk8s/current", "").replace("MicroK8s", "").replace("microk8s refresh-certs -c", "")
     for command in commands:
         tool = command.replace("$T ", "").split(" |")[0]
         assert tool in READ_ONLY, tool
@@ -259,7 +264,7 @@ def test_the_host_script_runs_every_section_even_when_one_fails(tmp_path):
                           env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     sections = fs.parse_sections(done.stdout)
-    assert set(sections) == {"status", "version", "snap", "nodes", "elma365ctl", "kubeconfig",
+    assert set(sections) == {"status", "version", "snap", "certificates", "nodes", "elma365ctl", "kubeconfig",
                              "voters", "datastore", "channel", "held"}   # the last four: read on the node from the others
     assert sections["status"] == fs.Section(1, NOT_RUNNING)
     assert sections["snap"] == fs.Section(0, SNAP)

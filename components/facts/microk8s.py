@@ -15,7 +15,8 @@ from typing import Optional
 
 from .. import names
 from ..site import Site
-from . import elma365
+from ..render.template import fill
+from . import certificates, elma365
 from .node import CHANNEL_OF, HELD_OF, datastore_members, members
 from .sections import host_script
 
@@ -29,10 +30,14 @@ NODE_FACTS = ((names.READ_VOTERS, names.READ_STATUS, datastore_members("master")
               (names.READ_CHANNEL, names.READ_SNAP, CHANNEL_OF), (names.READ_HELD, names.READ_SNAP, HELD_OF))
 
 
+# the node's certificates as its preflight reads them (FACT lines of the node `-`)
+CERTIFICATES = fill("facts-fact.sh", node="-") + "\n" + certificates.facts_script()
+
+
 def node_sections(main: bool) -> list[tuple[str, str]]:
     """What is read on a node; the main node also answers for the cluster."""
     sections = [(names.READ_STATUS, "$T microk8s status"), (names.READ_VERSION, "$T microk8s version"),
-                (names.READ_SNAP, "$T snap list microk8s")]
+                (names.READ_SNAP, "$T snap list microk8s"), (names.READ_CERTIFICATES, CERTIFICATES)]
     if main:
         sections += [(names.READ_NODES, "$T microk8s kubectl get nodes"), (names.READ_ELMA365CTL, elma365.STATUS),
                      (names.READ_KUBECONFIG, KUBECONFIG_SUMMARY)]
@@ -85,6 +90,12 @@ def parse_microk8s_version(text: str) -> Optional[tuple[str, str]]:
     """`microk8s version`: (version, revision), e.g. ("v1.28.15", "7449")."""
     m = re.search(r"MicroK8s\s+(v\S+)\s+revision\s+(\S+)", text)
     return (m.group(1), m.group(2)) if m else None
+
+
+def parse_certificates(text: str) -> Optional[certificates.NodeCertificates]:
+    """The `certificates` section: the node's certificate facts (components/facts/certificates.py)."""
+    from .node import parse_facts
+    return certificates.parse_node(parse_facts(text).get("-", {}))
 
 
 def parse_channel(text: str) -> Optional[str]:

@@ -16,6 +16,7 @@ The facts (one `FACT <node> <name> <value>` line each, read-only; components/scr
     snapd       <version> | absent          `snap version`
     refreshes   held | not held | absent    MicroK8s' automatic refreshes (`snap list`: Notes `held`)
     systemhold  <time> | forever | none     `snap get system refresh.hold` (every snap's refreshes)
+    cert...     MicroK8s' certificates: days left and end of each (components/facts/certificates.py)
 
 The rules over them (the preflight's `site` check, the install step's refusal) are
 components/render/preflight.py's.
@@ -23,11 +24,12 @@ components/render/preflight.py's.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ..render.shell import INSTALLED_MARKER, JOINED_MARKER, q, remote
 from ..render.template import Raw, fill
 from ..site import Node
+from . import certificates
 
 # The namespace the ELMA365 delivery runs its workloads in (its Helm charts and the MicroK8s
 # installer's default); where it runs no pod, ELMA365 does not run.
@@ -92,19 +94,21 @@ def facts_script(node_name: str) -> str:
                 timeout=READ_TIMEOUT_SECONDS, namespace=ELMA365_NAMESPACE, membership_lone=LONE_DATASTORE)
 
 
-def read_facts(node_name: str, *, sudo: bool) -> str:
+def read_facts(node_name: str, *, sudo: bool, address: Optional[str] = None) -> str:
     """For a script that runs as the login user (the preflight): facts_script as root (`sudo -n`
     with ssh.sudo), its lines echoed and read into the rules' variables."""
-    return fill("facts-read.sh", read_facts=Raw(_as_root(node_name, sudo)))  # rendered here
+    return fill("facts-read.sh", read_facts=Raw(_as_root(node_name, sudo, address)))  # rendered here
 
 
-def print_facts(node_name: str, *, sudo: bool) -> str:
+def print_facts(node_name: str, *, sudo: bool, address: Optional[str] = None) -> str:
     """For a script that runs as the login user and only reports: the fact lines, or why not."""
-    return f"{_as_root(node_name, sudo)} || echo \"what runs on {node_name} could not be read\""
+    return f"{_as_root(node_name, sudo, address)} || echo \"what runs on {node_name} could not be read\""
 
 
-def _as_root(node_name: str, sudo: bool) -> str:
-    return remote(facts_script(node_name), sudo=sudo)
+def _as_root(node_name: str, sudo: bool, address: Optional[str]) -> str:
+    # the certificates' lines only here: the install step reads facts_script's variables alone.
+    # `address`: the node's cluster address, which its server certificate should name
+    return remote(facts_script(node_name) + "\n" + certificates.facts_script(address), sudo=sudo)
 
 
 def parse_facts(text: str) -> dict[str, dict[str, str]]:

@@ -16,7 +16,9 @@ the rules: site_rules below, and live_elma365, which the install step refuses wi
 
 Checks (names as printed): site, os, arch, cpu, memory, disk, hostname, hostname-resolves, clock,
 port-<p> for each MicroK8s port on the main node (joining nodes only), sudo; refresh-hold; with a
-pinned channel microk8s-refresh, and with a pin or a refresh number microk8s-health on the main node.
+pinned channel microk8s-refresh, and with a pin or a refresh number microk8s-health on the main node;
+certificates (days left; the CA within install.certificates.renewDaysBefore, or a server.crt that does
+not name the node's cluster address: a warning).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from typing import Any, Iterator, Optional
 
 from ..facts.node import DATASTORE_PORT, ELMA365_NAMESPACE, datastore_address, print_facts, read_facts
 from ..site import Node, Preflight
+from .certificates import CertificateCheck, preflight_check as certificate_check
 from .hold import refresh_hold_check
 from .refresh import RefreshPlan, preflight_check as refresh_check, preflight_health
 from .shell import remote
@@ -101,16 +104,19 @@ def site_rules(node_name: str, main: Node, adopt: bool) -> str:
 
 
 def preflight_command(node_name: str, main: Node, adopt: bool, preflight: Preflight, *,
-                      refresh: Optional[RefreshPlan], sudo: bool) -> str:
+                      refresh: Optional[RefreshPlan], sudo: bool, certificates: Optional[CertificateCheck] = None) -> str:
     """Runs as the login user (no sudo prefix: the sudo check tests sudo itself). First what the node
     runs (components/facts/node.py) and the site rules over it, on every node, whatever
     `preflight.enabled` says; then the checks. A node already in service (installed, or joined) is
     not checked again: its ports are in use and its disk and memory are the cluster's now, so a key
     rotation or an upgrade of this program must not fail on them. `sudo`: whether the node's other
     steps use it (its facts are read as root, and the sudo check tests it); `refresh`: with
-    install.microk8sChannel or install.microk8sRefresh set, what a rolling refresh must find."""
-    parts = [fill("preflight-report.sh", node_text=Text(node_name)), read_facts(node_name, sudo=sudo),
-             site_rules(node_name, main, adopt), refresh_hold_check(node_name), *_refresh_checks(node_name, refresh, sudo)]
+    install.microk8sChannel or install.microk8sRefresh set, what a rolling refresh must find;
+    `certificates`: what the node's certificates are checked against."""
+    address = certificates.address if certificates else None
+    parts = [fill("preflight-report.sh", node_text=Text(node_name)), read_facts(node_name, sudo=sudo, address=address),
+             site_rules(node_name, main, adopt), refresh_hold_check(node_name), *_refresh_checks(node_name, refresh, sudo),
+             *_certificate_checks(node_name, certificates)]
     if preflight.enabled:
         checks = _checks(is_main=node_name == main.name, main_cluster_address=main.cluster_address,
                          sudo=sudo, preflight=preflight)
@@ -130,19 +136,25 @@ def _refresh_checks(node_name: str, refresh: Optional[RefreshPlan], sudo: bool) 
     return checks
 
 
-def preflight_update_command(node_name: str, *, refresh: Optional[RefreshPlan], sudo: bool) -> str:
+def _certificate_checks(node_name: str, certificates: Optional[CertificateCheck]) -> list[str]:
+    return [certificate_check(node_name, certificates)] if certificates else []
+
+
+def preflight_update_command(node_name: str, *, refresh: Optional[RefreshPlan], sudo: bool,
+                             certificates: Optional[CertificateCheck] = None) -> str:
     """A passed check re-runs only when what it checks changes (its triggers: a replace, i.e. its
     create). Any other change (a new key, new script text) reaches a node that passed already: it
     only reads again what the node runs (the stack output `facts`), and, with a pinned channel or
     a refresh number, checks that a refresh may roll."""
     in_service = f'echo "PREFLIGHT {node_name} in-service ok passed before; not checked again"'
-    checks = _refresh_checks(node_name, refresh, sudo)
+    checks = _refresh_checks(node_name, refresh, sudo) + _certificate_checks(node_name, certificates)
+    address = certificates.address if certificates else None
     if checks:
         return remote("\n".join([fill("preflight-report.sh", node_text=Text(node_name)),
-                                  f"facts=$({print_facts(node_name, sudo=sudo)})", "printf '%s\\n' \"$facts\"",
+                                  f"facts=$({print_facts(node_name, sudo=sudo, address=address)})", "printf '%s\\n' \"$facts\"",
                                   *checks, in_service, fill("preflight-verdict.sh")]),
                       sudo=False)
-    return remote("\n".join([print_facts(node_name, sudo=sudo), in_service]), sudo=False)
+    return remote("\n".join([print_facts(node_name, sudo=sudo, address=address), in_service]), sudo=False)
 
 
 def parse_report(text: str) -> Iterator[dict[str, str]]:

@@ -40,6 +40,23 @@ class RefreshPlan:
     want_voters: int   # datastore voters a refreshed node waits for: 3 with 3+ nodes, else 0
 
 
+@dataclass(frozen=True)
+class Operation:
+    """What a node is taken out of HAProxy's service for: the first word of its check's stdout that
+    says it goes (`verdict`), and how the balancer steps' messages name the operation."""
+    verdict: str
+    name: str           # "before its <name>"
+    short: str          # "... s after its <short>"
+    not_due: str        # "<node> <not_due>: HAProxy ... goes on sending it requests"
+    was_not_due: str    # "<node> <was_not_due>: HAProxy ... left as it is"
+    nothing: str        # what the gate's refusal says was left undone
+    rule: str           # the gate's rule, as its refusal states it
+
+
+REFRESH = Operation("refresh:", "MicroK8s refresh", "refresh", "is not refreshed", "was not refreshed",
+                    "nothing was refreshed", "no node's MicroK8s is refreshed while another node is down")
+
+
 def _due(node: RolloutNode, target: Target, *, mark: bool) -> str:
     """Sets `due` (yes/no), `why`, `tracking` and `want`. `mark`: where the roll-out's steps are new
     (not asked in this run), the node's refresh number is recorded as had."""
@@ -51,13 +68,15 @@ def _due(node: RolloutNode, target: Target, *, mark: bool) -> str:
                 mark_current=Raw(mark_current))  # Raw: rendered above
 
 
-def _gate(node: RolloutNode, want_voters: int) -> str:
-    """Every other node Ready and, with 3+ nodes, a datastore that keeps its quorum without this one."""
+def gate(node: RolloutNode, want_voters: int, operation: Operation = REFRESH) -> str:
+    """Every other node Ready and, with 3+ nodes, a datastore that keeps its quorum without this one:
+    what a node's restart for `operation` waits for."""
     voters = fill("microk8s-refresh-voters.sh", read_timeout=READ_TIMEOUT_SECONDS, node_text=Text(node.name),
                   other_voters=want_voters - 1, datastore_voters=Raw(datastore_members("master")),
-                  self_datastore=node.datastore) if want_voters else ""  # Raw: the fact layer's filter
+                  self_datastore=node.datastore, nothing_text=Text(operation.nothing)) if want_voters else ""  # Raw: the fact layer's filter
     return fill("microk8s-refresh-gate.sh", read_timeout=READ_TIMEOUT_SECONDS, node=Both(node.name),
-                voters_gate=Raw(voters))  # Raw: rendered above
+                voters_gate=Raw(voters), nothing_text=Text(operation.nothing),
+                rule_text=Raw(operation.rule))  # Raw: rendered above, and the rule in this program's own words (an apostrophe)
 
 
 def check_command(node: RolloutNode, target: Target, *, mark: bool, sudo: bool) -> str:
@@ -69,7 +88,7 @@ def check_command(node: RolloutNode, target: Target, *, mark: bool, sudo: bool) 
 def backup_command(main: RolloutNode, target: Target, *, mark: bool, want_voters: int, keep: int, sudo: bool) -> str:
     """On the main node before the first node goes: the cluster whole, then a datastore backup."""
     body = fill("microk8s-refresh-backup.sh", due=Raw(_due(main, target, mark=mark)), node_text=Text(main.name),
-                gate=Raw(_gate(main, want_voters)),
+                gate=Raw(gate(main, want_voters)),
                 backup=Raw(datastore_backup(keep, "the rolling refresh of MicroK8s")))  # Raw: rendered here
     return remote(body, sudo=sudo)
 
@@ -78,11 +97,21 @@ def refresh_command(node: RolloutNode, target: Target, *, want_voters: int, sudo
     """On the node: drain, `snap refresh microk8s --channel=<channel>`, Ready with `want_voters`
     voters (bounded), uncordon; its refresh number recorded."""
     record = (f"printf '%s\\n' {target.refresh} > {REFRESHED_MARK}\n" if target.refresh is not None else "")
-    body = fill("microk8s-refresh.sh", due=Raw(_due(node, target, mark=False)), gate=Raw(_gate(node, want_voters)),
+    body = fill("microk8s-refresh.sh", due=Raw(_due(node, target, mark=False)), gate=Raw(gate(node, want_voters)),
                 node=Both(node.name), state_dir=STATE_DIR, cordon_mark=CORDON_MARK,
-                drain_timeout=DRAIN_TIMEOUT_SECONDS, ready_timeout=READY_TIMEOUT_SECONDS, want_voters=want_voters,
-                read_timeout=READ_TIMEOUT_SECONDS,
-                datastore_voters=Raw(datastore_members("master")), record_refresh=Raw(record))  # Raw: rendered here
+                drain_timeout=DRAIN_TIMEOUT_SECONDS, ready_timeout=READY_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
+                ready_wait=Raw(ready_wait(node, want_voters, after="its refresh to $want",
+                                          outcome="it stays cordoned and the roll-out stops here")),
+                record_refresh=Raw(record))  # Raw: rendered here
+    return remote(body, sudo=sudo)
+
+
+def ready_wait(node: RolloutNode, want_voters: int, *, after: str, outcome: str) -> str:
+    """The node Ready with `want_voters` datastore voters (bounded) after what restarted it (`after`:
+    this program's own words, a shell variable in it allowed), before the next node goes."""
+    return fill("microk8s-ready-wait.sh", node=Both(node.name), ready_timeout=READY_TIMEOUT_SECONDS,
+                want_voters=want_voters, datastore_voters=Raw(datastore_members("master")),  # Raw: the fact layer's filter
+                after=Raw(after), outcome_text=Text(outcome))
     return remote(body, sudo=sudo)
 
 
@@ -91,18 +120,21 @@ def _admin(node: str, host: str) -> str:
                 backend=Both(BACKEND), node=Both(node), host_text=Text(host))
 
 
-def server_drain_command(node: str, host: str, *, sudo: bool) -> str:
+def server_drain_command(node: str, host: str, *, sudo: bool, operation: Operation = REFRESH) -> str:
     """On a balancer, with the node's check on stdin: `set server elma365_web/<node> state drain`
     and its requests in progress ended (bounded), where the node is due."""
     body = fill("haproxy-server-drain.sh", admin=Raw(_admin(node, host)), backend=Both(BACKEND),
-                node=Both(node), host_text=Text(host), idle_timeout=IDLE_TIMEOUT_SECONDS)
+                node=Both(node), host_text=Text(host), idle_timeout=IDLE_TIMEOUT_SECONDS,
+                verdict=operation.verdict, operation_text=Text(operation.name), skipped_text=Text(operation.not_due))
     return remote(body, sudo=sudo)
 
 
-def server_ready_command(node: str, host: str, *, sudo: bool) -> str:
+def server_ready_command(node: str, host: str, *, sudo: bool, operation: Operation = REFRESH) -> str:
     """On a balancer after the node's refresh: back in service, and UP before the next node goes."""
     body = fill("haproxy-server-ready.sh", admin=Raw(_admin(node, host)), backend=Both(BACKEND),
-                node=Both(node), host_text=Text(host), up_timeout=UP_TIMEOUT_SECONDS)
+                node=Both(node), host_text=Text(host), up_timeout=UP_TIMEOUT_SECONDS,
+                verdict=operation.verdict, operation_text=Text(operation.name), short_text=Text(operation.short),
+                skipped_text=Text(operation.was_not_due))
     return remote(body, sudo=sudo)
 
 
@@ -110,7 +142,7 @@ def preflight_health(main: RolloutNode, target: Target, *, want_voters: int, sud
     """The main node's microk8s-health check (`report`): where a refresh is due there (the main
     node is refreshed last, so while it is due the roll-out is not over), every other node Ready and
     the datastore's voters whole, read as root, before any step of the run."""
-    health = fill("microk8s-refresh-health.sh", due=Raw(_due(main, target, mark=False)), gate=Raw(_gate(main, want_voters)),
+    health = fill("microk8s-refresh-health.sh", due=Raw(_due(main, target, mark=False)), gate=Raw(gate(main, want_voters)),
                   node_text=Text(main.name))  # Raw: rendered here
     return fill("preflight-microk8s-health.sh", health=Raw(remote(health, sudo=sudo)))  # Raw: rendered above
 

@@ -156,6 +156,7 @@ EDITION = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=&?-]*)?$")
 MICROK8S_CHANNEL = re.compile(r"^[0-9a-z.]+(/[a-z]+)?$")
 INSTALL_KEYS = keys_of(model.Install)
+CERTIFICATES_KEYS = keys_of(model.Certificates)
 
 
 @section_rule("install", INSTALL_KEYS)
@@ -186,6 +187,15 @@ def install_section(raw: RawSite, install: Mapping[str, Any]) -> Iterator[Violat
     answers = install.get("answers", MISSING)
     if answers not in (MISSING, None):
         yield from _answers(raw, answers)
+    certificates = install.get("certificates")
+    certificates = {} if certificates is None else certificates   # left out or null: the defaults
+    if not isinstance(certificates, Mapping):
+        yield Violation("install.certificates", certificates, "must be an object {renewDaysBefore}")
+    else:
+        yield from _unknown_keys("install.certificates", certificates, CERTIFICATES_KEYS)
+        # MicroK8s signs them for 365 days: a window as long would renew them on every run
+        yield from _number("install.certificates.renewDaysBefore", certificates.get("renewDaysBefore", MISSING), 0, 300,
+                           whole=True)
     return lambda: {"install": _install(install)}
 
 
@@ -193,7 +203,8 @@ def _install(install: Mapping[str, Any]) -> Any:
     services, answers = install.get("externalServices") or {}, install.get("answers") or []
     return built(model.Install, install,
                  externalServices={k: model.Secret(v) for k, v in services.items() if k in EXTERNAL_SERVICES},
-                 answers=tuple(model.Answer(a["prompt"], model.Secret(str(a["answer"]))) for a in answers))
+                 answers=tuple(model.Answer(a["prompt"], model.Secret(str(a["answer"]))) for a in answers),
+                 certificates=built(model.Certificates, install.get("certificates") or {}))
 
 
 def _answers(raw: RawSite, answers: Any) -> Iterator[Violation]:

@@ -1,8 +1,8 @@
-# {{node_text}} out of HAProxy's service on {{host_text}} before its MicroK8s refresh: no new request goes there,
+# {{node_text}} out of HAProxy's service on {{host_text}} before its {{operation_text}}: no new request goes there,
 # and the ones in progress end first
 verdict=""; read -r verdict _ || true   # the check's stdout has no last newline
-if [ "$verdict" != refresh: ]; then
-  echo "{{node_text}} is not refreshed: HAProxy on {{host_text}} goes on sending it requests"
+if [ "$verdict" != {{verdict}} ]; then
+  echo "{{node_text}} {{skipped_text}}: HAProxy on {{host_text}} goes on sending it requests"
   exit 0
 fi
 {{admin}}

@@ -1,8 +1,8 @@
-# {{node_text}} back in HAProxy's service on {{host_text}} after its MicroK8s refresh, and UP (its health
+# {{node_text}} back in HAProxy's service on {{host_text}} after its {{operation_text}}, and UP (its health
 # checks pass) before the next node goes
 verdict=""; read -r verdict _ || true   # the check's stdout has no last newline
-if [ "$verdict" != refresh: ]; then
-  echo "{{node_text}} was not refreshed: HAProxy on {{host_text}} left as it is"
+if [ "$verdict" != {{verdict}} ]; then
+  echo "{{node_text}} {{skipped_text}}: HAProxy on {{host_text}} left as it is"
   exit 0
 fi
 {{admin}}
@@ -20,7 +20,7 @@ fi
 deadline=$((SECONDS + {{up_timeout}}))
 until status=$(server_stat status) && [ "$status" = UP ]; do
   if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "ERROR: {{backend_text}}/{{node_text}} is $status on HAProxy {{host_text}} {{up_timeout}} s after its refresh (its health checks fail): the roll-out stops here; see curl on {{node_text}}'s ELMA365 port, then run pulumi up again" >&2
+    echo "ERROR: {{backend_text}}/{{node_text}} is $status on HAProxy {{host_text}} {{up_timeout}} s after its {{short_text}} (its health checks fail): the roll-out stops here; see curl on {{node_text}}'s ELMA365 port, then run pulumi up again" >&2
     exit 1
   fi
   sleep 1

@@ -29,16 +29,7 @@ if ! snap refresh microk8s --channel="$want"; then
   echo "ERROR: snap refresh microk8s --channel=$want failed on {{node_text}} (snapd puts the previous revision back when it can); the node stays drained and cordoned. See snap changes and journalctl -u snap.microk8s.daemon-kubelite on {{node_text}}, then run pulumi up again" >&2
   exit 1
 fi
-deadline=$((SECONDS + {{ready_timeout}}))
-until status=$(microk8s kubectl get node {{node}} --no-headers 2>/dev/null | awk '{ split($2, s, ","); print s[1] }') &&
-      [ "$status" = Ready ] &&
-      voters=$(microk8s status 2>/dev/null | {{datastore_voters}}) && [ "$(printf '%s\n' "$voters" | wc -w)" -ge {{want_voters}} ]; do
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "ERROR: {{node_text}} is not Ready with {{want_voters}} datastore voter(s) {{ready_timeout}} s after its refresh to $want (node: ${status:-no answer}; voters: ${voters:-none}); it stays cordoned and the roll-out stops here. See microk8s inspect on {{node_text}}, then run pulumi up again" >&2
-    exit 1
-  fi
-  sleep 2
-done
+{{ready_wait}}
 microk8s kubectl uncordon {{node}}
 rm -f {{cordon_mark}}
 {{record_refresh}}echo "{{node_text}}: MicroK8s refreshed ($(snap list microk8s | awk '$1 == "microk8s" { print $2 " rev " $3 " " $4 }')), Ready, uncordoned"

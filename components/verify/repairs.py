@@ -165,6 +165,16 @@ def _minor(channel: str) -> Optional[int]:
     return int(track[0]) * 1000 + int(track[1]) if len(track) == 2 and all(t.isdigit() for t in track) else None
 
 
+def certificate_repair(ctx: Context, days_before: int) -> Repair:
+    """A node's server or front proxy client certificate ends within install.certificates.renewDaysBefore
+    (or has ended): `pulumi up` renews it, node by node (docs/certificates.md); with renewal off, by hand."""
+    stack = f" --stack {ctx.stack}" if ctx.stack else ""
+    if days_before <= 0:
+        return manual(f"pulumi config set{stack} --path elma365:install.certificates.renewDaysBefore 60, then pulumi up"
+                      f"{stack} (renewal is off; docs/certificates.md)")
+    return Repair(f"pulumi up{stack} (renews it node by node; docs/certificates.md: Certificates)")
+
+
 def departure_repair(site: Site, ctx: Context, extra: Sequence[str]) -> Repair:
     """Kubernetes lists nodes beyond the config: a departure that did not finish, or unknown ones."""
     named = {n.name for n in site.decommissioned}

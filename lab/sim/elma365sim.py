@@ -345,6 +345,7 @@ def installer(lab, args):
         if tool == "microk8s" or not os.path.exists(dst):
             copy_self(dst)
             os.chmod(dst, 0o755)
+    produce_certs(lab, cluster_ca=True)
 
     with lab as st:
         if st["installed"] and st["main"] and st["main"]["name"] != lab.node:
@@ -616,6 +617,7 @@ def mk_join(lab, args):
         lab.save(st)
     ok = False
     try:
+        join_certs(lab)   # the cluster's CA, and this node's certificates signed by it
         print("Waiting for this node to finish joining the cluster. .. .. .. .")
         sys.stdout.flush()
         lab.sleep("join")
@@ -649,9 +651,10 @@ def mk_join(lab, args):
 def mk_down(st, node):
     """Whether `node`'s MicroK8s is not serving: `microk8s stop`ped (until `start`), a `snap refresh`
     in progress (snapd restarts the snap's services), or not back after one (fault refresh_stuck,
-    until `microk8s start`)."""
+    until `microk8s start`), or its services restarting after `microk8s refresh-certs`."""
     ns = st["nodes"].get(node, {})
-    return bool(ns.get("stopped") or ns.get("stuck") or live_marker(ns.get("refreshing")))
+    return bool(ns.get("stopped") or ns.get("stuck") or live_marker(ns.get("refreshing"))
+                or live_marker(ns.get("restarting")))
 
 
 def dqlite_away(st, node):
@@ -1027,10 +1030,265 @@ def microk8s(lab, args):
     cmds = {"join": mk_join, "status": mk_status, "leave": mk_leave,
             "stop": lambda lab, args: mk_stop_start(lab, False), "start": lambda lab, args: mk_stop_start(lab, True),
             "remove-node": mk_remove_node, "kubectl": mk_kubectl, "config": mk_config,
-            "version": mk_version, "dbctl": mk_dbctl}
+            "version": mk_version, "dbctl": mk_dbctl, "refresh-certs": mk_refresh_certs}
     if not args or args[0] not in cmds:
         raise Fail("usage: microk8s %s" % "|".join(cmds))
     return cmds[args[0]](lab, args[1:])
+
+
+# --------------------------------------------------------------------------
+# certificates (microk8s-resources/actions/common/utils.sh: produce_certs, gen_server_cert,
+# gen_proxy_client_cert, render_csr_conf; microk8s-resources/certs/csr.conf.template;
+# scripts/wrappers/refresh_certs.py), made with this machine's openssl
+# --------------------------------------------------------------------------
+
+SNAP_DATA = "/var/snap/microk8s/current"   # private to each lab node (its own /var/snap)
+CERTS_DIR = SNAP_DATA + "/certs"
+CERTS_BACKUP = SNAP_DATA + "/certs-backup/"
+CERT_NAMES = {"ca.crt": "CA", "server.crt": "server", "front-proxy-client.crt": "front proxy client"}
+CSR_TEMPLATE = """[ req ]
+default_bits = 2048
+prompt = no
+default_md = sha256
+req_extensions = req_ext
+distinguished_name = dn
+
+[ dn ]
+C = GB
+ST = Canonical
+L = Canonical
+O = Canonical
+OU = Canonical
+CN = 127.0.0.1
+
+[ req_ext ]
+subjectAltName = @alt_names
+
+[ alt_names ]
+DNS.1 = kubernetes
+DNS.2 = kubernetes.default
+DNS.3 = kubernetes.default.svc
+DNS.4 = kubernetes.default.svc.cluster
+DNS.5 = kubernetes.default.svc.cluster.local
+IP.1 = 127.0.0.1
+IP.2 = 10.152.183.1
+#MOREIPS
+
+[ v3_ext ]
+authorityKeyIdentifier=keyid,issuer:always
+basicConstraints=CA:FALSE
+keyUsage=keyEncipherment,dataEncipherment,digitalSignature
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=@alt_names
+"""
+
+
+def openssl(*args, stdin=None):
+    import subprocess
+    done = subprocess.run(["openssl"] + list(args), input=stdin, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise OSError("openssl %s: %s" % (args[0], done.stderr.strip()))
+    return done.stdout
+
+
+def cert_path(name, certs=CERTS_DIR):
+    return os.path.join(certs, name)
+
+
+def lifetimes(lab):
+    """The days a new certificate of this node is signed for: MicroK8s' 365 (gen_server_cert,
+    gen_proxy_client_cert), or what a test chose (state/certificates.json: {node: {cert: days}})."""
+    chosen = lab._read_json("certificates.json", {}).get(lab.node, {})
+    return lambda cert: int(chosen.get(cert, 365))
+
+
+def render_csr_conf(address, certs=CERTS_DIR):
+    """csr.conf from the template, the node's address as IP.3 (render_csr_conf: `hostname -I`)."""
+    with open(cert_path("csr.conf", certs), "w") as f:
+        f.write(CSR_TEMPLATE.replace("#MOREIPS", "IP.3 = %s" % address))
+
+
+def sign(cert, days, certs=CERTS_DIR):
+    """gen_server_cert / gen_proxy_client_cert: a new CSR from the node's key, signed by its CA for
+    `days` (a test may pass -1: ended a day ago)."""
+    key, ca = {"server.crt": ("server.key", "ca"), "front-proxy-client.crt": ("front-proxy-client.key", "front-proxy-ca")}[cert]
+    csr = cert_path(cert.replace(".crt", ".csr"), certs)
+    config = cert_path("csr.conf", certs)
+    subject = ["-subj", "/CN=front-proxy-client"] if cert == "front-proxy-client.crt" else []
+    openssl("req", "-new", "-sha256", "-key", cert_path(key, certs), "-out", csr, "-config", config, *subject)
+    openssl("x509", "-req", "-sha256", "-in", csr, "-CA", cert_path(ca + ".crt", certs), "-CAkey",
+            cert_path(ca + ".key", certs), "-CAcreateserial", "-out", cert_path(cert, certs), "-days", str(days),
+            "-extensions", "v3_ext", "-extfile", config)
+
+
+def produce_certs(lab, cluster_ca=False):
+    """produce_certs: the keys and CAs a node lacks, csr.conf, then server.crt and
+    front-proxy-client.crt. The main node's CA is the cluster's (`cluster_ca`): kept in the lab's
+    shared state, where a joining node gets it from (MicroK8s' join hands it over)."""
+    os.makedirs(CERTS_DIR, exist_ok=True)
+    for key in ("serviceaccount.key", "ca.key", "server.key", "front-proxy-ca.key", "front-proxy-client.key"):
+        if not os.path.exists(cert_path(key)):
+            openssl("genrsa", "-out", cert_path(key), "2048")
+    for ca, subject in (("ca", "/CN=10.152.183.1"), ("front-proxy-ca", "/CN=front-proxy-ca")):
+        if not os.path.exists(cert_path(ca + ".crt")):
+            openssl("req", "-x509", "-new", "-sha256", "-nodes", "-days", "3650", "-key", cert_path(ca + ".key"),
+                    "-subj", subject, "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", cert_path(ca + ".crt"))
+    if cluster_ca:
+        import shutil
+        os.makedirs(lab.path("cluster-ca"), exist_ok=True)
+        for name in ("ca.crt", "ca.key"):
+            shutil.copy(cert_path(name), os.path.join(lab.path("cluster-ca"), name))
+    render_csr_conf(lab.address)
+    days = lifetimes(lab)
+    for cert in ("server.crt", "front-proxy-client.crt"):
+        sign(cert, days(cert))
+
+
+def join_certs(lab):
+    """A joining node takes the cluster's CA and signs its server certificate with it."""
+    import shutil
+    if not os.path.isdir(lab.path("cluster-ca")):
+        return
+    os.makedirs(CERTS_DIR, exist_ok=True)
+    for name in ("ca.crt", "ca.key"):
+        shutil.copy(os.path.join(lab.path("cluster-ca"), name), cert_path(name))
+    produce_certs(lab)
+
+
+def cert_end(path):
+    """The certificate's end (`openssl x509 -enddate -noout`), as a UTC datetime."""
+    import datetime
+    text = openssl("x509", "-enddate", "-noout", "-in", path).strip().split("=", 1)[1]
+    return datetime.datetime.strptime(" ".join(text.split()), "%b %d %H:%M:%S %Y GMT").replace(
+        tzinfo=datetime.timezone.utc)
+
+
+def restart_services(lab, services):
+    """`snapctl restart microk8s.daemon-<service>` (refresh_certs.py's restart()): kubelite runs the
+    API server and the kubelet, so for `cert_restart` seconds (default 1) the node is NotReady, its
+    API refuses and its ELMA365 web endpoint is closed; the datastore (k8s-dqlite) stays."""
+    for service in services:
+        print("Restarting service %s." % service)
+        sys.stdout.flush()
+    with lab as st:
+        ns = lab.node_state(st)
+        was_up = bool(ns.get("up"))
+        ns["restarting"] = {"pid": os.getpid(), "since": time.time()}
+        ns["up"] = False
+        lab.save(st)
+    try:
+        lab.sleep("cert_restart", 1.0)
+    finally:
+        with lab as st:
+            ns = lab.node_state(st)
+            ns.pop("restarting", None)
+            ns["up"] = was_up and not ns.get("stopped")
+            lab.save(st)
+
+
+def undo_refresh(lab):
+    """refresh_certs.py's undo_refresh(): certs-backup/certs back in place, MicroK8s restarted."""
+    import shutil
+    for name in os.listdir(os.path.join(CERTS_BACKUP, "certs")):
+        shutil.copy(os.path.join(CERTS_BACKUP, "certs", name), cert_path(name))
+    print("Restarting, please wait.")
+    sys.stdout.flush()
+    restart_services(lab, [])
+
+
+def mk_refresh_certs(lab, args):
+    """`microk8s refresh-certs [-c | -u | -e <cert> | CA_DIR]` as scripts/wrappers/refresh_certs.py
+    does it: messages and exit codes (1 no backup, 2 two options, 3 no --cert, 4 a failed check,
+    50 not root); `-e` backs up certs/ into certs-backup/, re-signs the certificate for 365 days and
+    restarts the services it names; `-u` puts the backup back and restarts MicroK8s. Fault
+    refresh_certs_fail (a node's name): `-e` fails to sign, puts the backup back, exits 20."""
+    import datetime
+    import shutil
+    check = undo = helped = False
+    cert = ca_dir = None
+    rest = list(args)
+    while rest:
+        a = rest.pop(0)
+        if a in ("-c", "--check"):
+            check = True
+        elif a in ("-u", "--undo"):
+            undo = True
+        elif a in ("-h", "--help"):
+            helped = True
+        elif a in ("-e", "--cert") or a.startswith("--cert="):
+            cert = a.split("=", 1)[1] if "=" in a else (rest.pop(0) if rest else None)
+            if cert not in CERT_NAMES:
+                raise Fail("Usage: microk8s refresh-certs [OPTIONS] [CA_DIR]\nTry 'microk8s refresh-certs -h' for help.\n\n"
+                           "Error: Invalid value for '-e' / '--cert': '%s' is not one of %s."
+                           % (cert, ", ".join("'%s'" % c for c in CERT_NAMES)), rc=2)
+        else:
+            ca_dir = a
+    if helped:
+        print("Usage: microk8s refresh-certs [OPTIONS] [CA_DIR]")
+        return 0
+    if ca_dir is not None and (undo or check or cert):
+        print("Please do not set any options in combination with the CA_DIR.")
+        return 1
+    if sum(bool(op) for op in (undo, check, cert)) > 1:
+        print("Please select only one of the options -c, -u or -e.")
+        return 2
+    if os.geteuid() != 0:
+        print("Elevated permissions is needed for this operation. Please run this command with sudo.")
+        return 50
+    if check:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        for name, what in CERT_NAMES.items():
+            try:
+                end = cert_end(cert_path(name))
+            except OSError as e:
+                print("Failed to get certificate info. %s" % e)
+                return 4
+            print("The %s certificate will expire in %d days." % (what, (end - now).days))
+        return 0
+    if undo:
+        if not os.path.exists(CERTS_BACKUP):
+            print("No previous backup found")
+            return 1
+        undo_refresh(lab)
+        return 0
+    if ca_dir is not None:
+        raise Fail("lab: 'microk8s refresh-certs CA_DIR' (a CA of your own) is not simulated")
+    if not cert:
+        print("Please use the '--cert' flag to select the certificate you need refreshed.\n\n"
+              "Available certificate options:\n'server.crt': refreshes the server certificate\n"
+              "'front-proxy-client.crt': refreshes the front proxy client certificate\n"
+              "'ca.crt': refreshes the root CA and all certificates created from it.\n"
+              "            Warning: refreshing the root CA requires nodes to leave and re-join the cluster")
+        return 3
+    print("Taking a backup of the current certificates under %s" % CERTS_BACKUP)
+    shutil.rmtree(os.path.join(CERTS_BACKUP, "certs"), ignore_errors=True)
+    os.makedirs(CERTS_BACKUP, exist_ok=True)
+    shutil.copytree(CERTS_DIR, os.path.join(CERTS_BACKUP, "certs"))
+    print("Creating new certificates")
+    sys.stdout.flush()
+    try:
+        if lab.faults().get("refresh_certs_fail") == lab.node:
+            raise OSError("openssl x509: lab fault refresh_certs_fail")
+        render_csr_conf(lab.address)   # refresh_csr_conf
+        if cert == "ca.crt":
+            os.unlink(cert_path("ca.crt"))
+            produce_certs(lab)
+        else:
+            sign(cert, 365)
+    except OSError:
+        # refresh_cert(): a failed openssl is a CalledProcessError there: the backup goes back, MicroK8s restarts
+        print("Failed to produce new certificates. Reverting.")
+        undo_refresh(lab)
+        return 20
+    if cert == "ca.crt":
+        print("Creating new kubeconfig file")
+        restart_services(lab, ["kubelite", "cluster-agent"])
+        print("\nThe CA certificates have been replaced. Kubernetes will restart the pods of your workloads.\n"
+              "Any worker nodes you may have in your cluster need to be removed and re-joined to become aware of the new CA.\n")
+        return 0
+    restart_services(lab, ["kubelite", "cluster-agent"] if cert == "server.crt" else ["kubelite"])
+    return 0
 
 
 # --------------------------------------------------------------------------
@@ -1066,6 +1324,7 @@ def snap(lab, args):
         os.makedirs(BIN_DIR, exist_ok=True)
         copy_self(dst)
         os.chmod(dst, 0o755)
+        produce_certs(lab)   # the snap's install hook
         with lab as st:
             lab.node_state(st)["microk8s"] = channel or "latest/stable"
             lab.node_state(st).pop("revision", None)
