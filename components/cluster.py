@@ -6,6 +6,7 @@ from typing import Any, Optional
 import pulumi
 
 from . import names
+from .backups import BackupPlace, DatastoreBackups, DatastoreBackupsArgs
 from .departure import HaproxyRemoval, HaproxyRemovalArgs, NodeDeparture, NodeDepartureArgs
 from .haproxy import HaproxyLoadBalancer, HaproxyLoadBalancerArgs
 from .hold import MicroK8sHold, MicroK8sHoldArgs
@@ -17,6 +18,7 @@ from .preflight import Preflight, PreflightArgs
 from .record import balancers_left_behind, departed, first_balancer, record_of, refresh_asked
 from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
 from .remote_step import balancer_of, server_of
+from .render.shell import BACKUP_DIR
 from .render.refresh import RefreshPlan, RolloutNode, Target
 from .facts.node import datastore_address
 from .scaling import Scaling, ScalingArgs
@@ -69,7 +71,11 @@ class Elma365Cluster(pulumi.ComponentResource):
         checked = self.preflight.done
         self.install = Elma365Install(main.name, Elma365InstallArgs(on_main, install, site.scaling, site.adopt),
                                       after(*checked, was="install"))
-        last: list[pulumi.Resource] = self.install.done
+        # the datastore backups' places are ready before the first step that takes a backup
+        self.backups = (DatastoreBackups("backups", DatastoreBackupsArgs(on_main, tuple(
+            BackupPlace(servers[n.name], n.address, n.port or site.ssh.port, site.ssh.user, datastore_address(n), BACKUP_DIR)
+            for n in site.active if n != main)), after(*checked)) if install.datastore_backups > 0 else None)
+        last: list[pulumi.Resource] = [*self.install.done, *(self.backups.done if self.backups else [])]
         self.joins = []
         for node in site.joining:
             join = NodeJoin(node.name, NodeJoinArgs(

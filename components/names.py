@@ -29,6 +29,7 @@ KUBECONFIG = "Kubeconfig"
 KUBERNETES = "KubernetesNodes"
 HOLD = "MicroK8sHold"
 REFRESH = "MicroK8sRefresh"
+BACKUPS = "DatastoreBackups"
 
 
 def type_of(component: str) -> str:
@@ -65,6 +66,9 @@ microk8s_refresh = _of("microk8s-refresh")
 drain = _of("drain")                         # on the main node, for the node that leaves
 leave = _of("leave")
 remove_node = _of("remove-node")             # on the main node, for the node that leaves
+backup_key = _of("backup-key")               # on the main node: its key for copying datastore backups
+backup_receiver = _of("backup-receiver")     # on each place a datastore backup is copied to
+backup_places = _of("backup-places")         # on the main node: where its backups are copied to
 
 
 def _host_part(host: str) -> str:
@@ -103,7 +107,8 @@ def component_of(step: str) -> str:
                               ("-update-hamode", HA), ("-kubeconfig", KUBECONFIG), ("-drain", DEPARTURE),
                               ("-leave", DEPARTURE), ("-remove-node", DEPARTURE), ("-microk8s-hold", HOLD),
                               ("-microk8s-backup", REFRESH), ("-microk8s-check", REFRESH),
-                              ("-microk8s-refresh", REFRESH)):
+                              ("-microk8s-refresh", REFRESH), ("-backup-key", BACKUPS),
+                              ("-backup-receiver", BACKUPS), ("-backup-places", BACKUPS)):
         if step.endswith(suffix):
             return component
     if re.search(r"-haproxy-(drain|ready)-[A-Za-z0-9.-]+$", step) and not step.startswith("haproxy-"):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ..facts.node import datastore_address, in_kubernetes, lists_in_datastore
 from ..site import Node
-from .shell import APPLIED_DIR, JOINED_MARKER, datastore_backup, remote
+from .backups import datastore_backup
+from .shell import APPLIED_DIR, JOINED_MARKER, remote
 from .template import Raw, Text, fill
 
 DRAIN_TIMEOUT_SECONDS = 600

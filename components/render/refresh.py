@@ -14,7 +14,8 @@ from typing import Optional
 
 from ..facts.node import READ_TIMEOUT_SECONDS, SNAP_CHANNEL, datastore_members
 from .haproxy import ADMIN_PY, ADMIN_SOCKET, BACKEND
-from .shell import STATE_DIR, datastore_backup, remote
+from .backups import datastore_backup
+from .shell import STATE_DIR, remote
 from .template import Raw, Text, fill
 
 REFRESHED_MARK = f"{STATE_DIR}/microk8s-refreshed"   # the refresh number this node last had
