@@ -4,12 +4,14 @@ the other voters; `make backup` and `make restore` run against the live site; a 
 datastore back. Real CLI, real SSH, the simulator's dbctl as MicroK8s' scripts/wrappers/dbctl.py."""
 from __future__ import annotations
 
-import copy
 import os
+import re
 import stat
+import subprocess
 from pathlib import Path
 
-from lab.harness import Lab
+from lab.harness import Lab, is_check
+from lab.stack import ROOT
 from tests.lab_support import needs_lab
 
 pytestmark = needs_lab
@@ -56,3 +58,59 @@ def test_after_the_joins_each_backup_is_checked_and_on_the_other_voters(new_lab)
             assert stat.S_IMODE(os.stat(folder / name).st_mode) == 0o600, name
         assert (folder / (newest + ".sha256")).read_text() == (kept(lab, "elma365-1") / (newest + ".sha256")).read_text()
     assert "datastore backup " + newest + " copied to: elma365-2 elma365-3" in report.output
+
+
+def make(lab: Lab, *args: str) -> subprocess.CompletedProcess:
+    """`make <args>` as the operator runs it in the project folder, with the stack's backend and passphrase."""
+    project = lab.stack.project
+    for name in ("Makefile", "requirements.txt", "requirements-dev.txt", "policies"):
+        if not (project / name).exists():
+            (project / name).symlink_to(ROOT / name)
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=project, env={**os.environ, **lab.stack.env},
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+
+
+def test_restore_drill_make_backup_then_make_restore_puts_the_entry_back(new_lab):
+    lab = new_lab()
+    assert lab.up().ok
+    key = "/registry/configmaps/elma365/restore-drill"
+    lab.site.put_datastore(key, "the original")
+
+    mark = len(lab.site.journal())
+    taken = make(lab, "backup", "STACK=lab")
+    assert taken.returncode == 0, taken.stdout + taken.stderr
+    # it took a backup, and changed nothing else
+    assert all(is_check(c["argv"]) for c in lab.site.journal()[mark:])
+    name = archives(lab, "elma365-1")[-1]
+    assert f"datastore backup {name} copied to: elma365-2 elma365-3" in taken.stderr
+    assert all(name in archives(lab, node) for node in ("elma365-2", "elma365-3"))
+
+    lab.site.put_datastore(key, "changed after the backup")
+    # without a terminal and without YES=1 nothing is restored
+    refused = make(lab, "restore", "STACK=lab", f"BACKUP={name}")
+    assert refused.returncode != 0 and "run it again with YES=1" in refused.stdout
+    assert lab.site.datastore()[key] == "changed after the backup"
+
+    mark = len(lab.site.journal())
+    restored = make(lab, "restore", "STACK=lab", f"BACKUP={name}", "YES=1")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    when = re.match(r"datastore-(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z", name).groups()
+    assert (f"Restore the datastore of site lab (main node elma365-1) from /var/lib/elma365-cluster/backups/{name},\n"
+            f"taken {'-'.join(when[:3])} {':'.join(when[3:])} UTC") in restored.stdout
+    assert "make verify STACK=lab" in restored.stdout
+    assert [(c["node"], c["argv"][1:]) for c in lab.site.journal()[mark:] if not is_check(c["argv"])] == [
+        ("elma365-1", ["dbctl", "restore", f"/var/lib/elma365-cluster/backups/{name}"])]
+    assert lab.site.datastore()[key] == "the original"
+
+
+def test_restore_refuses_an_archive_that_is_no_backup(new_lab):
+    lab = new_lab()
+    assert lab.up().ok
+    folder = kept(lab, "elma365-1")
+    (folder / "datastore-20260101T000000Z.tar.gz").write_bytes(b"not a tar archive" * 64)
+    mark = len(lab.site.journal())
+    refused = make(lab, "restore", "STACK=lab", "BACKUP=datastore-20260101T000000Z.tar.gz", "YES=1")
+    assert refused.returncode != 0
+    assert "datastore-20260101T000000Z.tar.gz is no datastore backup: tar -tzf cannot read it; nothing was restored" \
+        in refused.stderr
+    assert not [c for c in lab.site.journal()[mark:] if c["argv"][1:3] == ["dbctl", "restore"]]
