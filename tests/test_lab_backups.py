@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 from lab.harness import Lab, is_check
@@ -58,6 +59,32 @@ def test_after_the_joins_each_backup_is_checked_and_on_the_other_voters(new_lab)
             assert stat.S_IMODE(os.stat(folder / name).st_mode) == 0o600, name
         assert (folder / (newest + ".sha256")).read_text() == (kept(lab, "elma365-1") / (newest + ".sha256")).read_text()
     assert "datastore backup " + newest + " copied to: elma365-2 elma365-3" in report.output
+
+    # make verify reports each place: the count, the newest one's age, whether they verify
+    report_rows = verify_rows(lab)
+    assert re.fullmatch(rf"3 kept, the newest \d+ min old \({newest}\), all verify", report_rows["elma365-1"])
+    assert report_rows["elma365-2"].startswith("2 kept") and report_rows["elma365-2"].endswith("all verify")
+    assert report_rows["elma365-3"].startswith("1 kept") and report_rows["elma365-3"].endswith("all verify")
+    # a copy damaged where it is kept is a drift there, named
+    with open(kept(lab, "elma365-3") / newest, "r+b") as damaged:
+        damaged.seek(100)
+        damaged.write(b"\0" * 16)
+    found = verify_rows(lab, drift=True)["elma365-3"]
+    assert f"1 do not verify: {newest}: " in found
+
+
+def verify_rows(lab: Lab, drift: bool = False) -> dict[str, str]:
+    """`make verify`'s "datastore backups" rows, node -> what it found (its exit status: 1 with a drift)."""
+    done = subprocess.run([sys.executable, "-m", "components.verify", "--pulumi-stack", "lab", "--cwd",
+                           str(lab.stack.project)], cwd=ROOT, env={**os.environ, **lab.stack.env},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == (1 if drift else 0), done.stdout + done.stderr
+    rows = {}
+    for line in done.stdout.splitlines():
+        m = re.match(r"^(ok|DRIFT)\s+(\S+)\s+datastore backups\s+the last .*? root\s+(.*)$", line)
+        if m:
+            rows[m.group(2)] = m.group(3)
+    return rows
 
 
 def make(lab: Lab, *args: str) -> subprocess.CompletedProcess:

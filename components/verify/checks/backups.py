@@ -1,0 +1,69 @@
+"""The datastore backups, in each place the program keeps them: the main node and every other voter
+(components/render/backups.py): how many, the newest one's age, whether each verifies there (it
+opens, holds a file with data, matches its sha256 file), and that they are root's alone."""
+from __future__ import annotations
+
+from ...facts.backups import KeptBackups, parse_backups
+from ...facts.node import datastore_address
+from ...facts.sections import last_line
+from ...render.shell import BACKUP_DIR
+from ..repairs import Repair, manual
+from .base import Checks
+
+CHECK = "datastore backups"
+
+
+def age(seconds: int) -> str:
+    minutes = max(seconds, 0) // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h {minutes % 60} min"
+    return f"{minutes // (24 * 60)} days"
+
+
+def describe(kept: KeptBackups) -> tuple[str, bool]:
+    """(what is found, whether it is as it should be)."""
+    if not kept.backups:
+        return "none kept", False
+    bad = [b for b in kept.backups if not b.ok]
+    loose = [b.name for b in kept.backups if b.mode != "600" or b.owner != "root"]
+    folder_ok = kept.folder == ("700", "root")
+    newest = kept.backups[-1]
+    found = f"{len(kept.backups)} kept, the newest {age(kept.now - newest.mtime)} old ({newest.name}), "
+    found += "all verify" if not bad else f"{len(bad)} do not verify: " + "; ".join(f"{b.name}: {b.verdict}" for b in bad)
+    if loose or not folder_ok:
+        found += f"; not root's alone (folder {' '.join(kept.folder or ('-', '-'))}, {len(loose)} file(s) not 600 root)"
+    return found, not bad and not loose and folder_ok
+
+
+def backups(c: Checks) -> None:
+    keep = c.site.install.datastore_backups
+    if keep <= 0:
+        return
+    main_status = c.node_status.get(c.main.name)
+    voters = set(main_status.masters) if main_status is not None else set()
+    expected = f"the last {keep} in {BACKUP_DIR}, each verifies; 0600 files, 0700 folder, root"
+    take_one = Repair(f"make backup STACK={c.ctx.stack or '<name>'}")
+    for node in c.active:
+        s = c.section(node.name, "backups")
+        if s is None:
+            continue   # unreachable: said by its reachability row
+        kept = parse_backups(s.out)
+        if kept is None:
+            c.add(node.name, CHECK, expected, f"not checked: {last_line(s)}", None)
+            continue
+        place = node == c.main or datastore_address(node) in voters
+        if not place and not kept.backups:
+            c.add(node.name, CHECK, "none: not a datastore voter", "none", True)
+            continue
+        found, ok = describe(kept)
+        if not kept.backups:
+            repair = take_one
+        elif any(not b.ok for b in kept.backups):
+            repair = manual(f"on {node.name}, move the backups that do not verify out of {BACKUP_DIR}, "
+                            f"then `make backup STACK={c.ctx.stack or '<name>'}`")
+        else:
+            repair = manual(f"on {node.name}: chown -R root: {BACKUP_DIR} && chmod 700 {BACKUP_DIR} && "
+                            f"chmod 600 {BACKUP_DIR}/*")
+        c.add(node.name, CHECK, expected, found, ok, repair)
