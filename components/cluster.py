@@ -17,7 +17,7 @@ from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes,
 from .preflight import Preflight, PreflightArgs
 from .record import balancers_left_behind, departed, first_balancer, record_of, refresh_asked
 from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
-from .remote_step import balancer_of, server_of
+from .remote_step import Server, balancer_of, connection, server_of
 from .render.shell import BACKUP_DIR
 from .render.refresh import RefreshPlan, RolloutNode, Target
 from .facts.node import datastore_address
@@ -72,9 +72,8 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.install = Elma365Install(main.name, Elma365InstallArgs(on_main, install, site.scaling, site.adopt),
                                       after(*checked, was="install"))
         # the datastore backups' places are ready before the first step that takes a backup
-        self.backups = (DatastoreBackups("backups", DatastoreBackupsArgs(on_main, tuple(
-            BackupPlace(servers[n.name], n.address, n.port or site.ssh.port, site.ssh.user, datastore_address(n), BACKUP_DIR)
-            for n in site.active if n != main)), after(*checked)) if install.datastore_backups > 0 else None)
+        self.backups = (DatastoreBackups("backups", DatastoreBackupsArgs(on_main, backup_places(site, servers)),
+                                         after(*checked)) if install.datastore_backups > 0 else None)
         last: list[pulumi.Resource] = [*self.install.done, *(self.backups.done if self.backups else [])]
         self.joins = []
         for node in site.joining:
@@ -147,6 +146,19 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.record = pulumi.Output.all(*finished).apply(lambda _: record) if finished else pulumi.Output.from_input(record)
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,
                                "haproxyUrl": self.haproxy_url, "configured": self.configured})
+
+
+def backup_places(site: Site, servers: dict[str, Server]) -> tuple[BackupPlace, ...]:
+    """Every other active node (a copy goes there while it is a datastore voter), then the backup host."""
+    places = [BackupPlace(servers[n.name], n.address, n.port or site.ssh.port, site.ssh.user, datastore_address(n),
+                          BACKUP_DIR) for n in site.active if n != site.main]
+    h = site.install.datastore_backup_host
+    if h is not None:
+        user, port = h.user or site.ssh.user, h.port or site.ssh.port
+        server = Server(h.host, connection(site, h.host, port=port, user=user, host_key=h.host_key),
+                        user != "root")
+        places.append(BackupPlace(server, h.host, port, user, "-", h.path or f"{BACKUP_DIR}/{site.main.name}"))
+    return tuple(places)
 
 
 def _balancer_host(old: dict[str, Any]) -> BalancerHost:

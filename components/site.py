@@ -63,6 +63,13 @@ class SshServer:
     host_key: Optional[str] = None
 
 
+@dataclass(frozen=True)
+class BackupHost(SshServer):
+    """A host beside the site that keeps a copy of every datastore backup (install.datastoreBackupHost):
+    its host key pinned, the main node's backup key authorized there for taking backups in only."""
+    path: Optional[str] = None   # None: /var/lib/elma365-cluster/backups/<the main node's name>
+
+
 @section("ssh.bastion")
 class Bastion(SshServer):
     port: int  # its own, not ssh.port
@@ -114,11 +121,12 @@ class Install:
     microk8s_channel: Optional[str] = None  # None: whatever the main node runs (read from it)
     # a new number asks for a rolling refresh of MicroK8s within its channel (components/refresh.py)
     microk8s_refresh: Optional[int] = None
-    datastore_backups: int   # kept on the main node; 0: none taken
+    datastore_backups: int   # kept on the main node and on each place a copy goes; 0: none taken
     external_services: Mapping[str, Secret] = field(default_factory=dict)
     answers: tuple[Answer, ...] = ()
     question_timeout_seconds: int
     timeout_minutes: int
+    datastore_backup_host: Optional[BackupHost] = None   # a copy of each datastore backup goes there too
 
 
 @dataclass(frozen=True)

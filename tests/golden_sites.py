@@ -138,6 +138,11 @@ VARIANTS: dict[str, Variant] = {
         "example", "a deployed site's pin moved one minor version up: the roll-out's steps are created asked",
         lambda values: values["install"].update(microk8sChannel="1.29/stable"),
         before=lambda values: values["install"].update(microk8sChannel="1.28/stable"), like="example-pinned-channel"),
+    "example-backup-host": Variant(
+        "example", "elma365:install.datastoreBackupHost: a copy of each datastore backup goes to a backup host too",
+        lambda values: values["install"].update(datastoreBackupHost={
+            "host": "192.168.1.70", "user": "backup", "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBackupHostKey",
+            "path": "/srv/backups/elma365"})),
     "example-take-over": Variant(
         "example", "elma365:adopt: a site that runs ELMA365 already is taken over",
         lambda values: values.update(adopt=True)),

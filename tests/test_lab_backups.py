@@ -4,6 +4,7 @@ the other voters; `make backup` and `make restore` run against the live site; a 
 datastore back. Real CLI, real SSH, the simulator's dbctl as MicroK8s' scripts/wrappers/dbctl.py."""
 from __future__ import annotations
 
+import copy
 import os
 import re
 import stat
@@ -141,3 +142,28 @@ def test_restore_refuses_an_archive_that_is_no_backup(new_lab):
     assert "datastore-20260101T000000Z.tar.gz is no datastore backup: tar -tzf cannot read it; nothing was restored" \
         in refused.stderr
     assert not [c for c in lab.site.journal()[mark:] if c["argv"][1:3] == ["dbctl", "restore"]]
+
+
+def test_a_backup_host_gets_a_copy_of_each_backup_in_its_folder(new_lab):
+    lab = new_lab()
+    values = copy.deepcopy(lab.values)
+    host = lab.info["haproxy"]   # the lab's HAProxy host stands in for a backup host: an sshd of its own
+    values["install"]["datastoreBackups"] = 2
+    values["install"]["datastoreBackupHost"] = {"host": host["address"], "port": host["port"], "user": "root",
+                                                "hostKey": host["hostKey"], "path": "/var/lib/elma365-cluster/backups/lab"}
+    report = lab.up(values)
+    assert report.ok, report.failures
+    on_main = archives(lab, "elma365-1")
+    assert len(on_main) == 2   # the last 2 kept, here and there
+    folder = Path(lab.info["labDir"]) / "nodes" / "haproxy" / "var/lib/elma365-cluster/backups/lab"
+    assert sorted(p.name for p in folder.glob("datastore-*.tar.gz")) == on_main
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    assert all(stat.S_IMODE(os.stat(folder / f"{n}.sha256").st_mode) == 0o600 for n in on_main)
+    # the main node's key takes backups in, and nothing else
+    key = Path(lab.info["labDir"]) / "nodes" / "elma365-1" / "var/lib/elma365-cluster/backup-ssh/id_ed25519"
+    shell = subprocess.run(["ssh", "-F", "/dev/null", "-i", str(key), "-p", str(host["port"]), "-o", "BatchMode=yes",
+                            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                            f"root@{host['address']}", "id"], capture_output=True, text=True, timeout=60)
+    assert shell.returncode == 2 and "this key only copies a datastore backup in" in shell.stderr
+    # make verify reads it too
+    assert re.fullmatch(r"2 kept, the newest \d+ min old \(datastore-\S+\), all verify", verify_rows(lab)[host["address"]])

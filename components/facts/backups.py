@@ -8,9 +8,25 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..render.backups import list_command
-from ..render.shell import q
+from ..render.shell import BACKUP_DIR, q
+from ..site import Site
+from .sections import host_script
 
 LIST = f"bash -c {q(list_command())}"
+BACKUP_HOST = "backup-host"   # the backup host's answer, among the hosts make verify reads
+
+
+def backup_host_read(site: Site) -> Optional[tuple[str, int, str, str, bool]]:
+    """(host, port, user, folder, sudo) of the site's backup host, if it has one."""
+    h = site.install.datastore_backup_host
+    if h is None:
+        return None
+    user = h.user or site.ssh.user
+    return h.host, h.port or site.ssh.port, user, h.path or f"{BACKUP_DIR}/{site.main.name}", user != "root"
+
+
+def backup_host_script(site: Site, folder: str, sudo: bool) -> str:
+    return host_script(site, [("backups", f"bash -c {q(list_command(folder))}")], sudo=sudo)
 TAKEN = re.compile(r"^datastore-(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z\.tar\.gz$")
 
 

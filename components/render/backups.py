@@ -57,17 +57,18 @@ def key_command(main_name: str, *, sudo: bool) -> str:
                        key_dir=KEY_DIR, key=BACKUP_KEY, comment=KEY_COMMENT + main_name), sudo=sudo)
 
 
-def receive_script(directory: str) -> str:
-    return fill("backup-receive.sh", backup_lib=Raw(backup_lib()), dir=directory)
+def receive_script() -> str:
+    return fill("backup-receive.sh", backup_lib=Raw(backup_lib()))
 
 
 def receiver_command(address: str, port: int, *, directory: str = BACKUP_DIR, sudo: bool) -> str:
     """On a place (another voter, a backup host): the main node's key (stdin) authorized for the
     forced command that takes a backup in; prints the host keys its sshd answers with on `address`."""
-    forced = f"sudo -n {BACKUP_RECEIVE}" if sudo else BACKUP_RECEIVE
+    # the folder is the program's (a config path of letters, digits and ._-/), never the client's
+    forced = f"{'sudo -n ' if sudo else ''}{BACKUP_RECEIVE} {directory}"
     return remote(fill("backup-receiver.sh", ensure_keyscan=Raw(ensure_package("ssh-keyscan", "openssh-client")),
                        address=address, port=int(port), state_dir=STATE_DIR, receive=BACKUP_RECEIVE,
-                       receive_script=Raw(receive_script(directory)), forced_command=forced), sudo=sudo)
+                       receive_script=Raw(receive_script()), forced_command=forced), sudo=sudo)
 
 
 def place_line(name: str, address: str, port: int, user: str, datastore: str = "-") -> str:

@@ -1,12 +1,13 @@
 #!/bin/bash
 # Installed by elma365-cluster: the forced command of the main node's backup key (authorized_keys).
-# `put NAME SHA256 KEEP` with the archive on stdin: it is written here only if it arrives whole
-# (sha256) and is a datastore backup, with its checksum file beside it; the last KEEP are kept.
+# backup-receive DIR "put NAME SHA256 KEEP" (DIR: set in authorized_keys; the rest: what the main node
+# asks) with the archive on stdin: it is written into DIR only if it arrives whole (sha256) and is a
+# datastore backup, with its checksum file beside it; the last KEEP are kept.
 set -euo pipefail
 umask 077
 {{backup_lib}}
-dir={{dir}}
-read -r verb name sum keep extra <<< "${1:-}" || true
+dir=${1:?the folder}
+read -r verb name sum keep extra <<< "${2:-}" || true
 if [ "${verb:-}" != put ] || [ -n "${extra:-}" ] || ! [[ ${name:-} =~ ^datastore-[0-9]{8}T[0-9]{6}Z\.tar\.gz$ ]] ||
    ! [[ ${sum:-} =~ ^[0-9a-f]{64}$ ]] || ! [[ ${keep:-} =~ ^[0-9]{1,3}$ ]]; then
   echo "backup-receive: this key only copies a datastore backup in: put datastore-<time>.tar.gz <sha256> <keep>" >&2

@@ -18,7 +18,8 @@ mkdir -p "$home/.ssh"
 chown "$user": "$home/.ssh" && chmod 700 "$home/.ssh"
 keys="$home/.ssh/authorized_keys"
 touch "$keys"
-{ grep -v ' elma365-cluster-backups@' "$keys" || true
+# the line of this site's main node (the key's comment names it) replaced, any other site's kept
+{ awk -v comment="${key##* }" '$NF != comment' "$keys"
   printf 'restrict,command="%s \\"$SSH_ORIGINAL_COMMAND\\"" %s\n' {{forced_command}} "$key"; } > "$keys.elma365.tmp"
 chown "$user": "$keys.elma365.tmp" && chmod 600 "$keys.elma365.tmp" && mv -f "$keys.elma365.tmp" "$keys"
 timeout 30 ssh-keyscan -p {{port}} {{address}} 2>/dev/null | grep -v '^#' | sort

@@ -1,11 +1,14 @@
-"""The datastore backups, in each place the program keeps them: the main node and every other voter
-(components/render/backups.py): how many, the newest one's age, whether each verifies there (it
-opens, holds a file with data, matches its sha256 file), and that they are root's alone."""
+"""The datastore backups, in each place the program keeps them: the main node, every other voter and
+the backup host (components/render/backups.py): how many, the newest one's age, whether each
+verifies there (it opens, holds a file with data, matches its sha256 file), and that they are
+root's alone."""
 from __future__ import annotations
 
-from ...facts.backups import KeptBackups, parse_backups
+from typing import Optional
+
+from ...facts.backups import BACKUP_HOST, KeptBackups, backup_host_read, parse_backups
 from ...facts.node import datastore_address
-from ...facts.sections import last_line
+from ...facts.sections import Section, last_line
 from ...render.shell import BACKUP_DIR
 from ..repairs import Repair, manual
 from .base import Checks
@@ -43,27 +46,38 @@ def backups(c: Checks) -> None:
         return
     main_status = c.node_status.get(c.main.name)
     voters = set(main_status.masters) if main_status is not None else set()
-    expected = f"the last {keep} in {BACKUP_DIR}, each verifies; 0600 files, 0700 folder, root"
     take_one = Repair(f"make backup STACK={c.ctx.stack or '<name>'}")
     for node in c.active:
         s = c.section(node.name, "backups")
-        if s is None:
-            continue   # unreachable: said by its reachability row
-        kept = parse_backups(s.out)
-        if kept is None:
-            c.add(node.name, CHECK, expected, f"not checked: {last_line(s)}", None)
-            continue
-        place = node == c.main or datastore_address(node) in voters
-        if not place and not kept.backups:
-            c.add(node.name, CHECK, "none: not a datastore voter", "none", True)
-            continue
-        found, ok = describe(kept)
-        if not kept.backups:
-            repair = take_one
-        elif any(not b.ok for b in kept.backups):
-            repair = manual(f"on {node.name}, move the backups that do not verify out of {BACKUP_DIR}, "
-                            f"then `make backup STACK={c.ctx.stack or '<name>'}`")
+        if s is not None:   # else unreachable: said by its reachability row
+            place = node == c.main or datastore_address(node) in voters
+            _place(c, node.name, BACKUP_DIR, s, take_one, place)
+    backup_host = backup_host_read(c.site)
+    if backup_host:
+        host, folder = backup_host[0], backup_host[3]
+        out = c.hosts.get(BACKUP_HOST)
+        if out is None or not out.reachable:
+            c.add(host, CHECK, f"the last {keep} in {folder}", f"unreachable ({out.error if out else 'not read'})",
+                  False, manual(f"bring the backup host {host} back (ssh), then `make backup STACK={c.ctx.stack or '<name>'}`"))
         else:
-            repair = manual(f"on {node.name}: chown -R root: {BACKUP_DIR} && chmod 700 {BACKUP_DIR} && "
-                            f"chmod 600 {BACKUP_DIR}/*")
-        c.add(node.name, CHECK, expected, found, ok, repair)
+            _place(c, host, folder, out.sections.get("backups"), take_one, True)
+
+
+def _place(c: Checks, where: str, folder: str, s: Optional[Section], take_one: Repair, place: bool) -> None:
+    expected = f"the last {c.site.install.datastore_backups} in {folder}, each verifies; 0600 files, 0700 folder, root"
+    kept = parse_backups(s.out) if s is not None else None
+    if kept is None:
+        c.add(where, CHECK, expected, f"not checked: {last_line(s)}", None)
+        return
+    if not place and not kept.backups:
+        c.add(where, CHECK, "none: not a datastore voter", "none", True)
+        return
+    found, ok = describe(kept)
+    if not kept.backups:
+        repair = take_one
+    elif any(not b.ok for b in kept.backups):
+        repair = manual(f"on {where}, move the backups that do not verify out of {folder}, "
+                        f"then `make backup STACK={c.ctx.stack or '<name>'}`")
+    else:
+        repair = manual(f"on {where}: chown -R root: {folder} && chmod 700 {folder} && chmod 600 {folder}/*")
+    c.add(where, CHECK, expected, found, ok, repair)
