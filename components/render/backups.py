@@ -67,7 +67,7 @@ def receiver_command(address: str, port: int, *, directory: str = BACKUP_DIR, su
     # the folder is the program's (a config path of letters, digits and ._-/), never the client's
     forced = f"{'sudo -n ' if sudo else ''}{BACKUP_RECEIVE} {directory}"
     return remote(fill("backup-receiver.sh", ensure_keyscan=Raw(ensure_package("ssh-keyscan", "openssh-client")),
-                       address=address, port=int(port), state_dir=STATE_DIR, receive=BACKUP_RECEIVE,
+                       address=address, address_text=Text(address), port=int(port), state_dir=STATE_DIR, receive=BACKUP_RECEIVE,
                        receive_script=Raw(receive_script()), forced_command=forced), sudo=sudo)
 
 

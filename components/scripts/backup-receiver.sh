@@ -1,6 +1,6 @@
 # a place for the main node's datastore backups: the receiving script, and the main node's backup key
 # authorized for it alone (a forced command, no shell, no forwarding); prints this host's SSH host keys
-# as its own sshd answers on {{address}} port {{port}}, for the main node to pin
+# as its own sshd answers on {{address_text}} port {{port}}, for the main node to pin
 {{ensure_keyscan}}
 key=$(head -n 1)
 if ! [[ $key =~ ^ssh-ed25519\ [A-Za-z0-9+/=]+\ [A-Za-z0-9@._-]+$ ]]; then
@@ -22,4 +22,9 @@ touch "$keys"
 { awk -v comment="${key##* }" '$NF != comment' "$keys"
   printf 'restrict,command="%s \\"$SSH_ORIGINAL_COMMAND\\"" %s\n' {{forced_command}} "$key"; } > "$keys.elma365.tmp"
 chown "$user": "$keys.elma365.tmp" && chmod 600 "$keys.elma365.tmp" && mv -f "$keys.elma365.tmp" "$keys"
-timeout 30 ssh-keyscan -p {{port}} {{address}} 2>/dev/null | grep -v '^#' | sort
+host_keys=$(timeout 30 ssh-keyscan -p {{port}} {{address}} 2>/dev/null | grep -v '^#' | sort) || host_keys=""
+if [ -z "$host_keys" ]; then
+  echo "ERROR: no SSH host key answered on {{address_text}} port {{port}} from this host itself: the main node could not pin it to copy datastore backups here" >&2
+  exit 1
+fi
+printf '%s\n' "$host_keys"
