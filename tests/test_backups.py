@@ -154,3 +154,15 @@ def test_the_forced_command_binds_the_places_folder_and_sudo():
     assert "restrict,command=" in create
     assert "/var/lib/elma365-cluster/backup-receive /var/lib/elma365-cluster/backups'" in \
         backups.receiver_command("10.0.0.9", 22, sudo=False)
+
+
+def test_a_node_that_leaves_gets_no_copy_of_the_backup_taken_before_it_leaves():
+    """A dead node is still a voter when the backup before its forced removal is taken: no copy is
+    sent there, whatever the places were in the last run."""
+    from components.render.departure import drain_command, remove_node_command
+    from components.site import Node
+    dead = Node(name="elma365-4", address="192.168.1.54", cluster_address="192.168.1.54")
+    for create in (remove_node_command(dead, 5, sudo=False, force=True), drain_command(dead, "elma365-1", 5, sudo=False)):
+        assert "leaving=elma365-4\n" in shlex.split(create)[-1]
+    from components.render.join import add_node_command
+    assert "leaving=''\n" in shlex.split(add_node_command(dead, 5, sudo=False))[-1]

@@ -32,16 +32,18 @@ def backup_lib() -> str:
     return fill("backup-lib.sh", floor=FLOOR)
 
 
-def datastore_backup(keep: int, before: str) -> str:
+def datastore_backup(keep: int, before: str, leaving: str = "") -> str:
     """On the main node, before a step that changes membership or HA mode (and for `make backup`):
     `microk8s dbctl backup` (MicroK8s' scripts/wrappers/dbctl.py: a tar.gz of the dqlite datastore),
     checked, then copied to the places; the last `keep` kept. Skipped with a warning where MicroK8s
     has no dbctl, or cannot back up (it exits 10 unless the API server runs with the ha-cluster
-    datastore); a backup that is no backup stops the script before anything changes."""
+    datastore); a backup that is no backup stops the script before anything changes. `leaving`: the
+    node that leaves (or a dead one removed) after this backup gets no copy, even while the
+    datastore still lists it as a voter (it may be dead, or the places may be those of the last run)."""
     if keep <= 0:
         return ""
     copy = fill("datastore-backup-copy.sh", places=PLACES, datastore_voters=Raw(datastore_members("master")),
-                key=BACKUP_KEY, known_hosts=KNOWN_HOSTS, keep=int(keep))   # Raw: a filter rendered here
+                key=BACKUP_KEY, known_hosts=KNOWN_HOSTS, keep=int(keep), leaving=leaving)   # Raw: a filter rendered here
     return fill("datastore-backup.sh", before=Text(before), backup_lib=Raw(backup_lib()), backup_dir=BACKUP_DIR,
                 keep=int(keep), copy=Raw(copy))                                # Raw: rendered here
 

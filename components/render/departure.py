@@ -17,7 +17,7 @@ DRAIN_TIMEOUT_SECONDS = 600
 def drain_command(node: Node, main_name: str, datastore_backups: int, *, sudo: bool) -> str:
     """On the main node: move the node's workloads away (bounded), before it leaves."""
     body = fill("drain.sh", in_kubernetes=Raw(in_kubernetes(node)),  # Raw: commands rendered here
-                backup=Raw(datastore_backup(datastore_backups, f"{node.name} leaves")),
+                backup=Raw(datastore_backup(datastore_backups, f"{node.name} leaves", leaving=node.name)),
                 node=node.name, node_text=Text(node.name), timeout_seconds=DRAIN_TIMEOUT_SECONDS,
                 main_text=Text(main_name))
     return remote(body, sudo=sudo)
@@ -34,7 +34,7 @@ def remove_node_command(node: Node, datastore_backups: int, *, sudo: bool, force
     """On the main node, after the node left (or, with force, for a dead node that cannot leave)."""
     if force:
         act = fill("remove-node-forced.sh", node=node.name, node_text=Text(node.name),
-                   datastore_backup=Raw(datastore_backup(datastore_backups, f"{node.name} is removed")))
+                   datastore_backup=Raw(datastore_backup(datastore_backups, f"{node.name} is removed", leaving=node.name)))
     else:
         act = fill("remove-node.sh", still_member=Raw(lists_in_datastore(node)),  # Raw: the fact layer's read
                    node_text=Text(node.name), node=node.name)

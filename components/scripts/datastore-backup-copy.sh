@@ -2,10 +2,11 @@
 # voter now (or a backup host), over SSH with this node's backup key and the places' pinned host
 # keys; the place's forced command checks the sha256 and the archive, and keeps its own last {{keep}}
 copied=""
-places={{places}}
+places={{places}} leaving={{leaving}}
 if [ -s "$places" ]; then
   voters=$(timeout 60 microk8s status 2>/dev/null | {{datastore_voters}}) || voters=""
   while read -r place address port user datastore; do
+    if [ "$place" = "$leaving" ]; then continue; fi   # it leaves after this backup
     case "$datastore" in
       -) ;;
       *) case " $voters " in *" $datastore "*) ;; *) continue ;; esac ;;
