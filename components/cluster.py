@@ -20,6 +20,7 @@ from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
 from .remote_step import Server, balancer_of, connection, server_of
 from .render.shell import BACKUP_DIR
 from .render.refresh import RefreshPlan, RolloutNode, Target
+from .facts.backups import backup_host_read
 from .facts.node import datastore_address
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
@@ -152,12 +153,12 @@ def backup_places(site: Site, servers: dict[str, Server]) -> tuple[BackupPlace, 
     """Every other active node (a copy goes there while it is a datastore voter), then the backup host."""
     places = [BackupPlace(servers[n.name], n.address, n.port or site.ssh.port, site.ssh.user, datastore_address(n),
                           BACKUP_DIR) for n in site.active if n != site.main]
-    h = site.install.datastore_backup_host
-    if h is not None:
-        user, port = h.user or site.ssh.user, h.port or site.ssh.port
-        server = Server(h.host, connection(site, h.host, port=port, user=user, host_key=h.host_key),
-                        user != "root")
-        places.append(BackupPlace(server, h.host, port, user, "-", h.path or f"{BACKUP_DIR}/{site.main.name}"))
+    backup_host = backup_host_read(site)
+    if backup_host:
+        host, port, user, folder, sudo = backup_host
+        key = site.install.datastore_backup_host.host_key
+        places.append(BackupPlace(Server(host, connection(site, host, port=port, user=user, host_key=key), sudo),
+                                  host, port, user, "-", folder))
     return tuple(places)
 
 

@@ -17,7 +17,8 @@ BACKUP_HOST = "backup-host"   # the backup host's answer, among the hosts make v
 
 
 def backup_host_read(site: Site) -> Optional[tuple[str, int, str, str, bool]]:
-    """(host, port, user, folder, sudo) of the site's backup host, if it has one."""
+    """(host, port, user, folder, sudo) of the site's backup host, if it has one: a login other
+    than root runs its commands under sudo there."""
     h = site.install.datastore_backup_host
     if h is None:
         return None
