@@ -166,3 +166,35 @@ def test_a_node_that_leaves_gets_no_copy_of_the_backup_taken_before_it_leaves():
         assert "leaving=elma365-4\n" in shlex.split(create)[-1]
     from components.render.join import add_node_command
     assert "leaving=''\n" in shlex.split(add_node_command(dead, 5, sudo=False))[-1]
+
+
+# ------------------------------------------------------------------------------ make verify's reading
+
+def test_verify_reads_each_backup_its_place_checked():
+    from components.facts.backups import parse_backups
+    from components.verify.checks.backups import describe
+    listing = ("now 1765000000\ndir 700 root\n"
+               "1764996400 600 root datastore-20261205T081500Z.tar.gz ok\n"
+               "1764999400 600 root datastore-20261205T091500Z.tar.gz sha256 ab, not cd as x.sha256 says\n")
+    kept = parse_backups(listing)
+    assert [b.ok for b in kept.backups] == [True, False]
+    found, ok = describe(kept)
+    assert not ok and found.startswith("2 kept, the newest 10 min old (datastore-20261205T091500Z.tar.gz), "
+                                       "1 do not verify: datastore-20261205T091500Z.tar.gz: sha256 ab, not cd")
+    loose = parse_backups(listing.replace("dir 700 root", "dir 755 root").replace(" sha256 ab, not cd as x.sha256 says", " ok"))
+    found, ok = describe(loose)
+    assert not ok and found.endswith("all verify; not root's alone (folder 755 root, 0 file(s) not 600 root)")
+    found, ok = describe(parse_backups("now 1765000000\ndir none\n"))
+    assert ok and found.startswith("none yet")
+    assert parse_backups("bash: tar: command not found") is None
+
+
+def test_the_listing_runs_here_and_changes_nothing(tmp_path):
+    path = real(tmp_path)
+    Path(f"{path}.sha256").write_text(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {NAME}\n")
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.rglob("*"))
+    done = subprocess.run(["bash", "-c", backups.list_command(str(tmp_path))], capture_output=True, text=True, timeout=60)
+    from components.facts.backups import parse_backups
+    kept = parse_backups(done.stdout)
+    assert [(b.name, b.verdict) for b in kept.backups] == [(NAME, "ok")]
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.rglob("*")) == before

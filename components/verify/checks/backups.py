@@ -10,7 +10,7 @@ from ...facts.backups import BACKUP_HOST, KeptBackups, backup_host_read, parse_b
 from ...facts.node import datastore_address
 from ...facts.sections import Section, last_line
 from ...render.shell import BACKUP_DIR
-from ..repairs import Repair, manual
+from ..repairs import manual
 from .base import Checks
 
 CHECK = "datastore backups"
@@ -28,7 +28,9 @@ def age(seconds: int) -> str:
 def describe(kept: KeptBackups) -> tuple[str, bool]:
     """(what is found, whether it is as it should be)."""
     if not kept.backups:
-        return "none kept", False
+        # backups are taken before changes: a site not changed since it was deployed or taken over
+        # (or a voter that joined after the last one) has none yet, as the config has it
+        return "none yet (one is taken before each change, or by make backup)", True
     bad = [b for b in kept.backups if not b.ok]
     loose = [b.name for b in kept.backups if b.mode != "600" or b.owner != "root"]
     folder_ok = kept.folder == ("700", "root")
@@ -46,12 +48,11 @@ def backups(c: Checks) -> None:
         return
     main_status = c.node_status.get(c.main.name)
     voters = set(main_status.masters) if main_status is not None else set()
-    take_one = Repair(f"make backup STACK={c.ctx.stack or '<name>'}")
     for node in c.active:
         s = c.section(node.name, "backups")
         if s is not None:   # else unreachable: said by its reachability row
             place = node == c.main or datastore_address(node) in voters
-            _place(c, node.name, BACKUP_DIR, s, take_one, place)
+            _place(c, node.name, BACKUP_DIR, s, place)
     backup_host = backup_host_read(c.site)
     if backup_host:
         host, folder = backup_host[0], backup_host[3]
@@ -60,10 +61,10 @@ def backups(c: Checks) -> None:
             c.add(host, CHECK, f"the last {keep} in {folder}", f"unreachable ({out.error if out else 'not read'})",
                   False, manual(f"bring the backup host {host} back (ssh), then `make backup STACK={c.ctx.stack or '<name>'}`"))
         else:
-            _place(c, host, folder, out.sections.get("backups"), take_one, True)
+            _place(c, host, folder, out.sections.get("backups"), True)
 
 
-def _place(c: Checks, where: str, folder: str, s: Optional[Section], take_one: Repair, place: bool) -> None:
+def _place(c: Checks, where: str, folder: str, s: Optional[Section], place: bool) -> None:
     expected = f"the last {c.site.install.datastore_backups} in {folder}, each verifies; 0600 files, 0700 folder, root"
     kept = parse_backups(s.out) if s is not None else None
     if kept is None:
@@ -73,9 +74,7 @@ def _place(c: Checks, where: str, folder: str, s: Optional[Section], take_one: R
         c.add(where, CHECK, "none: not a datastore voter", "none", True)
         return
     found, ok = describe(kept)
-    if not kept.backups:
-        repair = take_one
-    elif any(not b.ok for b in kept.backups):
+    if any(not b.ok for b in kept.backups):
         repair = manual(f"on {where}, move the backups that do not verify out of {folder}, "
                         f"then `make backup STACK={c.ctx.stack or '<name>'}`")
     else:
