@@ -109,8 +109,10 @@ def with_a_fourth_node(lab):
 
 def test_4_adding_a_fourth_node_joins_it_alone(lab, fresh):
     report, mark = with_a_fourth_node(lab)
-    assert sorted(s.name for s in report.steps) == ["elma365-4-add-node", "elma365-4-join", "elma365-4-microk8s-hold",
-                                                    "elma365-4-preflight", "elma365-4-prepare",
+    # (and the main node copies its datastore backups to it too, docs/backups.md)
+    assert sorted(s.name for s in report.steps) == ["elma365-1-backup-places", "elma365-4-add-node",
+                                                    "elma365-4-backup-receiver", "elma365-4-join",
+                                                    "elma365-4-microk8s-hold", "elma365-4-preflight", "elma365-4-prepare",
                                                     "elma365-4-update-hamode", "haproxy-config"]
     changes = lab.journal(mark)
     assert sorted(actions(changes)) == sorted([("elma365-4", "snap install microk8s --classic --channel=1.28/stable"),
@@ -135,7 +137,8 @@ def test_5_deleting_the_fourth_nodes_entry_drains_it_it_leaves_and_is_removed(la
         "elma365-4-drain", "elma365-4-leave", "elma365-4-remove-node"]
     # its own steps are forgotten without running anything (no step has a delete)
     assert sorted(name for name, op in report.ran() if op == "delete") == sorted(
-        f"elma365-4-{step}" for step in ("preflight", "prepare", "add-node", "join", "microk8s-hold", "update-hamode"))
+        f"elma365-4-{step}" for step in ("preflight", "prepare", "add-node", "join", "microk8s-hold", "update-hamode",
+                                         "backup-receiver"))
     assert ("haproxy-config", "update") in report.ran()  # HAProxy stops sending it traffic first
     assert [a[1].split(" --")[0] for a in actions(lab.journal(mark))] == [
         "kubectl drain elma365-4", "leave", "remove-node elma365-4"]
