@@ -154,7 +154,7 @@ def test_the_lab_stack_passes_the_pack_with_host_keys_required(tmp_path):
         ("advisory", "haproxy-health-checks", "haproxy-config")]
     assert all("can't run policy" in v.message and "during preview" in v.message for v in violations(report.output))
     # every command is planned, none ran (nothing answers at the stack's addresses)
-    assert len(report.steps) == 24 and {s.op for s in report.steps} == {"create"}
+    assert len(report.steps) == 28 and {s.op for s in report.steps} == {"create"}   # 4: the backups' places
 
 
 def test_the_pack_is_found_from_a_relative_policy_pack_path(tmp_path):
@@ -290,6 +290,6 @@ def test_a_full_up_on_the_lab_passes_every_policy_with_the_real_haproxy_config(t
         assert report.ok, report.failures
         assert f"elma365-cluster-policies@v0.1.0 (local: {PACK})" in report.output
         assert violations(report.output) == []   # nothing left to advise on: the HAProxy config was known
-        assert len(report.steps) == 24 and all(s.ok for s in report.steps)
+        assert len(report.steps) == 28 and all(s.ok for s in report.steps)   # 4: the backups' places
     finally:
         lab.down()
