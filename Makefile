@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lab measure plan system-packages pulumi hostkeys verify golden clean
+.PHONY: test lab measure plan system-packages pulumi hostkeys verify backup restore golden clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PY) -m venv $(VENV)
@@ -53,6 +53,17 @@ plan: $(BIN)/.installed
 verify: $(BIN)/.installed
 	@if [ -z "$(STACK)" ]; then echo "usage: make verify STACK=<name> [KEY=<ssh private key file>]" >&2; exit 2; fi
 	$(BIN)/python -m components.verify $(if $(KEY),--stack stacks/Pulumi.$(STACK).yaml --key $(KEY),--pulumi-stack $(STACK))
+
+# A datastore backup on demand: taken on the main node, checked, copied to the other voters (docs/backups.md).
+backup: $(BIN)/.installed
+	@if [ -z "$(STACK)" ]; then echo "usage: make backup STACK=<name> [KEY=<ssh private key file>]" >&2; exit 2; fi
+	$(BIN)/python -m components.verify.backup_cli backup $(if $(KEY),--stack stacks/Pulumi.$(STACK).yaml --key $(KEY),--pulumi-stack $(STACK) --cwd "$(CURDIR)")
+
+# The datastore put back from a backup on the main node, after a confirmation naming the site and the
+# backup's time (YES=1 for scripts).
+restore: $(BIN)/.installed
+	@if [ -z "$(STACK)" ] || [ -z "$(BACKUP)" ]; then echo "usage: make restore STACK=<name> BACKUP=<file> [YES=1] [KEY=<ssh private key file>]" >&2; exit 2; fi
+	$(BIN)/python -m components.verify.backup_cli restore --backup "$(BACKUP)" $(if $(YES),--yes) $(if $(KEY),--stack stacks/Pulumi.$(STACK).yaml --key $(KEY),--pulumi-stack $(STACK) --cwd "$(CURDIR)")
 
 clean:
 	rm -rf $(VENV) .pytest_cache

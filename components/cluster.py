@@ -8,6 +8,7 @@ from typing import Any, Optional
 import pulumi
 
 from . import names
+from .backups import BackupPlace, DatastoreBackups, DatastoreBackupsArgs
 from .certificates import CertificateRenewal, CertificateRenewalArgs
 from .departure import HaproxyRemoval, HaproxyRemovalArgs, NodeDeparture, NodeDepartureArgs
 from .haproxy import HaproxyLoadBalancer, HaproxyLoadBalancerArgs
@@ -19,10 +20,12 @@ from .kubernetes import KubeconfigSource, KubeconfigSourceArgs, KubernetesNodes,
 from .preflight import Preflight, PreflightArgs
 from .record import Record, balancers_left_behind, departed, first_balancer, refresh_asked
 from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
-from .remote_step import balancer_of, server_of
+from .remote_step import Server, balancer_of, connection, server_of
 from .render.certificates import CertificateCheck
 from .render.refresh import RefreshPlan, RolloutNode, Target
+from .render.shell import BACKUP_DIR
 from .facts import certificates
+from .facts.backups import backup_host_read
 from .facts.node import datastore_address, parse_facts
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
@@ -76,7 +79,10 @@ class Elma365Cluster(pulumi.ComponentResource):
         checked = self.preflight.done
         self.install = Elma365Install(main.name, Elma365InstallArgs(on_main, install, site.scaling, site.adopt),
                                       after(*checked, was="install"))
-        last: list[pulumi.Resource] = self.install.done
+        # the datastore backups' places are ready before the first step that takes a backup
+        self.backups = (DatastoreBackups("backups", DatastoreBackupsArgs(on_main, backup_places(site, servers)),
+                                         after(*checked)) if install.datastore_backups > 0 else None)
+        last: list[pulumi.Resource] = [*self.install.done, *(self.backups.done if self.backups else [])]
         self.joins = []
         for node in site.joining:
             join = NodeJoin(node.name, NodeJoinArgs(
@@ -171,3 +177,15 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.register_outputs({"nodeNames": self.node_names, "mainNode": self.main_node,
                                "haproxyUrl": self.haproxy_url, "configured": self.configured})
 
+
+def backup_places(site: Site, servers: dict[str, Server]) -> tuple[BackupPlace, ...]:
+    """Every other active node (a copy goes there while it is a datastore voter), then the backup host."""
+    places = [BackupPlace(servers[n.name], n.address, n.port or site.ssh.port, site.ssh.user, datastore_address(n),
+                          BACKUP_DIR) for n in site.active if n != site.main]
+    backup_host = backup_host_read(site)
+    if backup_host:
+        host, port, user, folder, sudo = backup_host
+        key = site.install.datastore_backup_host.host_key
+        places.append(BackupPlace(Server(host, connection(site, host, port=port, user=user, host_key=key), sudo),
+                                  host, port, user, "-", folder))
+    return tuple(places)

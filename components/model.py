@@ -38,6 +38,13 @@ class Bastion(SshServer):
 
 
 @dataclass(frozen=True, kw_only=True)
+class BackupHost(SshServer):
+    """A host beside the site that keeps a copy of every datastore backup (install.datastoreBackupHost):
+    its host key pinned, the main node's backup key authorized there for taking backups in only."""
+    path: Optional[str] = None   # None: /var/lib/elma365-cluster/backups/<the main node's name>
+
+
+@dataclass(frozen=True, kw_only=True)
 class Ssh:
     user: str = setting('root')
     port: int = setting(22)
@@ -91,12 +98,13 @@ class Install:
     microk8s_channel: Optional[str] = None  # None: whatever the main node runs (read from it)
     # a new number asks for a rolling refresh of MicroK8s within its channel (components/refresh.py)
     microk8s_refresh: Optional[int] = setting(None, public=False)
-    datastore_backups: int = setting(5)   # kept on the main node; 0: none taken
+    datastore_backups: int = setting(5)   # kept on the main node and on each place a copy goes; 0: none taken
     external_services: Mapping[str, Secret] = field(default_factory=dict)
     answers: tuple[Answer, ...] = setting((), public=False)   # the public view has their prompts only
     question_timeout_seconds: int = setting(30, public=False)
     timeout_minutes: int = setting(120, public=False)
     certificates: Certificates = field(default_factory=lambda: Certificates())
+    datastore_backup_host: Optional[BackupHost] = None   # a copy of each datastore backup goes there too
 
 
 @dataclass(frozen=True)

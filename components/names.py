@@ -30,6 +30,7 @@ KUBERNETES = "KubernetesNodes"
 HOLD = "MicroK8sHold"
 REFRESH = "MicroK8sRefresh"
 CERTIFICATES = "CertificateRenewal"
+BACKUPS = "DatastoreBackups"
 
 
 def type_of(component: str) -> str:
@@ -81,6 +82,9 @@ certificates_renew = _of("certificates-renew")
 drain = _of("drain")                         # on the main node, for the node that leaves
 leave = _of("leave")
 remove_node = _of("remove-node")             # on the main node, for the node that leaves
+backup_key = _of("backup-key")               # on the main node: its key for copying datastore backups
+backup_receiver = _of("backup-receiver")     # on each place a datastore backup is copied to
+backup_places = _of("backup-places")         # on the main node: where its backups are copied to
 
 
 def _host_part(host: str) -> str:
@@ -153,7 +157,8 @@ def component_of(step: str) -> str:
                               ("-leave", DEPARTURE), ("-remove-node", DEPARTURE), ("-microk8s-hold", HOLD),
                               ("-microk8s-backup", REFRESH), ("-microk8s-check", REFRESH),
                               ("-microk8s-refresh", REFRESH), ("-certificates-check", CERTIFICATES),
-                              ("-certificates-renew", CERTIFICATES)):
+                              ("-certificates-renew", CERTIFICATES), ("-backup-key", BACKUPS),
+                              ("-backup-receiver", BACKUPS), ("-backup-places", BACKUPS)):
         if step.endswith(suffix):
             return component
     if re.search(r"-haproxy-(drain|ready)-[A-Za-z0-9.-]+$", step) and not step.startswith("haproxy-"):

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from .model import (  # noqa: F401  (the model, for every reader of the site)
     Answer,
     Autoscaling,
+    BackupHost,
     BalancerHost,
     Bastion,
     Ha,

@@ -18,6 +18,8 @@ CHECKS = {("microk8s", "status"), ("microk8s", "kubectl"), ("snap", "list"), ("s
           ("elma365ctl", "status"),
           ("microk8s", "config"), ("microk8s", "version"),
           ("microk8s", "dbctl")}  # a datastore backup: it writes a file, the cluster stays as it is
+# ... but a restore writes the datastore
+CHANGES = {("microk8s", "dbctl", "restore")}
 
 
 @dataclass
@@ -38,6 +40,8 @@ def is_check(argv: list[str]) -> bool:
         return args[1:2] == ["get"]
     if tool == "microk8s" and args[:1] == ["refresh-certs"]:
         return args[1:2] in (["-c"], ["--check"])
+    if (tool, *args[:2]) in CHANGES:
+        return False
     return (tool, args[0] if args else "") in CHECKS
 
 

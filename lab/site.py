@@ -248,18 +248,30 @@ class LabSite:
         """Node `name`'s MicroK8s certificates, as seen from outside its namespace."""
         return os.path.join(self.nodes_dir, name) + "/var/snap/microk8s/current/certs"
 
-    def set_web(self, name, up):
-        """Marks one node's ELMA365 up or down in the simulator state (no ssh): its web endpoint
-        (web.py) opens or closes <address>:8080 within ~0.1 s. Under the simulator's state lock."""
+    def _change_state(self, change):
+        """`change(state)` under the simulator's state lock, saved."""
         import fcntl
         fd = os.open(os.path.join(self.state_dir, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             st = self.state()
-            st.setdefault("nodes", {}).setdefault(name, {})["up"] = bool(up)
+            change(st)
             self._write_json(os.path.join(self.state_dir, "cluster.json"), st)
         finally:
             os.close(fd)
+
+    def set_web(self, name, up):
+        """Marks one node's ELMA365 up or down in the simulator state (no ssh): its web endpoint
+        (web.py) opens or closes <address>:8080 within ~0.1 s. Under the simulator's state lock."""
+        self._change_state(lambda st: st.setdefault("nodes", {}).setdefault(name, {}).__setitem__("up", bool(up)))
+
+    def datastore(self):
+        """The cluster's Kubernetes datastore entries (what `microk8s dbctl` backs up and restores)."""
+        return dict(self.state().get("datastore") or {})
+
+    def put_datastore(self, key, value):
+        """One datastore entry written, as an API server write would (a lab stand-in for kubectl apply)."""
+        self._change_state(lambda st: st.setdefault("datastore", {}).__setitem__(key, value))
 
     # ------------------------------------------------------------------
     # up
@@ -461,7 +473,9 @@ class LabSite:
             "PidFile %s" % os.path.join(self.run, "sshd-%s.sshd-pid" % name),
             "PermitRootLogin prohibit-password",
             "PubkeyAuthentication yes",
-            "AuthorizedKeysFile %s" % (self.private_key + ".pub"),
+            # the lab's client key for every host, and each host's own root ~/.ssh/authorized_keys
+            # (sshd's default; /root is private per host) for what the program authorizes there
+            "AuthorizedKeysFile %s .ssh/authorized_keys" % (self.private_key + ".pub"),
             "StrictModes no",
             "UsePAM no",
             "PasswordAuthentication no",

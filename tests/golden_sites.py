@@ -146,6 +146,11 @@ VARIANTS: dict[str, Variant] = {
         before=unchanged, like="example",
         certificates={"elma365-2": {"read": "2000-01-01T00:00:00Z", "server.crt": "2000-01-02T00:00:00Z"},
                       "elma365-1": {"read": "2000-01-01T00:00:00Z", "front-proxy-client.crt": "2000-01-02T00:00:00Z"}}),
+    "example-backup-host": Variant(
+        "example", "elma365:install.datastoreBackupHost: a copy of each datastore backup goes to a backup host too",
+        lambda values: values["install"].update(datastoreBackupHost={
+            "host": "192.168.1.70", "user": "backup", "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBackupHostKey",
+            "path": "/srv/backups/elma365"})),
     "example-take-over": Variant(
         "example", "elma365:adopt: a site that runs ELMA365 already is taken over",
         lambda values: values.update(adopt=True)),

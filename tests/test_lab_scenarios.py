@@ -110,7 +110,10 @@ def with_a_fourth_node(lab):
 
 def test_4_adding_a_fourth_node_joins_it_alone(lab, fresh):
     report, mark = with_a_fourth_node(lab)
-    assert sorted(s.name for s in report.steps) == ["elma365-4-add-node", "elma365-4-certificates-check", "elma365-4-join",
+    # (and the main node copies its datastore backups to it too, docs/backups.md)
+    assert sorted(s.name for s in report.steps) == ["elma365-1-backup-places", "elma365-4-add-node",
+                                                    "elma365-4-backup-receiver", "elma365-4-certificates-check",
+                                                    "elma365-4-join",
                                                     "elma365-4-microk8s-hold", "elma365-4-preflight", "elma365-4-prepare",
                                                     "elma365-4-update-hamode", "haproxy-config"]
     changes = lab.journal(mark)
@@ -137,7 +140,7 @@ def test_5_deleting_the_fourth_nodes_entry_drains_it_it_leaves_and_is_removed(la
     # its own steps are forgotten without running anything (no step has a delete)
     assert sorted(name for name, op in report.ran() if op == "delete") == sorted(
         f"elma365-4-{step}" for step in ("preflight", "prepare", "add-node", "join", "microk8s-hold", "update-hamode",
-                                         "certificates-check"))
+                                         "certificates-check", "backup-receiver"))
     # HAProxy stops sending it traffic first: its new config is applied before the drain starts
     assert ("haproxy-config", "update") in report.ran()
     order = engine_order(lab)

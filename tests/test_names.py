@@ -34,7 +34,7 @@ def test_every_step_has_the_urn_the_naming_module_gives_it():
             seen.add(names.component_of(command.name))
     assert seen == {names.PREFLIGHT, names.INSTALL, names.JOIN, names.SETTINGS, names.SCALING, names.HA,
                     names.HAPROXY, names.HAPROXY_REMOVAL, names.DEPARTURE, names.KUBECONFIG, names.HOLD,
-                    names.CERTIFICATES}
+                    names.CERTIFICATES, names.BACKUPS}
 
 
 def test_components_are_named_by_what_they_stand_for_and_keep_their_old_names_as_aliases():

@@ -32,11 +32,13 @@ def test_each_server_gets_exactly_its_commands(site):
                                 "elma365-3-add-node", "scale-all",
                                 "reconfigure", "elma365-1-update-hamode", "restart",
                                 "elma365-1-preflight", "elma365-1-kubeconfig", "elma365-1-microk8s-hold",
-                                "elma365-1-certificates-check"]),
+                                "elma365-1-certificates-check", "elma365-1-backup-key", "elma365-1-backup-places"]),
         "192.168.1.52": sorted(["elma365-2-prepare", "elma365-2-join", "elma365-2-update-hamode",
-                                "elma365-2-preflight", "elma365-2-microk8s-hold", "elma365-2-certificates-check"]),
+                                "elma365-2-preflight", "elma365-2-microk8s-hold", "elma365-2-certificates-check",
+                                "elma365-2-backup-receiver"]),
         "192.168.1.53": sorted(["elma365-3-prepare", "elma365-3-join", "elma365-3-update-hamode",
-                                "elma365-3-preflight", "elma365-3-microk8s-hold", "elma365-3-certificates-check"]),
+                                "elma365-3-preflight", "elma365-3-microk8s-hold", "elma365-3-certificates-check",
+                                "elma365-3-backup-receiver"]),
         "192.168.1.50": ["haproxy-config", "haproxy-version"],
     }
 
@@ -278,10 +280,12 @@ def test_adding_a_node_adds_its_steps_and_touches_no_other_node():
     grown = run_program(values, SECRET_KEYS, mocks=cluster_outputs())
     old = {c.name: c.inputs for c in base.commands}
     new = {c.name: c.inputs for c in grown.commands}
-    assert sorted(set(new) - set(old)) == ["elma365-4-add-node", "elma365-4-certificates-check", "elma365-4-join",
+    assert sorted(set(new) - set(old)) == ["elma365-4-add-node", "elma365-4-backup-receiver",
+                                           "elma365-4-certificates-check", "elma365-4-join",
                                            "elma365-4-microk8s-hold", "elma365-4-preflight", "elma365-4-prepare",
                                            "elma365-4-update-hamode"]
-    assert [n for n in old if old[n] != new[n]] == ["haproxy-config"]
+    # the main node copies its datastore backups to the new node too, once it is a voter
+    assert sorted(n for n in old if old[n] != new[n]) == ["elma365-1-backup-places", "haproxy-config"]
     assert grown.depends("elma365-4-add-node", on="elma365-3-join")
     assert grown.depends("elma365-4-update-hamode", on="elma365-3-update-hamode")
 

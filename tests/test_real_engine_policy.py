@@ -154,7 +154,8 @@ def test_the_lab_stack_passes_the_pack_with_host_keys_required(tmp_path):
         ("advisory", "haproxy-health-checks", "haproxy-config")]
     assert all("can't run policy" in v.message and "during preview" in v.message for v in violations(printed(report)))
     # every command is planned, none ran (nothing answers at the stack's addresses)
-    assert len(report.steps) == 27 and {s.op for s in report.steps} == {"create"}   # 3 certificate checks among them
+    # 3 certificate checks among them, and 4 steps that ready the backups' places
+    assert len(report.steps) == 31 and {s.op for s in report.steps} == {"create"}
 
 
 def test_the_pack_is_found_from_a_relative_policy_pack_path(tmp_path):
@@ -290,6 +291,7 @@ def test_a_full_up_on_the_lab_passes_every_policy_with_the_real_haproxy_config(t
         assert report.ok, report.failures
         assert f"elma365-cluster-policies@v0.1.0 (local: {PACK})" in printed(report)
         assert violations(printed(report)) == []   # nothing left to advise on: the HAProxy config was known
-        assert len(report.steps) == 27 and all(s.ok for s in report.steps)   # 3 certificate checks among them
+        # 3 certificate checks among them, and 4 steps that ready the backups' places
+        assert len(report.steps) == 31 and all(s.ok for s in report.steps)
     finally:
         lab.down()

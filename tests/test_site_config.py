@@ -117,6 +117,18 @@ BAD_CONFIGS = [
      "elma365:ssh.bastion.hostKey = \"AAAA\": must be an SSH public host key line"),
     ("datastore backups out of range", with_("install.datastoreBackups", -1),
      "elma365:install.datastoreBackups = -1: must be a whole number between 0 (no backups) and 100"),
+    ("a backup host without a pinned host key", with_("install.datastoreBackupHost", {"host": "10.0.0.9"}),
+     "elma365:install.datastoreBackupHost.hostKey = (missing): is required: the main node sends the cluster's "
+     "Secrets there, to this host key only"),
+    ("a backup host folder that climbs out", with_("install.datastoreBackupHost", {
+        "host": "10.0.0.9", "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBackup", "path": "/srv/../etc"}),
+     'elma365:install.datastoreBackupHost.path = "/srv/../etc": must be an absolute folder path'),
+    ("a backup host while no backup is taken", lambda: (example(install={
+        **example()["install"], "datastoreBackups": 0,
+        "datastoreBackupHost": {"host": "10.0.0.9", "hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBackup"}}),
+        set(SECRET_KEYS)),
+     "elma365:install.datastoreBackupHost = {\"host\": \"10.0.0.9\", \"hostKey\": \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBackup\"}: "
+     "needs install.datastoreBackups above 0"),
     ("decommission below the HA quorum", with_("nodes[2].decommission", "force"),
      "elma365:ha.enabled = true: HA mode needs at least 3 active nodes, the site has 2 (not counting decommissioned ones)"),
 ]

@@ -264,7 +264,7 @@ def test_the_host_script_runs_every_section_even_when_one_fails(tmp_path):
                           env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     sections = fs.parse_sections(done.stdout)
-    assert set(sections) == {"status", "version", "snap", "certificates", "nodes", "elma365ctl", "kubeconfig",
+    assert set(sections) == {"status", "version", "snap", "certificates", "nodes", "elma365ctl", "kubeconfig", "backups",
                              "voters", "datastore", "channel", "held"}   # the last four: read on the node from the others
     assert sections["status"] == fs.Section(1, NOT_RUNNING)
     assert sections["snap"] == fs.Section(0, SNAP)

@@ -16,7 +16,7 @@ from typing import Optional
 from .. import names
 from ..site import Site
 from ..render.template import fill
-from . import certificates, elma365
+from . import backups, certificates, elma365
 from .node import CHANNEL_OF, HELD_OF, datastore_members, members
 from .sections import host_script
 
@@ -45,8 +45,9 @@ def node_sections(main: bool) -> list[tuple[str, str]]:
 
 
 def node_script(site: Site, main: bool) -> str:
-    """The one session `make verify` runs on a node."""
-    return host_script(site, node_sections(main), NODE_FACTS)
+    """The one session `make verify` runs on a node: the vendor tools' reads, and the datastore
+    backups it keeps (no vendor tool: tar, sha256sum, stat)."""
+    return host_script(site, [*node_sections(main), ("backups", backups.LIST)], NODE_FACTS)
 
 
 @dataclass(frozen=True)

@@ -34,16 +34,17 @@ class HostOutput:
     error: str = ""
 
 
-def host_script(site: Site, sections: Sequence[Read], derived: Sequence[tuple[str, str, str]] = ()) -> str:
+def host_script(site: Site, sections: Sequence[Read], derived: Sequence[tuple[str, str, str]] = (),
+                sudo: Optional[bool] = None) -> str:
     """One command line for one host: every section, every derived one, then exit 0 (a failed read
-    is a finding)."""
+    is a finding). `sudo`: whether it runs under sudo where the host's login differs from `ssh`'s."""
     lines = [_SECTION]
     for name, command, *rest in sections:
         lines.append(f"section {q(name)} {q(command)}" + (" stdin" if rest and rest[0] else ""))
     for name, source, read in derived:
         lines.append(f"derive {q(name)} {q(source)} {q(read)}")
     lines.append("exit 0")
-    return remote("\n".join(lines), sudo=site.ssh.needs_sudo)
+    return remote("\n".join(lines), sudo=site.ssh.needs_sudo if sudo is None else sudo)
 
 
 def parse_sections(stdout: str) -> dict[str, Section]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ..facts.node import datastore_address, in_kubernetes, lists_in_datastore
 from ..site import Node
-from .shell import APPLIED_DIR, JOINED_MARKER, datastore_backup, remote
+from .backups import datastore_backup
+from .shell import APPLIED_DIR, JOINED_MARKER, remote
 from .template import Both, Raw, Text, fill
 
 DRAIN_TIMEOUT_SECONDS = 600
@@ -16,7 +17,7 @@ DRAIN_TIMEOUT_SECONDS = 600
 def drain_command(node: Node, main_name: str, datastore_backups: int, *, sudo: bool) -> str:
     """On the main node: move the node's workloads away (bounded), before it leaves."""
     body = fill("drain.sh", in_kubernetes=Raw(in_kubernetes(node)),  # Raw: commands rendered here
-                backup=Raw(datastore_backup(datastore_backups, f"{node.name} leaves")),
+                backup=Raw(datastore_backup(datastore_backups, f"{node.name} leaves", leaving=node.name)),
                 node=Both(node.name), timeout_seconds=DRAIN_TIMEOUT_SECONDS,
                 main_text=Text(main_name))
     return remote(body, sudo=sudo)
@@ -33,7 +34,7 @@ def remove_node_command(node: Node, datastore_backups: int, *, sudo: bool, force
     """On the main node, after the node left (or, with force, for a dead node that cannot leave)."""
     if force:
         act = fill("remove-node-forced.sh", node=Both(node.name),
-                   datastore_backup=Raw(datastore_backup(datastore_backups, f"{node.name} is removed")))
+                   datastore_backup=Raw(datastore_backup(datastore_backups, f"{node.name} is removed", leaving=node.name)))
     else:
         act = fill("remove-node.sh", still_member=Raw(lists_in_datastore(node)),  # Raw: the fact layer's read
                    node=Both(node.name))

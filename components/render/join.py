@@ -5,7 +5,8 @@ import re
 
 from ..facts.node import SNAP_CHANNEL, in_kubernetes, lists_in_datastore
 from ..site import Node
-from .shell import (APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, datastore_backup, ensure_package, q, remote,
+from .backups import datastore_backup
+from .shell import (APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, ensure_package, q, remote,
                     take_over_mark)
 from .template import Raw, Text, fill
 

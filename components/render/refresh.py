@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from ..facts.node import READ_TIMEOUT_SECONDS, SNAP_CHANNEL, datastore_members
 from ..record import Target   # what the site asks of MicroK8s, as its record keeps it
 from .haproxy import ADMIN_PY, ADMIN_SOCKET, BACKEND
-from .shell import STATE_DIR, datastore_backup, remote
+from .backups import datastore_backup
+from .shell import STATE_DIR, remote
 from .template import Both, Raw, Text, fill
 
 REFRESHED_MARK = f"{STATE_DIR}/microk8s-refreshed"   # the refresh number this node last had

@@ -7,7 +7,8 @@ from typing import Any
 from .. import names
 from ..site import Ha, Install, Scaling
 from .answers import expect_driver, settings_replies
-from .shell import (APPLIED_DIR, applied_guard, datastore_backup, ensure_package, record_applied, remote,
+from .backups import datastore_backup
+from .shell import (APPLIED_DIR, applied_guard, ensure_package, record_applied, remote,
                     stdin_to_private_file)
 from .template import Raw, Text, fill  # Raw: the shared fragments rendered in shell.py
 

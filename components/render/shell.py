@@ -82,13 +82,3 @@ def ensure_package(command: str, package: str) -> str:
 def stdin_to_private_file(var: str, name: str) -> str:
     """Save stdin to a root-only temp file that is removed however the script ends."""
     return fill("stdin-to-private-file.sh", var=var, name=name)
-
-
-def datastore_backup(keep: int, before: str) -> str:
-    """On the main node, before a step that changes membership or HA mode: `microk8s dbctl backup`
-    (MicroK8s' scripts/wrappers/dbctl.py: a tar.gz of the dqlite datastore, restored with `microk8s
-    dbctl restore <file>`), the last `keep` kept. Skipped with a warning where MicroK8s has no dbctl,
-    or cannot back up (it exits 10 unless the API server runs with the ha-cluster datastore)."""
-    if keep <= 0:
-        return ""
-    return fill("datastore-backup.sh", before=Text(before), backup_dir=BACKUP_DIR, keep_from=int(keep) + 1)

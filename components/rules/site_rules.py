@@ -157,6 +157,7 @@ URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=&?-]
 MICROK8S_CHANNEL = re.compile(r"^[0-9a-z.]+(/[a-z]+)?$")
 INSTALL_KEYS = keys_of(model.Install)
 CERTIFICATES_KEYS = keys_of(model.Certificates)
+BACKUP_HOST_KEYS = keys_of(model.BackupHost)
 
 
 @section_rule("install", INSTALL_KEYS)
@@ -167,6 +168,7 @@ def install_section(raw: RawSite, install: Mapping[str, Any]) -> Iterator[Violat
     if backups is not MISSING and (not is_int(backups) or not 0 <= backups <= 100):
         yield Violation("install.datastoreBackups", backups,
                         "must be a whole number between 0 (no backups) and 100 (datastore backups kept)")
+    yield from _backup_host(install)
     yield from _pattern("install.microk8sChannel", install.get("microk8sChannel", MISSING), MICROK8S_CHANNEL,
                         "a snap channel such as 1.28/stable")
     for key, low, high in (("microk8sRefresh", 1, 10 ** 6), ("questionTimeoutSeconds", 1, 3600),
@@ -199,12 +201,35 @@ def install_section(raw: RawSite, install: Mapping[str, Any]) -> Iterator[Violat
     return lambda: {"install": _install(install)}
 
 
+def _backup_host(install: Mapping[str, Any]) -> Iterator[Violation]:
+    """`install.datastoreBackupHost`: where a copy of each datastore backup goes, host key pinned."""
+    host = install.get("datastoreBackupHost", MISSING)
+    if host in (MISSING, None):
+        return
+    key = "install.datastoreBackupHost"
+    if not isinstance(host, Mapping):
+        yield Violation(key, host, "must be an object {host, port, user, hostKey, path}")
+        return
+    yield from _unknown_keys(key, host, BACKUP_HOST_KEYS)
+    yield from _ssh_server(key, host, "is required: the backup host's address")
+    if host.get("hostKey") in (None, ""):
+        yield Violation(f"{key}.hostKey", MISSING, "is required: the main node sends the cluster's Secrets there, "
+                                                  "to this host key only (ssh-keyscan -t ed25519 <host>)")
+    path = host.get("path", MISSING)
+    if path is not MISSING and (not isinstance(path, str) or not ABSOLUTE_PATH.match(path) or ".." in path.split("/")):
+        yield Violation(f"{key}.path", path, "must be an absolute folder path of letters, digits and ._-/")
+    if install.get("datastoreBackups", MISSING) == 0:
+        yield Violation(key, host, "needs install.datastoreBackups above 0: with 0 no backup is taken")
+
+
 def _install(install: Mapping[str, Any]) -> Any:
     services, answers = install.get("externalServices") or {}, install.get("answers") or []
     return built(model.Install, install,
                  externalServices={k: model.Secret(v) for k, v in services.items() if k in EXTERNAL_SERVICES},
                  answers=tuple(model.Answer(a["prompt"], model.Secret(str(a["answer"]))) for a in answers),
-                 certificates=built(model.Certificates, install.get("certificates") or {}))
+                 certificates=built(model.Certificates, install.get("certificates") or {}),
+                 datastoreBackupHost=built(model.BackupHost, install["datastoreBackupHost"])
+                 if install.get("datastoreBackupHost") else MISSING)
 
 
 def _answers(raw: RawSite, answers: Any) -> Iterator[Violation]:

@@ -16,6 +16,7 @@ Nothing of Pulumi is imported: it runs without an engine, a state lock or a stac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -25,12 +26,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 import yaml
 
 from .. import names
-from ..site import SiteConfigError, config_value, parse_site
+from ..site import Site, SiteConfigError, config_value, parse_site
 from .checks import Row, compare
 from .collect import UNREAD_STATS_PASSWORD, collect
 from .repairs import Context
@@ -144,29 +145,35 @@ def stack_name_of(stack_file: Path) -> Optional[str]:
 
 # ------------------------------------------------------------------------------------------ main
 
+@contextlib.contextmanager
+def key_file_of(site: Site, key_file: Optional[str]) -> Iterator[str]:
+    """The operator's key file, or the config's key in a private temporary file while it is used."""
+    if key_file is not None:
+        yield key_file
+        return
+    with tempfile.TemporaryDirectory(prefix="elma365-verify-key.") as keydir:
+        path = os.path.join(keydir, "key")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            text = str(site.ssh.private_key)
+            handle.write(text if text.endswith("\n") else text + "\n")
+        yield path
+
+
 def verify(values: dict[str, Any], secret_keys: set[str], key_file: Optional[str], ctx: Context,
            out=sys.stdout) -> tuple[int, list[Row]]:
     """Parse the config, read every host, print the report; (exit code, rows)."""
-    try:
-        site = parse_site(values, secret_keys)
-    except SiteConfigError as exc:
-        raise VerifyError(str(exc).replace("nothing was changed on any server", "nothing was checked")) from None
+    site = site_of(values, secret_keys)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="elma365-verify-key.") as keydir:
-        if key_file is None:
-            key_file = os.path.join(keydir, "key")
-            with open(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-                text = str(site.ssh.private_key)
-                handle.write(text if text.endswith("\n") else text + "\n")
-        hosts = collect(site, key_file)
+    with key_file_of(site, key_file) as key:
+        hosts = collect(site, key)
     rows = compare(site, hosts, ctx)
     out.write(report(rows, time.monotonic() - started))
     out.flush()
     return exit_code(rows), rows
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m components.verify", description=__doc__.split("\n\n")[0])
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the site's config comes from (make verify, make backup, make restore)."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--pulumi-stack", metavar="NAME",
                         help="read the stack's config with `pulumi config --show-secrets --json` (backend login "
@@ -177,22 +184,37 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--key", metavar="FILE", type=Path, help="the SSH private key file (with --stack: required)")
     parser.add_argument("--cwd", type=Path, default=ROOT, help="the project folder for --pulumi-stack")
     parser.add_argument("--stack-name", help="the Pulumi stack, for the repair commands (default: from the file name)")
+
+
+def values_of(parser: argparse.ArgumentParser, args: argparse.Namespace
+              ) -> tuple[dict[str, Any], set[str], set[str], Optional[str]]:
+    """(values, their secret top-level keys, the secret leaves not read, the stack's name)."""
+    if args.pulumi_stack:
+        values, secret = values_from_pulumi(args.pulumi_stack, args.cwd)
+        return values, secret, set(), args.stack_name or args.pulumi_stack
+    if args.stack:
+        if args.key is None:
+            parser.error("--stack needs --key (the stack file holds the SSH key encrypted)")
+        values, secret, unread = values_from_stack_file(args.stack, args.key)
+        return values, secret, unread, args.stack_name or stack_name_of(args.stack)
+    values, secret, unread = values_from_json(args.values_json, args.key)
+    return values, secret, unread, args.stack_name
+
+
+def site_of(values: dict[str, Any], secret_keys: set[str]) -> Site:
+    try:
+        return parse_site(values, secret_keys)
+    except SiteConfigError as exc:
+        raise VerifyError(str(exc).replace("nothing was changed on any server", "nothing was checked")) from None
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m components.verify", description=__doc__.split("\n\n")[0])
+    add_source_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        unread: set[str] = set()
-        urns: dict[str, str] = {}
-        if args.pulumi_stack:
-            values, secret = values_from_pulumi(args.pulumi_stack, args.cwd)
-            stack = args.stack_name or args.pulumi_stack
-            urns = urns_from_pulumi(args.pulumi_stack, args.cwd)
-        elif args.stack:
-            if args.key is None:
-                parser.error("--stack needs --key (the stack file holds the SSH key encrypted)")
-            values, secret, unread = values_from_stack_file(args.stack, args.key)
-            stack = args.stack_name or stack_name_of(args.stack)
-        else:
-            values, secret, unread = values_from_json(args.values_json, args.key)
-            stack = args.stack_name
+        values, secret, unread, stack = values_of(parser, args)
+        urns = urns_from_pulumi(args.pulumi_stack, args.cwd) if args.pulumi_stack else {}
         ctx = Context(stack=stack, project=project_name(args.cwd if args.pulumi_stack else ROOT),
                       unread_secrets=frozenset(unread), urns=urns)
         code, _ = verify(copy.deepcopy(values), secret, str(args.key) if args.key else None, ctx)

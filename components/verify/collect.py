@@ -11,6 +11,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
+from ..facts.backups import BACKUP_HOST, backup_host_read, backup_host_script
 from ..facts.haproxy import HAPROXY, balancers, curl_config, haproxy_sections
 from ..facts.microk8s import node_script
 from ..facts.sections import HostOutput, host_script, parse_sections
@@ -62,7 +63,7 @@ class Ssh:
 
 
 def collect(site: Site, key_file: str, timeout: float = 180) -> dict[str, HostOutput]:
-    """Every active node and every HAProxy host at once: one thread and one SSH session each."""
+    """Every active node, every HAProxy host and the backup host at once: one thread and one SSH session each."""
     with tempfile.TemporaryDirectory(prefix="elma365-verify.") as workdir:
         ssh = Ssh(site, key_file, workdir)
         jobs: dict[str, tuple[list[str], str, Optional[str]]] = {}
@@ -76,6 +77,11 @@ def collect(site: Site, key_file: str, timeout: float = 180) -> dict[str, HostOu
             argv = ssh.argv(name, b.host, b.port or site.ssh.port, b.user or site.ssh.user, b.host_key)
             stdin = curl_config(h.stats.user, str(h.stats.password)) if with_stats else None
             jobs[key] = (argv, host_script(site, haproxy_sections(site, with_stats)), stdin)
+        backup_host = backup_host_read(site)
+        if backup_host:
+            host, port, user, folder, sudo = backup_host
+            jobs[BACKUP_HOST] = (ssh.argv(BACKUP_HOST, host, port, user, site.install.datastore_backup_host.host_key),
+                                 backup_host_script(site, folder, sudo), None)
         with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
             futures = {name: pool.submit(ssh.run, argv, command, stdin, timeout)
                        for name, (argv, command, stdin) in jobs.items()}

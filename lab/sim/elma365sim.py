@@ -5,7 +5,8 @@ One self-contained file (standard library only) that behaves as a different
 tool depending on the name it is invoked under:
 
   elma365ctl            add-node | scale | reconfigure | update-hamode | restart | status
-  microk8s              join | status | leave | remove-node | stop | start | version | dbctl backup
+  microk8s              join | status | leave | remove-node | stop | start | version
+                        | dbctl backup [-o FILE] | dbctl restore FILE
                         | kubectl get node[s] | kubectl get pods | kubectl drain | cordon | uncordon
   snap                  install microk8s --classic --channel=... | refresh [microk8s] [--channel=...]
                         | refresh --hold[=<duration>] | --unhold [microk8s] | list | version
@@ -157,6 +158,7 @@ class Lab:
         st.setdefault("updatingHamode", None)
         st.setdefault("hamodeUpdated", [])
         st.setdefault("restarts", 0)
+        st.setdefault("datastore", {})
         return st
 
     def save(self, st):
@@ -366,6 +368,8 @@ def installer(lab, args):
         s.update(settings)
         s["external"] = external
         s.setdefault("ha", False)
+        if not st["datastore"]:
+            st["datastore"] = kubernetes_objects(domain)
         ns = lab.node_state(st)
         ns["up"] = True
         ns["microk8s"] = INSTALLER_CHANNEL
@@ -378,6 +382,20 @@ def installer(lab, args):
 # --------------------------------------------------------------------------
 # elma365ctl
 # --------------------------------------------------------------------------
+
+def kubernetes_objects(domain):
+    """What a fresh cluster's datastore holds at least: namespaces, and secrets of random bytes (a
+    service account token, ELMA365's own keys), as kine keys them."""
+    import base64
+    entries = {"/registry/namespaces/%s" % ns: json.dumps({"kind": "Namespace", "metadata": {"name": ns}})
+               for ns in ("default", "kube-system", "kube-public", "kube-node-lease", "elma365")}
+    for ns, name in (("kube-system", "microk8s-dashboard-token"), ("elma365", "elma365-keys")):
+        data = base64.b64encode(os.urandom(768)).decode()
+        entries["/registry/secrets/%s/%s" % (ns, name)] = json.dumps(
+            {"kind": "Secret", "metadata": {"name": name, "namespace": ns}, "data": {"key": data}})
+    entries["/registry/configmaps/elma365/elma365-domain"] = json.dumps({"data": {"domain": domain}})
+    return entries
+
 
 def require_installed(st):
     if not st["installed"]:
@@ -990,26 +1008,85 @@ def mk_version(lab, args):
     return 0
 
 
+# The lab's Kubernetes datastore: `st["datastore"]`, key -> value (as kine keeps Kubernetes' objects
+# in dqlite). These two functions are what `k8s-dqlite migrator --mode backup-dqlite / restore-to-dqlite`
+# does to it; a real datastore in the lab replaces these two and nothing else of dbctl.
+def datastore_backup_to(lab, db_dir):
+    """`--mode backup-dqlite --db-dir DIR`: the datastore's entries into DIR (created); the
+    migrator's exit status. With the lab fault `dbctl_empty_backup` it writes nothing and exits 0,
+    as MicroK8s 1.27+ does in canonical/microk8s#4308 (an archive of an empty folder)."""
+    with lab as st:
+        require_member(lab, st)
+        entries = dict(st["datastore"])
+    os.makedirs(db_dir, exist_ok=True)
+    if lab.faults().get("dbctl_empty_backup"):
+        return 0
+    with open(os.path.join(db_dir, "kine.json"), "w") as f:
+        json.dump(entries, f, indent=1, sort_keys=True)
+    return 0
+
+
+def datastore_restore_from(lab, db_dir):
+    """`--mode restore-to-dqlite --db-dir DIR`: the entries of DIR put back; the migrator's exit status."""
+    try:
+        with open(os.path.join(db_dir, "kine.json")) as f:
+            entries = json.load(f)
+    except (OSError, ValueError) as exc:
+        print("lab migrator: cannot read the backup in %s: %s" % (db_dir, exc))
+        return 1
+    with lab as st:
+        require_member(lab, st)
+        st["datastore"] = entries
+        lab.save(st)
+    return 0
+
+
 def mk_dbctl(lab, args):
-    """`microk8s dbctl backup -o FILE`: a backup of the cluster datastore as FILE.tar.gz (MicroK8s'
-    scripts/wrappers/dbctl.py); the lab writes the member list into it."""
+    """`microk8s dbctl backup [-o FILE]` / `microk8s dbctl restore FILE` as MicroK8s'
+    scripts/wrappers/dbctl.py does them: exit 10 (and its message) unless the API server runs with
+    the ha-cluster datastore; backup: the migrator writes into a temporary folder named after FILE
+    (".tar.gz" stripped, default backup-<date>), which is tarred as FILE.tar.gz with that folder's
+    base name as its one top entry, exit 1 when the migrator fails; restore: the archive is
+    extracted into a temporary folder and the migrator reads the folder named after the archive's
+    base name (so a renamed archive does not restore), exit 3 when it fails."""
     if lab.faults().get("no_dbctl"):
         raise Fail("Command 'dbctl' not found, see 'microk8s help'")   # an older MicroK8s
     if args[:1] == ["--help"]:
         print("usage: microk8s dbctl [-h] [--debug] {restore,backup} ...")
         return 0
-    if args[:1] != ["backup"]:
-        raise Fail("lab: only 'microk8s dbctl backup -o <file>' is simulated")
-    with lab as st:
-        require_member(lab, st)
-        members = list(st["members"])
-    out = args[args.index("-o") + 1] if "-o" in args else "backup-lab"
-    if out.endswith(".tar.gz"):
-        out = out[:-7]
-    import gzip
-    with gzip.open(out + ".tar.gz", "wt") as f:
-        f.write("lab dqlite backup: members %s\n" % " ".join(members))
-    print("The backup is: %s.tar.gz" % out)
+    if not node_ready(lab, lab.load()):
+        print("Please ensure the kubernetes apiserver is running and HA is enabled.")
+        return 10
+    import tarfile
+    import tempfile
+    if args[:1] == ["backup"]:
+        print("Backing up the datastore")
+        fname = args[args.index("-o") + 1] if "-o" in args[1:-1] else time.strftime("backup-%Y-%m-%d-%H-%M-%S")
+        if fname.endswith(".tar.gz"):
+            fname = fname[:-7]
+        with tempfile.TemporaryDirectory() as tmp:
+            db_dir = "%s/%s" % (tmp, fname)
+            rc = datastore_backup_to(lab, db_dir)
+            if rc > 0:
+                print("Backup process failed. %d" % rc)
+                return 1
+            with tarfile.open(fname + ".tar.gz", "w:gz") as tar:
+                tar.add(db_dir, arcname=os.path.basename(db_dir))
+        print("The backup is: %s.tar.gz" % fname)
+        return 0
+    if args[:1] == ["restore"] and len(args) == 2:
+        fname_tar = args[1]
+        print("Restoring from %s" % fname_tar)
+        with tempfile.TemporaryDirectory() as tmp:
+            with tarfile.open(fname_tar, "r:gz") as tar:   # an unreadable archive: Python's traceback, exit 1
+                tar.extractall(tmp)
+            fname = os.path.basename(fname_tar[:-7] if fname_tar.endswith(".tar.gz") else fname_tar)
+            rc = datastore_restore_from(lab, "%s/%s" % (tmp, fname))
+            if rc > 0:
+                print("Restore process failed. %d" % rc)
+                return 3
+        return 0
+    print("usage: microk8s dbctl [-h] [--debug] {restore,backup} ...")
     return 0
 
 
