@@ -9,6 +9,7 @@ from . import names
 from .remote_step import Server, step
 from .facts.node import parse_facts, report
 from .render.preflight import node_facts, preflight_command, preflight_update_command
+from .render.quorum import Change
 from .render.refresh import RefreshPlan
 from .site import Node, Preflight as PreflightSection
 
@@ -20,6 +21,7 @@ class PreflightArgs:
     preflight: PreflightSection
     adopt: bool
     refresh: Optional[RefreshPlan]   # with a pinned channel or a refresh number: what a refresh must find
+    plan: Optional[Change] = None    # the run's membership changes, for the main node's quorum check
 
 
 class Preflight(pulumi.ComponentResource):
@@ -43,8 +45,9 @@ class Preflight(pulumi.ComponentResource):
         for node in args.nodes:
             self.checks[node.name] = step(names.preflight(node.name), node.connection,
                                           preflight_command(node.name, main, args.adopt, preflight, refresh=args.refresh,
-                                                            sudo=node.sudo),
-                                          update=preflight_update_command(node.name, refresh=args.refresh, sudo=node.sudo),
+                                                            plan=args.plan, sudo=node.sudo),
+                                          update=preflight_update_command(node.name, main, refresh=args.refresh,
+                                                                          plan=args.plan, sudo=node.sudo),
                                           triggers=[node_facts(node.name, main, sudo=node.sudo), thresholds],
                                           parent=self)
         # what every node reported it runs, as last read (a node in service reads it only when

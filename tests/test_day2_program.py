@@ -177,3 +177,42 @@ def test_another_login_user_with_sudo_changes_commands_but_no_digest():
         if old.name.endswith("-preflight"):
             continue  # it checks sudo itself, as the login user
         assert new[old.name]["create"].startswith("sudo -n bash -c "), old.name
+
+
+def replaced_dead_node():
+    """elma365-3 dead: `decommission: "force"` and a new server elma365-4, in one change."""
+    values = four_nodes()
+    values["nodes"][2]["decommission"] = "force"
+    return values
+
+
+def test_a_dead_nodes_removal_comes_first_and_waits_on_the_checks_only():
+    site = deployed(replaced_dead_node(), example())
+    removal = site.command("elma365-3-remove-node")
+    assert {site.by_urn(u).name for u in removal.depends_on} == {
+        "elma365-1-preflight", "elma365-2-preflight", "elma365-4-preflight"}
+    assert removal.inputs["connection"]["host"] == "192.168.1.51"   # on the main node: nothing on the dead one
+    assert not [c for c in site.commands if c.inputs["connection"]["host"] == "192.168.1.53"]
+    # everything that changes the cluster waits for it: the install, the joins and what follows them
+    for step in ("elma365-1-install", "elma365-2-add-node", "elma365-4-add-node", "elma365-4-prepare",
+                 "elma365-4-join", "elma365-4-update-hamode", "restart"):
+        assert site.reaches(step, on="elma365-3-remove-node"), step
+    assert "microk8s remove-node elma365-3 --force" in removal.inputs["create"]
+
+
+def test_a_live_nodes_departure_still_waits_for_the_replacement_to_join():
+    values = four_nodes()
+    values["nodes"][2]["decommission"] = True
+    site = deployed(values, example())
+    assert site.reaches("elma365-3-drain", on="elma365-4-join")
+    assert not site.reaches("elma365-4-add-node", on="elma365-3-remove-node")
+
+
+def test_the_main_nodes_preflight_weighs_the_whole_plan_before_anything_runs():
+    site = deployed(replaced_dead_node(), example())
+    check = site.command("elma365-1-preflight")
+    for text in (check.inputs["create"], check.inputs["update"]):
+        script = shlex.split(text)[-1]
+        assert "quorum_forced=(192.168.1.53:19001)" in script
+        assert "quorum_joining=(elma365-2 elma365-4)" in script
+    assert "quorum_forced" not in site.command("elma365-2-preflight").inputs["create"]

@@ -25,6 +25,7 @@ from typing import Any, Iterator, Optional
 
 from ..facts.node import DATASTORE_PORT, NAMESPACE, datastore_address, print_facts, read_facts
 from ..site import Node, Preflight
+from . import quorum
 from .hold import refresh_hold_check
 from .refresh import RefreshPlan, preflight_check as refresh_check, preflight_health
 from .shell import remote
@@ -101,16 +102,18 @@ def site_rules(node_name: str, main: Node, adopt: bool) -> str:
 
 
 def preflight_command(node_name: str, main: Node, adopt: bool, preflight: Preflight, *,
-                      refresh: Optional[RefreshPlan], sudo: bool) -> str:
+                      refresh: Optional[RefreshPlan], plan: Optional[quorum.Change] = None, sudo: bool) -> str:
     """Runs as the login user (no sudo prefix: the sudo check tests sudo itself). First what the node
     runs (components/facts/node.py) and the site rules over it, on every node, whatever
     `preflight.enabled` says; then the checks. A node already in service (installed, or joined) is
     not checked again: its ports are in use and its disk and memory are the cluster's now, so a key
     rotation or an upgrade of this program must not fail on them. `sudo`: whether the node's other
     steps use it (its facts are read as root, and the sudo check tests it); `refresh`: with
-    install.microk8sChannel or install.microk8sRefresh set, what a rolling refresh must find."""
+    install.microk8sChannel or install.microk8sRefresh set, what a rolling refresh must find; `plan`:
+    on the main node, the run's membership changes the quorum gate weighs before anything runs."""
     parts = [fill("preflight-report.sh", node_text=Text(node_name)), read_facts(node_name, sudo=sudo),
-             site_rules(node_name, main, adopt), refresh_hold_check(node_name), *_refresh_checks(node_name, refresh, sudo)]
+             site_rules(node_name, main, adopt), refresh_hold_check(node_name),
+             *_refresh_checks(node_name, refresh, sudo), *_quorum_checks(node_name, main, plan, sudo)]
     if preflight.enabled:
         checks = _checks(is_main=node_name == main.name, main_cluster_address=main.cluster_address,
                          sudo=sudo, preflight=preflight)
@@ -130,13 +133,23 @@ def _refresh_checks(node_name: str, refresh: Optional[RefreshPlan], sudo: bool) 
     return checks
 
 
-def preflight_update_command(node_name: str, *, refresh: Optional[RefreshPlan], sudo: bool) -> str:
+def _quorum_checks(node_name: str, main: Node, plan: Optional[quorum.Change], sudo: bool) -> list[str]:
+    """On the main node: whether the datastore can take the run's membership changes (the quorum
+    gate over the whole plan: dead nodes force-removed first, the joins, a departure)."""
+    if plan is None or node_name != main.name:
+        return []
+    return [quorum.preflight_check(plan, main.name, datastore_address(main), sudo=sudo)]
+
+
+def preflight_update_command(node_name: str, main: Node, *, refresh: Optional[RefreshPlan],
+                             plan: Optional[quorum.Change] = None, sudo: bool) -> str:
     """A passed check re-runs only when what it checks changes (its triggers: a replace, i.e. its
     create). Any other change (a new key, new script text) reaches a node that passed already: it
     only reads again what the node runs (the stack output `facts`), and, with a pinned channel or
-    a refresh number, checks that a refresh may roll."""
+    a refresh number, checks that a refresh may roll; on the main node, the quorum gate over the
+    run's plan (which is in the text: a new plan runs it)."""
     in_service = f'echo "PREFLIGHT {node_name} in-service ok passed before; not checked again"'
-    checks = _refresh_checks(node_name, refresh, sudo)
+    checks = _refresh_checks(node_name, refresh, sudo) + _quorum_checks(node_name, main, plan, sudo)
     if checks:
         return remote("\n".join([fill("preflight-report.sh", node_text=Text(node_name)),
                                   f"facts=$({print_facts(node_name, sudo=sudo)})", "printf '%s\\n' \"$facts\"",
