@@ -117,3 +117,30 @@ def test_the_gate_changes_nothing_and_calls_no_vendor_verb_that_changes_anything
     verbs = set(re.findall(r"(?<![\w-])(?:microk8s|elma365ctl|snap) ([a-z][a-z-]*)", script))
     assert verbs == {"status", "kubectl"}, verbs
     assert "kubectl get node" in script and "kubectl get node \"$name\"" in script
+
+
+def test_without_a_quorum_the_gate_names_the_voters_from_dqlites_own_configuration(tmp_path):
+    # lost quorum: `microk8s status` says "not running" (the API server cannot read the datastore)
+    with socket.socket() as alive:
+        alive.bind(("127.0.0.1", 0))
+        alive.listen()
+        up = f"127.0.0.1:{alive.getsockname()[1]}"
+        with socket.socket() as dead:
+            dead.bind(("127.0.0.1", 0))
+            down = f"127.0.0.1:{dead.getsockname()[1]}"
+            bin_dir = tmp_path / "bin"
+            bin_dir.mkdir()
+            (bin_dir / "microk8s").write_text("#!/bin/bash\necho 'microk8s is not running. Use microk8s inspect "
+                                              "for a deeper inspection.'\nexit 1\n")
+            (bin_dir / "microk8s").chmod(0o755)
+            cluster_yaml = tmp_path / "cluster.yaml"
+            cluster_yaml.write_text("".join(f"- Address: {a}\n  ID: {i}\n  Role: {r}\n"
+                                            for i, (a, r) in enumerate([("10.9.9.9:19001", 0), (up, 0), (down, 0),
+                                                                        ("127.0.0.1:1", 1)])))
+            script = gate(REPLACE_C, "elma365-1", "10.9.9.9:19001").replace(
+                "/var/snap/microk8s/current/var/kubernetes/backend/cluster.yaml", str(cluster_yaml))
+            result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], capture_output=True, text=True,
+                                    env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, timeout=60)
+    assert result.returncode == 1
+    assert "MicroK8s does not answer on elma365-1 (microk8s is not running." in result.stderr
+    assert f"cluster.yaml that answer: 10.9.9.9:19001 {up}, that do not: {down} (" in result.stderr

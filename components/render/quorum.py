@@ -28,6 +28,8 @@ from ..facts.node import LONE_DATASTORE, READ_TIMEOUT_SECONDS, datastore_members
 from .shell import remote
 from .template import Raw, Text, fill
 
+# dqlite's configuration on a node (MicroK8s: $SNAP_DATA/var/kubernetes/backend): readable without a quorum
+CLUSTER_YAML = "/var/snap/microk8s/current/var/kubernetes/backend/cluster.yaml"
 PROBE_TIMEOUT_SECONDS = 3   # a voter whose datastore port does not take a connection by then does not answer
 
 
@@ -106,7 +108,7 @@ def _fragment(change: Change, node_name: str, self_datastore: str) -> str:
                 datastore_voters=Raw(datastore_members("master")),  # Raw: the fact layer's filter
                 self_datastore=self_datastore, lone_datastore=LONE_DATASTORE, away=change.away,
                 away_text=Text(change.away_name or "no node"), leaves="yes" if change.leaves else "no",
-                whole=change.whole)
+                whole=change.whole, cluster_yaml=CLUSTER_YAML)
 
 
 def gate(change: Change, node_name: str, self_datastore: str) -> str:

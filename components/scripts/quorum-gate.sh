@@ -22,6 +22,15 @@ if ! command -v microk8s >/dev/null 2>&1; then
   quorum_ok="no datastore yet (MicroK8s is not installed on {{node_text}})"
 elif ! quorum_status=$(timeout {{read_timeout}} microk8s status 2>&1); then
   quorum_refused="MicroK8s does not answer on {{node_text}} ($(printf '%s\n' "$quorum_status" | tail -n 1)), so the datastore's voters cannot be read"
+  # without a datastore leader (lost quorum) the API server does not answer and status says "not
+  # running"; dqlite's own configuration on this node still names the voters (Role 0)
+  if [ -r {{cluster_yaml}} ]; then
+    answering=(); silent=()
+    for voter in $(awk '/Address:/ { a = $NF } /Role:/ { if ($NF == 0) print a }' {{cluster_yaml}}); do
+      if [ "$voter" = {{self_datastore}} ] || quorum_answers "$voter"; then answering+=("$voter"); else silent+=("$voter"); fi
+    done
+    quorum_refused="$quorum_refused; the voters in {{cluster_yaml}} that answer: $(quorum_list "${answering[@]}"), that do not: $(quorum_list "${silent[@]}") (a majority of them silent: lost quorum, docs/replace-dead-node.md)"
+  fi
 else
   quorum_voters=$(printf '%s\n' "$quorum_status" | {{datastore_voters}})
   counted=(); answering=(); silent=(); removed=(); removed_answering=(); pending=()
