@@ -76,7 +76,7 @@ class Elma365Cluster(pulumi.ComponentResource):
         # the main node's datastore can take the run's membership changes (components/render/quorum.py)
         self.preflight = Preflight("preflight", PreflightArgs(main, active, site.preflight, site.adopt,
                                                               plan if target != Target() else None,
-                                                              membership_plan(site, forced, live)), after())
+                                                              membership_plan(site, previous, forced, live)), after())
         checked = self.preflight.done
 
         # A dead node's removal completes before anything else changes the cluster (MicroK8s #2348: a
@@ -164,14 +164,24 @@ class Elma365Cluster(pulumi.ComponentResource):
                                "haproxyUrl": self.haproxy_url, "configured": self.configured})
 
 
-def membership_plan(site: Site, forced: list[Node], live: list[Node]) -> Change:
-    """The run's membership changes as the preflight's quorum gate weighs them: the dead nodes
-    removed first, the joins (those Kubernetes does not list yet), the first live departure."""
-    leaving = live[0] if live else None
+def membership_plan(site: Site, previous: Optional[dict[str, Any]], forced: list[Node],
+                    live: list[Node]) -> Optional[Change]:
+    """The run's membership changes not yet done, as the main node's quorum check weighs them before
+    anything runs: the dead nodes removed first, the joins, the first live departure. Against the
+    previous deployment's record (its active nodes); None where there is none to weigh, and on a new
+    stack (an install makes the datastore; a take-over joins only its members, each `add-node`
+    behind its own gate)."""
+    if previous is None:
+        return None
+    was_active = set(previous.get("active") or [])
+    joining = tuple(n.name for n in site.joining if n.name not in was_active)
+    forced = [n for n in forced if n.name in was_active]
+    leaving = next((n for n in live if n.name in was_active), None)
+    if not (joining or forced or leaving):
+        return None
     return Change("the membership changes of this run", forced=tuple(datastore_address(n) for n in forced),
-                  joining=tuple(n.name for n in site.joining),
-                  away=datastore_address(leaving) if leaving else "", away_name=leaving.name if leaving else "",
-                  leaves=leaving is not None)
+                  joining=joining, away=datastore_address(leaving) if leaving else "",
+                  away_name=leaving.name if leaving else "", leaves=leaving is not None)
 
 
 def _balancer_host(old: dict[str, Any]) -> BalancerHost:

@@ -102,18 +102,16 @@ def site_rules(node_name: str, main: Node, adopt: bool) -> str:
 
 
 def preflight_command(node_name: str, main: Node, adopt: bool, preflight: Preflight, *,
-                      refresh: Optional[RefreshPlan], plan: Optional[quorum.Change] = None, sudo: bool) -> str:
+                      refresh: Optional[RefreshPlan], sudo: bool) -> str:
     """Runs as the login user (no sudo prefix: the sudo check tests sudo itself). First what the node
     runs (components/facts/node.py) and the site rules over it, on every node, whatever
     `preflight.enabled` says; then the checks. A node already in service (installed, or joined) is
     not checked again: its ports are in use and its disk and memory are the cluster's now, so a key
     rotation or an upgrade of this program must not fail on them. `sudo`: whether the node's other
     steps use it (its facts are read as root, and the sudo check tests it); `refresh`: with
-    install.microk8sChannel or install.microk8sRefresh set, what a rolling refresh must find; `plan`:
-    on the main node, the run's membership changes the quorum gate weighs before anything runs."""
+    install.microk8sChannel or install.microk8sRefresh set, what a rolling refresh must find."""
     parts = [fill("preflight-report.sh", node_text=Text(node_name)), read_facts(node_name, sudo=sudo),
-             site_rules(node_name, main, adopt), refresh_hold_check(node_name),
-             *_refresh_checks(node_name, refresh, sudo), *_quorum_checks(node_name, main, plan, sudo)]
+             site_rules(node_name, main, adopt), refresh_hold_check(node_name), *_refresh_checks(node_name, refresh, sudo)]
     if preflight.enabled:
         checks = _checks(is_main=node_name == main.name, main_cluster_address=main.cluster_address,
                          sudo=sudo, preflight=preflight)
@@ -133,29 +131,28 @@ def _refresh_checks(node_name: str, refresh: Optional[RefreshPlan], sudo: bool) 
     return checks
 
 
-def _quorum_checks(node_name: str, main: Node, plan: Optional[quorum.Change], sudo: bool) -> list[str]:
-    """On the main node: whether the datastore can take the run's membership changes (the quorum
-    gate over the whole plan: dead nodes force-removed first, the joins, a departure)."""
-    if plan is None or node_name != main.name:
-        return []
-    return [quorum.preflight_check(plan, main.name, datastore_address(main), sudo=sudo)]
-
-
-def preflight_update_command(node_name: str, main: Node, *, refresh: Optional[RefreshPlan],
-                             plan: Optional[quorum.Change] = None, sudo: bool) -> str:
+def preflight_update_command(node_name: str, *, refresh: Optional[RefreshPlan], sudo: bool) -> str:
     """A passed check re-runs only when what it checks changes (its triggers: a replace, i.e. its
     create). Any other change (a new key, new script text) reaches a node that passed already: it
     only reads again what the node runs (the stack output `facts`), and, with a pinned channel or
-    a refresh number, checks that a refresh may roll; on the main node, the quorum gate over the
-    run's plan (which is in the text: a new plan runs it)."""
+    a refresh number, checks that a refresh may roll."""
     in_service = f'echo "PREFLIGHT {node_name} in-service ok passed before; not checked again"'
-    checks = _refresh_checks(node_name, refresh, sudo) + _quorum_checks(node_name, main, plan, sudo)
+    checks = _refresh_checks(node_name, refresh, sudo)
     if checks:
         return remote("\n".join([fill("preflight-report.sh", node_text=Text(node_name)),
                                   f"facts=$({print_facts(node_name, sudo=sudo)})", "printf '%s\\n' \"$facts\"",
                                   *checks, in_service, fill("preflight-verdict.sh")]),
                       sudo=False)
     return remote("\n".join([print_facts(node_name, sudo=sudo), in_service]), sudo=False)
+
+
+def quorum_command(main: Node, plan: quorum.Change, *, sudo: bool) -> str:
+    """The main node's `quorum` check, a step of its own in a run that changes the membership: the
+    quorum gate over the run's whole plan (components/render/quorum.py), reported as the preflight
+    reports (a `PREFLIGHT <main> quorum ok|fail ...` line; it fails the run before anything changes)."""
+    return remote("\n".join([fill("preflight-report.sh", node_text=Text(main.name)),
+                              quorum.preflight_check(plan, main.name, datastore_address(main), sudo=sudo),
+                              fill("preflight-verdict.sh")]), sudo=False)
 
 
 def parse_report(text: str) -> Iterator[dict[str, str]]:

@@ -1,7 +1,7 @@
-# quorum: {{what_text}} goes on only while the datastore's answering voters are a majority, and stay
-# one (components/render/quorum.py's verdict, the same rule in Python). Sets quorum_refused (why
-# not) or quorum_ok; changes nothing. A voter answers when its datastore port takes a connection
-# from here (this node's own entry: when its `microk8s status` answered).
+# the quorum gate before {{what_text}}: it goes on only while the datastore's answering voters
+# are a majority, and stay one (components/render/quorum.py's verdict, the same rule in Python). Sets
+# quorum_refused (why not) or quorum_ok; changes nothing. A voter answers when its datastore port takes
+# a connection from here (this node's own entry: when its `microk8s status` answered).
 quorum_refused=""
 quorum_ok=""
 quorum_answers() {  # HOST:PORT
