@@ -38,7 +38,7 @@ class HighAvailability(pulumi.ComponentResource):
                           applies=applies, after=previous, parent=self)
             self.updates.append(update)
             previous = [update]
-        self.restart = step(names.RESTART, main.connection, restart_command(main.name, args.datastores[0], sudo=main.sudo), applies=applies,
-                            after=previous, parent=self)
+        self.restart = step(names.RESTART, main.connection, restart_command(main.name, args.datastores[0], sudo=main.sudo),
+                            applies=applies, after=previous, parent=self)
         self.done: list[remote.Command] = [self.restart]
         self.register_outputs({"ha": applies})

@@ -99,7 +99,8 @@ def removal_steps(component: str) -> tuple[str, str]:
 
 def component_of(step: str) -> str:
     """The component type a step of this program sits under (its URN's parent type)."""
-    for suffix, component in (("-preflight", PREFLIGHT), ("-quorum", PREFLIGHT), ("-install", INSTALL), ("-microk8s-channel", INSTALL),
+    for suffix, component in (("-preflight", PREFLIGHT), ("-quorum", PREFLIGHT), ("-install", INSTALL),
+                              ("-microk8s-channel", INSTALL),
                               ("-prepare", JOIN), ("-add-node", JOIN), ("-join", JOIN),
                               ("-update-hamode", HA), ("-kubeconfig", KUBECONFIG), ("-drain", DEPARTURE),
                               ("-leave", DEPARTURE), ("-remove-node", DEPARTURE), ("-microk8s-hold", HOLD),

@@ -16,9 +16,10 @@ voters answer (each voter's datastore port takes a connection) and refuses, nami
 - with `whole` (the rolling refresh): a datastore that would keep fewer than `whole - 1` voters.
 
 `verdict` is the rule over facts, in Python (the operator's table in docs/replace-dead-node.md, and
-the tests); quorum-gate.sh is the same rule in bash, which runs on the node: at the preflight, over
-the run's whole plan (before anything changes), and again right before each step (the cluster may
-change in between). tests/test_quorum.py runs the bash over the same cases as the Python.
+the tests); quorum-gate.sh is the same rule in bash, which runs on the node: in the main node's
+`<main>-quorum` step beside the preflight checks, over the whole plan of a run that changes the
+membership (before anything changes), and again right before each step (the cluster may change in
+between). tests/test_quorum.py runs the bash over the same cases as the Python.
 """
 from __future__ import annotations
 
@@ -120,5 +121,6 @@ def gate(change: Change, node_name: str, self_datastore: str) -> str:
 def preflight_check(change: Change, node_name: str, self_datastore: str, *, sudo: bool) -> str:
     """The main node's preflight check `quorum` over the run's whole plan (`report`, as in
     preflight-report.sh), the gate read as root: nothing of the run starts when it refuses."""
-    return fill("preflight-as-root.sh", check="quorum", why_text=Text("no membership change or restart without a majority of voters"),
+    return fill("preflight-as-root.sh", check="quorum",
+                why_text=Text("no membership change or restart without a majority of voters"),
                 as_root=Raw(remote(gate(change, node_name, self_datastore), sudo=sudo)))  # Raw: rendered here
