@@ -688,10 +688,20 @@ def dqlite_answers(address):
         return False
 
 
-def dqlite_leader(lab, voters):
+def dqlite_voters(st, node):
+    """The datastore's voters as `node` knows them (their datastore addresses: 127.0.0.1 until a node
+    first joined, a cluster of one), with whether each is away (refreshing; dqlite_away)."""
+    if node not in st["members"]:
+        return [("127.0.0.1", False)]   # a lone MicroK8s
+    return [(st["nodes"].get(n, {}).get("datastore") or "127.0.0.1", dqlite_away(st, n))
+            for n in st["members"] if n not in st["workers"]]
+
+
+def dqlite_leader(lab, st):
     """Whether the datastore has a leader, as seen from this node: a majority of its voters answer
-    (this node's own dqlite counts as answering: it runs this tool)."""
-    answering = [v for v in voters if v in ("127.0.0.1", lab.address) or dqlite_answers(v)]
+    (this node's own dqlite counts as answering: it runs this tool; a voter away does not)."""
+    voters = dqlite_voters(st, lab.node)
+    answering = [a for a, away in voters if not away and (a in ("127.0.0.1", lab.address) or dqlite_answers(a))]
     return len(answering) >= len(voters) // 2 + 1
 
 
@@ -705,30 +715,24 @@ def mk_status(lab, args):
         except (IndexError, ValueError):
             raise Fail("microk8s status: --timeout requires a number")
     deadline = None if timeout is None else time.time() + timeout
+    # MicroK8s' scripts/wrappers/status.py: is_cluster_ready() (common/utils.py) asks the API server
+    # (`kubectl get all`), which cannot read a datastore without a leader (a majority of its voters
+    # dead): "microk8s is not running", exit 1 (with --wait-ready, once the wait is over). With a
+    # leader, print_pretty lists what get_dqlite_info reads with `dqlite ... k8s .cluster`: the
+    # configuration, so a dead voter is still listed.
     while True:
         st = lab.load()
-        if node_ready(lab, st) or not wait:
+        ready = node_ready(lab, st) and dqlite_leader(lab, st)
+        if ready or not wait:
             break
         if deadline is not None and time.time() >= deadline:
             raise Fail("microk8s is not running. Timed out waiting for the node to become ready.")
         time.sleep(0.2)
-    if not node_ready(lab, st):
+    if not ready:
         print("microk8s is not running. Use microk8s inspect for a deeper inspection.")
         return 1
-    if lab.node in st["members"]:
-        # a voter's datastore address: 127.0.0.1 until a node first joined (a cluster of one)
-        # (a voter away for a refresh is listed again once it is back)
-        masters = [st["nodes"].get(n, {}).get("datastore") or "127.0.0.1"
-                   for n in st["members"] if n not in st["workers"] and not dqlite_away(st, n)]
-    else:
-        masters = ["127.0.0.1"]   # a lone MicroK8s
-    # MicroK8s' scripts/wrappers/status.py: is_cluster_ready() (common/utils.py) asks the API server
-    # (`kubectl get all`), which cannot read a datastore without a leader (a majority of its voters
-    # dead): "microk8s is not running", exit 1. With a leader, print_pretty lists what get_dqlite_info
-    # reads with `dqlite ... k8s .cluster`: the configuration, so a dead voter is still listed.
-    if not dqlite_leader(lab, masters):
-        print("microk8s is not running. Use microk8s inspect for a deeper inspection.")
-        return 1
+    # a voter away for a refresh is listed again once it is back
+    masters = [a for a, away in dqlite_voters(st, lab.node) if not away]
     print("microk8s is running")
     print("high-availability: %s" % ("yes" if len(masters) >= 3 else "no"))
     print("  datastore master nodes: %s" % " ".join("%s:19001" % a for a in masters))
@@ -790,9 +794,7 @@ def mk_remove_node(lab, args):
                       "the cluster in the future use the '--force' flag \nto unregister the node while removing it."
                       % name)
                 return 1
-            voters = [st["nodes"].get(n, {}).get("datastore") or "127.0.0.1"
-                      for n in st["members"] if n not in st["workers"]]
-            if not dqlite_leader(lab, voters):
+            if not dqlite_leader(lab, st):
                 print("Contacting node %s:19001 failed. Error:" % lab.address)
                 print("CalledProcessError(1, ['/snap/microk8s/current/bin/dqlite', '-s', "
                       "'file:///var/snap/microk8s/current/var/kubernetes/backend/cluster.yaml', '-c', "
