@@ -108,8 +108,8 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.holds = [MicroK8sHold(main.name, MicroK8sHoldArgs(on_main), after(*self.install.done))]
         self.holds += [MicroK8sHold(node.name, MicroK8sHoldArgs(servers[node.name]), after(*j.done))
                        for j, node in zip(self.joins, site.joining)]
-        self.settings = Settings(names.RECONFIGURE, SettingsArgs(on_main, install, site.scaling, site.ha),
-                                 after(*last, was="settings"))
+        self.settings = Settings(names.RECONFIGURE, SettingsArgs(
+            on_main, install, site.scaling, site.ha, datastore_address(main)), after(*last, was="settings"))
         self.scaling = Scaling("scale", ScalingArgs(on_main, site.scaling), after(*self.settings.done, was="scaling"))
         self.ha = HighAvailability("ha", HighAvailabilityArgs(
             active, site.ha, tuple(datastore_address(n) for n in site.active)), after(*self.scaling.done))

@@ -7,6 +7,7 @@ quorum_ok=""
 quorum_answers() {  # HOST:PORT
   local host=${1%:*} port=${1##*:}
   host=${host#[}; host=${host%]}
+  # shellcheck disable=SC2016  # the inner bash expands its own arguments
   timeout {{probe_timeout}} bash -c 'exec 3<>"/dev/tcp/$1/$2"' probe "$host" "$port" >/dev/null 2>&1
 }
 quorum_in() {  # WORD LIST...: 0 when WORD is one of LIST
@@ -26,9 +27,9 @@ elif ! quorum_status=$(timeout {{read_timeout}} microk8s status 2>&1); then
   # running"; dqlite's own configuration on this node still names the voters (Role 0)
   if [ -r {{cluster_yaml}} ]; then
     answering=(); silent=()
-    for voter in $(awk '/Address:/ { a = $NF } /Role:/ { if ($NF == 0) print a }' {{cluster_yaml}}); do
+    while read -r voter; do
       if [ "$voter" = {{self_datastore}} ] || quorum_answers "$voter"; then answering+=("$voter"); else silent+=("$voter"); fi
-    done
+    done < <(awk '/Address:/ { a = $NF } /Role:/ { if ($NF == 0) print a }' {{cluster_yaml}})
     quorum_refused="$quorum_refused; the voters in {{cluster_yaml}} that answer: $(quorum_list "${answering[@]}"), that do not: $(quorum_list "${silent[@]}") (a majority of them silent: lost quorum, docs/replace-dead-node.md)"
   fi
 else
