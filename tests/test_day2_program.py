@@ -230,3 +230,13 @@ def test_only_a_run_that_changes_the_membership_has_the_quorum_check():
     left = four_nodes()
     left["nodes"][3]["decommission"] = True
     assert "elma365-1-quorum" in names(deployed(left, four_nodes()))        # a live node leaves
+
+
+def test_make_plan_shows_the_dead_nodes_removal_before_the_install_and_the_joins(capsys):
+    from tests.show_plan import main
+    assert main("example-dead-node-replaced") == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(" ")]
+    order = [words[1] for words in lines]
+    assert order.index("elma365-3-remove-node") < order.index("elma365-1-install") < order.index("elma365-4-join")
+    removal = next(words for words in lines if words[1] == "elma365-3-remove-node")
+    assert removal[0] == "192.168.1.51" and "elma365-1-quorum," in removal and "elma365-4-preflight" in removal
