@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from ..facts.node import READ_TIMEOUT_SECONDS, SNAP_CHANNEL, datastore_members
 from ..record import Target   # what the site asks of MicroK8s, as its record keeps it
 from .haproxy import ADMIN_PY, ADMIN_SOCKET, BACKEND
+from . import quorum
+from .quorum import Change
 from .shell import STATE_DIR, datastore_backup, remote
 from .template import Both, Raw, Text, fill
 
@@ -52,12 +54,12 @@ def _due(node: RolloutNode, target: Target, *, mark: bool) -> str:
 
 
 def _gate(node: RolloutNode, want_voters: int) -> str:
-    """Every other node Ready and, with 3+ nodes, a datastore that keeps its quorum without this one."""
-    voters = fill("microk8s-refresh-voters.sh", read_timeout=READ_TIMEOUT_SECONDS, node_text=Text(node.name),
-                  other_voters=want_voters - 1, datastore_voters=Raw(datastore_members("master")),
-                  self_datastore=node.datastore) if want_voters else ""  # Raw: the fact layer's filter
+    """Every other node Ready and a datastore that keeps its quorum (with 3+ nodes: its 3 voters)
+    without this one: the quorum gate (components/render/quorum.py)."""
+    change = Change(f"the MicroK8s refresh of {node.name}", away=node.datastore, away_name=node.name,
+                    whole=want_voters)
     return fill("microk8s-refresh-gate.sh", read_timeout=READ_TIMEOUT_SECONDS, node=Both(node.name),
-                voters_gate=Raw(voters))  # Raw: rendered above
+                voters_gate=Raw(quorum.gate(change, node.name, node.datastore)))  # Raw: rendered there
 
 
 def check_command(node: RolloutNode, target: Target, *, mark: bool, sudo: bool) -> str:
@@ -112,7 +114,9 @@ def preflight_health(main: RolloutNode, target: Target, *, want_voters: int, sud
     the datastore's voters whole, read as root, before any step of the run."""
     health = fill("microk8s-refresh-health.sh", due=Raw(_due(main, target, mark=False)), gate=Raw(_gate(main, want_voters)),
                   node_text=Text(main.name))  # Raw: rendered here
-    return fill("preflight-microk8s-health.sh", health=Raw(remote(health, sudo=sudo)))  # Raw: rendered above
+    return fill("preflight-as-root.sh", check="microk8s-health",
+                why_text=Text("no rolling refresh starts while a node is NotReady or the datastore lacks its voters"),
+                as_root=Raw(remote(health, sudo=sudo)))  # Raw: rendered above
 
 
 def preflight_check(node_name: str, channel: str) -> str:
