@@ -45,7 +45,7 @@ golden: $(BIN)/.installed
 	$(BIN)/python -m tests.golden --write
 
 plan: $(BIN)/.installed
-	$(BIN)/python -m tests.show_plan stacks/Pulumi.example.yaml
+	$(BIN)/python -m tests.show_plan $(or $(SITE),stacks/Pulumi.example.yaml)
 
 # A read-only check of the live site (docs/verify.md): the config from
 # `pulumi config --show-secrets --json --stack $(STACK)`, or with KEY=<ssh private key file> from the

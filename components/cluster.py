@@ -22,6 +22,7 @@ from .record import Record, balancers_left_behind, departed, first_balancer, ref
 from .refresh import MicroK8sRefresh, MicroK8sRefreshArgs
 from .remote_step import Server, balancer_of, connection, server_of
 from .render.certificates import CertificateCheck
+from .render.quorum import Change
 from .render.refresh import RefreshPlan, RolloutNode, Target
 from .render.shell import BACKUP_DIR
 from .facts import certificates
@@ -29,7 +30,7 @@ from .facts.backups import backup_host_read
 from .facts.node import datastore_address, parse_facts
 from .scaling import Scaling, ScalingArgs
 from .settings import Settings, SettingsArgs
-from .site import Site
+from .site import Node, Site
 from .site_view import configured, public_view
 
 
@@ -70,19 +71,46 @@ class Elma365Cluster(pulumi.ComponentResource):
         want_voters = 3 if len(rolled) >= 3 else 0
         plan = RefreshPlan(target, rolled[-1], want_voters)
 
+        # who leaves: a dead node (decommission "force") is removed first, a live one after the joins
+        leaving = [(node, node.decommission == "force") for node in site.decommissioned]
+        leaving += [(gone, False) for gone in departed(previous, site)]
+        forced = [node for node, force in leaving if force]
+        live = [node for node, force in leaving if not force]
+
         # nothing is installed, prepared or put in front of the nodes before every node reported what it
-        # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over
+        # runs and passed its checks: a site that already runs ELMA365 is refused here, or taken over; and
+        # the main node's datastore can take the run's membership changes (components/render/quorum.py)
         days_before = install.certificates.renew_days_before
         self.preflight = Preflight("preflight", PreflightArgs(
             main, active, site.preflight, site.adopt, plan if target != Target() else None,
-            certificates={n.name: CertificateCheck(n.cluster_address, days_before) for n in site.active}), after())
+            certificates={n.name: CertificateCheck(n.cluster_address, days_before) for n in site.active},
+            plan=membership_plan(site, previous, forced, live)), after())
         checked = self.preflight.done
-        self.install = Elma365Install(main.name, Elma365InstallArgs(on_main, install, site.scaling, site.adopt),
-                                      after(*checked, was="install"))
-        # the datastore backups' places are ready before the first step that takes a backup
+
+        # the datastore backups' places are ready before the first step that takes a backup (a dead
+        # node's forced removal takes one): a key and what each place authorizes, no cluster change
         self.backups = (DatastoreBackups("backups", DatastoreBackupsArgs(on_main, backup_places(site, servers)),
                                          after(*checked)) if install.datastore_backups > 0 else None)
-        last: list[pulumi.Resource] = [*self.install.done, *(self.backups.done if self.backups else [])]
+        backups_ready = self.backups.done if self.backups else []
+
+        # A dead node's removal completes before anything else changes the cluster (MicroK8s #2348: a
+        # join beside a dead voter took a whole cluster down; #2212: a rebuilt server is refused until
+        # the dead entry is gone): it waits on the checks (and the backups' places) only, never on the
+        # dead node, one at a time
+        def departure(node: Node, force: bool, deps: list[pulumi.Resource]) -> NodeDeparture:
+            return NodeDeparture(node.name, NodeDepartureArgs(
+                main=on_main, node=server_of(site, node), main_node=main, leaving=node,
+                datastore_backups=install.datastore_backups, force=force),
+                after(*deps, was=f"departure-{node.name}"))
+
+        self.departures = []
+        removed: list[pulumi.Resource] = list(checked)
+        for node in forced:
+            self.departures.append(departure(node, True, [*removed, *backups_ready]))
+            removed = self.departures[-1].done
+        self.install = Elma365Install(main.name, Elma365InstallArgs(on_main, install, site.scaling, site.adopt),
+                                      after(*checked, *removed, was="install"))
+        last: list[pulumi.Resource] = [*self.install.done, *backups_ready]
         self.joins = []
         for node in site.joining:
             join = NodeJoin(node.name, NodeJoinArgs(
@@ -95,10 +123,11 @@ class Elma365Cluster(pulumi.ComponentResource):
         self.holds = [MicroK8sHold(main.name, MicroK8sHoldArgs(on_main), after(*self.install.done))]
         self.holds += [MicroK8sHold(node.name, MicroK8sHoldArgs(servers[node.name]), after(*j.done))
                        for j, node in zip(self.joins, site.joining)]
-        self.settings = Settings(names.RECONFIGURE, SettingsArgs(on_main, install, site.scaling, site.ha),
-                                 after(*last, was="settings"))
+        self.settings = Settings(names.RECONFIGURE, SettingsArgs(
+            on_main, install, site.scaling, site.ha, datastore_address(main)), after(*last, was="settings"))
         self.scaling = Scaling("scale", ScalingArgs(on_main, site.scaling), after(*self.settings.done, was="scaling"))
-        self.ha = HighAvailability("ha", HighAvailabilityArgs(active, site.ha), after(*self.scaling.done))
+        self.ha = HighAvailability("ha", HighAvailabilityArgs(
+            active, site.ha, tuple(datastore_address(n) for n in site.active)), after(*self.scaling.done))
         balancers = tuple(balancer_of(site, b) for b in site.haproxy.balancers) if site.haproxy else ()
         # with a channel pinned or a refresh number set: MicroK8s refreshed node by node once HA is
         # rolled out, where the site asks for it (components/record.refresh_asked)
@@ -132,14 +161,10 @@ class Elma365Cluster(pulumi.ComponentResource):
                 after(*(self.haproxy.done if self.haproxy else [])))
             for i, old in enumerate(balancers_left_behind(previous, site))]
 
-        # a node leaves after the joins (a replacement is in first) and once HAProxy no longer sends it traffic
+        # a live node leaves after the joins (a replacement in first keeps the voters a majority while
+        # it leaves) and once HAProxy no longer sends it traffic
         before_departure = last + (self.haproxy.done if self.haproxy else [])
-        leaving = [(node, node.decommission == "force") for node in site.decommissioned]
-        leaving += [(gone, False) for gone in departed(previous, site)]
-        self.departures = [NodeDeparture(node.name, NodeDepartureArgs(
-            main=on_main, node=server_of(site, node), main_node=main, leaving=node,
-            datastore_backups=install.datastore_backups, force=force),
-            after(*before_departure, was=f"departure-{node.name}")) for node, force in leaving]
+        self.departures += [departure(node, False, before_departure) for node in live]
 
         # read-only, right after the last join (in parallel with settings, scaling and HA); the node
         # labels are applied once the roll-out that restarts nodes is over
@@ -179,7 +204,8 @@ class Elma365Cluster(pulumi.ComponentResource):
 
 
 def backup_places(site: Site, servers: dict[str, Server]) -> tuple[BackupPlace, ...]:
-    """Every other active node (a copy goes there while it is a datastore voter), then the backup host."""
+    """Every other active node (a copy goes there while it is a datastore voter), then the backup host;
+    never a node that leaves or a dead one (not active)."""
     places = [BackupPlace(servers[n.name], n.address, n.port or site.ssh.port, site.ssh.user, datastore_address(n),
                           BACKUP_DIR) for n in site.active if n != site.main]
     backup_host = backup_host_read(site)
@@ -189,3 +215,23 @@ def backup_places(site: Site, servers: dict[str, Server]) -> tuple[BackupPlace, 
         places.append(BackupPlace(Server(host, connection(site, host, port=port, user=user, host_key=key), sudo),
                                   host, port, user, "-", folder))
     return tuple(places)
+
+
+def membership_plan(site: Site, previous: Optional[Record], forced: list[Node],
+                    live: list[Node]) -> Optional[Change]:
+    """The run's membership changes not yet done, as the main node's quorum check weighs them before
+    anything runs: the dead nodes removed first, the joins, the first live departure. Against the
+    previous deployment's record (its active nodes); None where there is none to weigh, and on a new
+    stack (an install makes the datastore; a take-over joins only its members, each `add-node`
+    behind its own gate)."""
+    if previous is None:
+        return None
+    was_active = set(previous.active)
+    joining = tuple(n.name for n in site.joining if n.name not in was_active)
+    forced = [n for n in forced if n.name in was_active]
+    leaving = next((n for n in live if n.name in was_active), None)
+    if not (joining or forced or leaving):
+        return None
+    return Change("the membership changes of this run", forced=tuple(datastore_address(n) for n in forced),
+                  joining=joining, away=datastore_address(leaving) if leaving else "",
+                  away_name=leaving.name if leaving else "", leaves=leaving is not None)

@@ -38,16 +38,16 @@ class NodeDeparture(pulumi.ComponentResource):
         after = depends_on(opts)
         if force:
             remove = step(names.remove_node(name), main.connection,
-                          remove_node_command(leaving, backups, sudo=main.sudo, force=True),
+                          remove_node_command(leaving, args.main_node, backups, sudo=main.sudo, force=True),
                           after=after, once=True, parent=self)
         else:
             drain = step(names.drain(name), main.connection,
                          drain_command(leaving, main.name, backups, sudo=main.sudo), after=after, once=True,
                          parent=self)
-            leave = step(names.leave(name), node.connection, leave_command(node.name, args.main_node, sudo=node.sudo),
+            leave = step(names.leave(name), node.connection, leave_command(leaving, args.main_node, sudo=node.sudo),
                          after=[drain], once=True, parent=self)
             remove = step(names.remove_node(name), main.connection,
-                          remove_node_command(leaving, backups, sudo=main.sudo),
+                          remove_node_command(leaving, args.main_node, backups, sudo=main.sudo),
                           after=[leave], once=True, parent=self)
         self.done: list[remote.Command] = [remove]
         self.register_outputs({"node": leaving.name, "force": force})

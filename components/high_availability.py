@@ -16,6 +16,7 @@ from .site import Ha
 class HighAvailabilityArgs:
     nodes: tuple[Server, ...]   # the cluster's nodes, the main node first (where the restart runs)
     ha: Ha
+    datastores: tuple[str, ...]  # how the datastore lists each node, in the order of `nodes` (the quorum gate)
 
 
 class HighAvailability(pulumi.ComponentResource):
@@ -30,14 +31,14 @@ class HighAvailability(pulumi.ComponentResource):
         applies = ha_settings(args.ha)
         self.updates = []
         previous: Sequence[pulumi.Resource] = depends_on(opts)
-        for index, node in enumerate(args.nodes):
+        for index, (node, datastore) in enumerate(zip(args.nodes, args.datastores, strict=True)):
             # the main node's last guarded step is the restart
-            command = update_hamode_command(node.name, args.ha, last=index > 0, sudo=node.sudo)
+            command = update_hamode_command(node.name, datastore, args.ha, last=index > 0, sudo=node.sudo)
             update = step(names.update_hamode(node.name), node.connection, command,
                           applies=applies, after=previous, parent=self)
             self.updates.append(update)
             previous = [update]
-        self.restart = step(names.RESTART, main.connection, restart_command(sudo=main.sudo), applies=applies,
-                            after=previous, parent=self)
+        self.restart = step(names.RESTART, main.connection, restart_command(main.name, args.datastores[0], sudo=main.sudo),
+                            applies=applies, after=previous, parent=self)
         self.done: list[remote.Command] = [self.restart]
         self.register_outputs({"ha": applies})

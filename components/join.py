@@ -42,7 +42,7 @@ class NodeJoin(pulumi.ComponentResource):
                             prepare_command(node.name, main_node, args.ha_enabled, sudo=node.sudo),
                             stdin=args.pin or channel.stdout, after=[channel], parent=self)
         self.add_node = step(names.add_node(name), main.connection,
-                             add_node_command(args.joining, args.datastore_backups, sudo=main.sudo),
+                             add_node_command(args.joining, main_node, args.datastore_backups, sudo=main.sudo),
                              secret_output=True, after=[*depends_on(opts), channel], parent=self)
         target = self.add_node.stdout.apply(lambda out: select_join_target(out, main_node))
         join = step(names.join(name), node.connection,

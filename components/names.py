@@ -45,6 +45,7 @@ def _of(role: str) -> Callable[[str], str]:
 
 
 preflight = _of("preflight")
+quorum = _of("quorum")                       # on the main node, in a run that changes the membership
 install = _of("install")                     # on the main node
 microk8s_channel = _of("microk8s-channel")   # on the main node: the channel every joining node gets
 prepare = _of("prepare")
@@ -151,7 +152,8 @@ def read_health(node: str) -> str:
 
 def component_of(step: str) -> str:
     """The component type a step of this program sits under (its URN's parent type)."""
-    for suffix, component in (("-preflight", PREFLIGHT), ("-install", INSTALL), ("-microk8s-channel", INSTALL),
+    for suffix, component in (("-preflight", PREFLIGHT), ("-quorum", PREFLIGHT), ("-install", INSTALL),
+                              ("-microk8s-channel", INSTALL),
                               ("-prepare", JOIN), ("-add-node", JOIN), ("-join", JOIN),
                               ("-update-hamode", HA), ("-kubeconfig", KUBECONFIG), ("-drain", DEPARTURE),
                               ("-leave", DEPARTURE), ("-remove-node", DEPARTURE), ("-microk8s-hold", HOLD),

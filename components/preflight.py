@@ -8,8 +8,9 @@ import pulumi
 from . import names
 from .remote_step import Server, step
 from .facts.node import parse_facts, report
-from .render.preflight import node_facts, preflight_command, preflight_update_command
+from .render.preflight import node_facts, preflight_command, preflight_update_command, quorum_command
 from .render.certificates import CertificateCheck
+from .render.quorum import Change
 from .render.refresh import RefreshPlan
 from .site import Node, Preflight as PreflightSection
 
@@ -23,6 +24,8 @@ class PreflightArgs:
     refresh: Optional[RefreshPlan]   # with a pinned channel or a refresh number: what a refresh must find
     # each node's certificates check: its cluster address, install.certificates.renewDaysBefore
     certificates: Mapping[str, CertificateCheck] = field(default_factory=dict)
+    # the run's membership changes not yet done (components/cluster.membership_plan); None: none
+    plan: Optional[Change] = None
 
 
 class Preflight(pulumi.ComponentResource):
@@ -52,6 +55,14 @@ class Preflight(pulumi.ComponentResource):
                                                                           certificates=certificates),
                                           triggers=[node_facts(node.name, main, sudo=node.sudo), thresholds],
                                           parent=self)
+        # in a run that changes the membership, the quorum gate over its whole plan on the main node, beside
+        # the checks: a step of its own, so that the checks of a run without such a change run nothing new
+        # (it exists only in the runs that need it, and has no delete)
+        self.quorum = None
+        if args.plan is not None:
+            on_main = next(n for n in args.nodes if n.name == main.name)
+            self.quorum = step(names.quorum(main.name), on_main.connection,
+                               quorum_command(main, args.plan, sudo=on_main.sudo), parent=self)
         # what every node reported it runs, as last read (a node in service reads it only when
         # its preflight runs again)
         self.facts = pulumi.Output.all(*(c.stdout for c in self.checks.values())).apply(
@@ -60,4 +71,4 @@ class Preflight(pulumi.ComponentResource):
 
     @property
     def done(self) -> list[pulumi.Resource]:
-        return list(self.checks.values())
+        return [*self.checks.values(), *([self.quorum] if self.quorum else [])]

@@ -17,6 +17,7 @@ class SettingsArgs:
     install: Install   # the site's own answers, the external services, the backups and timeouts
     scaling: Scaling
     ha: Ha
+    main_datastore: str   # how the datastore lists the main node (the quorum gate)
 
 
 class Settings(pulumi.ComponentResource):
@@ -27,7 +28,7 @@ class Settings(pulumi.ComponentResource):
     def __init__(self, name: str, args: SettingsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(names.type_of(names.SETTINGS), name, None, opts)
         main, install = args.main, args.install
-        command = reconfigure_command(main.name, args.scaling, install.datastore_backups, sudo=main.sudo)
+        command = reconfigure_command(main.name, args.main_datastore, args.scaling, install.datastore_backups, sudo=main.sudo)
         self.reconfigure = step(name, main.connection, command,
                                 stdin=reconfigure_stdin(install, args.scaling, args.ha),
                                 applies=settings(install, args.scaling, args.ha), log="stderr",

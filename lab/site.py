@@ -43,6 +43,7 @@ PYTHON = "/usr/bin/python3"
 SSHD = "/usr/sbin/sshd"
 SSH_PORT = 2222
 WEB_PORT = 8080
+DATASTORE_PORT = 19001   # MicroK8s' dqlite: lab/sim/datastore-port answers there while a node lives
 HAPROXY_NAME = "haproxy"
 # ELMA365_LAB_NET=<n> moves a lab to 127.<n>.0.x, so that labs can run side by side.
 LAB_NET = int(os.environ.get("ELMA365_LAB_NET", "0"))
@@ -327,7 +328,8 @@ class LabSite:
             hosts.append({"name": HAPROXY_NAME, "address": HAPROXY_ADDRESS, "port": SSH_PORT, "role": "haproxy"})
         self._write_json(os.path.join(self.run, "layout.json"), hosts)
         busy = [(h["address"], p) for h in hosts if not h.get("netns")   # a new namespace has nothing bound
-                for p in ([SSH_PORT, WEB_PORT] if h["role"] == "node" else [SSH_PORT]) if not _port_free(h["address"], p)]
+                for p in ([SSH_PORT, WEB_PORT, DATASTORE_PORT] if h["role"] == "node" else [SSH_PORT])
+                if not _port_free(h["address"], p)]
         if busy:
             raise LabError("address(es) already in use (another lab running?): %s"
                            % ", ".join("%s:%d" % b for b in busy))
@@ -504,6 +506,10 @@ class LabSite:
             script.append("mkdir -p '%s' '%s%s'" % (d, root, d))
             script.append("mount --bind '%s%s' '%s'" % (root, d, d))
         script += self._own_host_files(h, root)
+        if h["role"] == "node":
+            # the node's datastore port, in its namespace: it dies with the node (stop_node)
+            script.append("%s '%s' '%s' %d >>'%s' 2>&1 &" % (PYTHON, os.path.join(SIM_DIR, "datastore-port"),
+                                                              h["address"], DATASTORE_PORT, log))
         script.append("exec %s -D -f '%s' -E '%s'" % (SSHD, conf, log))
         subprocess.run([SSHD, "-t", "-f", conf], check=True)
         argv = ["unshare", "--mount", "--uts", "--propagation", "private", "/bin/sh", "-c", "\n".join(script)]

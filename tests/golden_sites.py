@@ -102,6 +102,11 @@ VARIANTS: dict[str, Variant] = {
     "example-decommission-force": Variant(
         "example", "elma365-4 (dead) decommissioned with force: removed on the main node only",
         decommissioned("force"), before=fourth_node),
+    "example-dead-node-replaced": Variant(
+        "example", "elma365-3 dead: decommissioned with force and replaced by elma365-4 in one change: "
+        "its removal first, then the join", lambda values: (values["nodes"][2].update(decommission="force"),
+                                                             fourth_node(values))[-1],
+        before=unchanged),
     "example-node-deleted": Variant(
         "example", "elma365-4's entry deleted: the previous deployment's record makes it a departure",
         before=fourth_node),

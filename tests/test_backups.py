@@ -162,10 +162,11 @@ def test_a_node_that_leaves_gets_no_copy_of_the_backup_taken_before_it_leaves():
     from components.render.departure import drain_command, remove_node_command
     from components.site import Node
     dead = Node(name="elma365-4", address="192.168.1.54", cluster_address="192.168.1.54")
-    for create in (remove_node_command(dead, 5, sudo=False, force=True), drain_command(dead, "elma365-1", 5, sudo=False)):
+    main = Node(name="elma365-1", address="192.168.1.51", cluster_address="192.168.1.51")
+    for create in (remove_node_command(dead, main, 5, sudo=False, force=True), drain_command(dead, "elma365-1", 5, sudo=False)):
         assert "leaving=elma365-4\n" in shlex.split(create)[-1]
     from components.render.join import add_node_command
-    assert "leaving=''\n" in shlex.split(add_node_command(dead, 5, sudo=False))[-1]
+    assert "leaving=''\n" in shlex.split(add_node_command(dead, main, 5, sudo=False))[-1]
 
 
 # ------------------------------------------------------------------------------ make verify's reading

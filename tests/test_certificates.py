@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import shlex
+import socket
 import subprocess
 from pathlib import Path
 
@@ -160,7 +161,7 @@ FAKE_MICROK8S = """#!/bin/bash
 echo "microk8s $*" >> "$CALLS"
 case "$1 $2 $3" in
   "kubectl get nodes") printf 'n1 Ready <none> 1d v1.28.15\\nn2 Ready <none> 1d v1.28.15\\nn3 %s <none> 1d v1.28.15\\n' "${N3:-Ready}" ;;
-  *) echo "microk8s is running"; echo "  datastore master nodes: 192.168.1.51:19001 192.168.1.52:19001 192.168.1.53:19001" ;;
+  *) echo "microk8s is running"; echo "  datastore master nodes: $VOTERS" ;;
 esac
 """
 
@@ -171,7 +172,13 @@ def check_here(certs_dir: Path, tmp_path: Path, days: int, **env: str) -> tuple[
     calls = tmp_path / "calls"
     calls.write_text("")
     command = check_command(RolloutNode("n2", f"{ADDRESS}:19001"), days, want_voters=3, sudo=False)
-    done = run_here(command, certs_dir, env={"PATH": f"{tmp_path}:/usr/bin:/bin", "CALLS": str(calls), **env})
+    with socket.socket() as n1, socket.socket() as n3:   # the other voters' datastore ports: they answer
+        for voter in (n1, n3):
+            voter.bind(("127.0.0.1", 0))
+            voter.listen()
+        voters = f"127.0.0.1:{n1.getsockname()[1]} {ADDRESS}:19001 127.0.0.1:{n3.getsockname()[1]}"
+        done = run_here(command, certs_dir, env={"PATH": f"{tmp_path}:/usr/bin:/bin", "CALLS": str(calls),
+                                                 "VOTERS": voters, **env})
     return done, calls.read_text()
 
 

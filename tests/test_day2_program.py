@@ -177,3 +177,70 @@ def test_another_login_user_with_sudo_changes_commands_but_no_digest():
         if old.name.endswith("-preflight"):
             continue  # it checks sudo itself, as the login user
         assert new[old.name]["create"].startswith("sudo -n bash -c "), old.name
+
+
+def replaced_dead_node():
+    """elma365-3 dead: `decommission: "force"` and a new server elma365-4, in one change."""
+    values = four_nodes()
+    values["nodes"][2]["decommission"] = "force"
+    return values
+
+
+def test_a_dead_nodes_removal_comes_first_and_waits_on_the_checks_only():
+    site = deployed(replaced_dead_node(), example())
+    removal = site.command("elma365-3-remove-node")
+    # the checks, and the places of the datastore backup it takes first (docs/backups.md): no cluster change
+    assert {site.by_urn(u).name for u in removal.depends_on} == {
+        "elma365-1-preflight", "elma365-2-preflight", "elma365-4-preflight", "elma365-1-quorum",
+        "elma365-1-backup-places"}
+    assert removal.inputs["connection"]["host"] == "192.168.1.51"   # on the main node: nothing on the dead one
+    # nothing runs on the dead node: no backup receiver there either, and its backup sends it no copy
+    assert not [c for c in site.commands if c.inputs["connection"]["host"] == "192.168.1.53"]
+    assert " leaving=elma365-3\n" in shlex.split(removal.inputs["create"])[-1]
+    # everything that changes the cluster waits for it: the install, the joins and what follows them
+    for step in ("elma365-1-install", "elma365-2-add-node", "elma365-4-add-node", "elma365-4-prepare",
+                 "elma365-4-join", "elma365-4-update-hamode", "restart"):
+        assert site.reaches(step, on="elma365-3-remove-node"), step
+    assert "microk8s remove-node elma365-3 --force" in removal.inputs["create"]
+
+
+def test_a_live_nodes_departure_still_waits_for_the_replacement_to_join():
+    values = four_nodes()
+    values["nodes"][2]["decommission"] = True
+    site = deployed(values, example())
+    assert site.reaches("elma365-3-drain", on="elma365-4-join")
+    assert not site.reaches("elma365-4-add-node", on="elma365-3-remove-node")
+
+
+def test_the_main_node_weighs_the_runs_membership_changes_before_anything_runs():
+    site = deployed(replaced_dead_node(), example())
+    check = site.command("elma365-1-quorum")
+    assert check.inputs["connection"]["host"] == "192.168.1.51" and not check.depends_on
+    script = shlex.split(check.inputs["create"])[-1]
+    assert "quorum_forced=(192.168.1.53:19001)" in script and "quorum_joining=(elma365-4)" in script
+    # everything waits for it, the forced removal and HAProxy included
+    for step in ("elma365-3-remove-node", "haproxy-config", "elma365-1-install", "elma365-4-join"):
+        assert site.reaches(step, on="elma365-1-quorum"), step
+    assert "quorum" not in site.command("elma365-1-preflight").inputs["create"]
+
+
+def test_only_a_run_that_changes_the_membership_has_the_quorum_check():
+    names = lambda site: {c.name for c in site.commands}  # noqa: E731
+    assert "elma365-1-quorum" not in names(deployed(example()))             # a new site: no datastore yet
+    assert "elma365-1-quorum" not in names(deployed(example(), example()))  # nothing changes
+    assert "elma365-1-quorum" in names(deployed(four_nodes(), example()))   # a join
+    done = replaced_dead_node()
+    assert "elma365-1-quorum" not in names(deployed(done, done))            # the replacement done: nothing
+    left = four_nodes()
+    left["nodes"][3]["decommission"] = True
+    assert "elma365-1-quorum" in names(deployed(left, four_nodes()))        # a live node leaves
+
+
+def test_make_plan_shows_the_dead_nodes_removal_before_the_install_and_the_joins(capsys):
+    from tests.show_plan import main
+    assert main("example-dead-node-replaced") == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(" ")]
+    order = [words[1] for words in lines]
+    assert order.index("elma365-3-remove-node") < order.index("elma365-1-install") < order.index("elma365-4-join")
+    removal = next(words for words in lines if words[1] == "elma365-3-remove-node")
+    assert removal[0] == "192.168.1.51" and "elma365-1-quorum," in removal and "elma365-4-preflight" in removal

@@ -159,9 +159,9 @@ def test_every_reader_of_a_fact_reads_it_with_the_same_text():
     assert node.SNAP_CHANNEL in script(prepare)
     for step in (prepare, join.join_command(other.name, main, site.adopt, "urn", sudo=sudo)):
         assert node.lists_in_datastore(main) in script(step)
-    assert node.lists_in_datastore(other) in script(departure.remove_node_command(other, backups, sudo=sudo))
-    for step in (join.add_node_command(other, backups, sudo=sudo), departure.drain_command(other, main.name, backups, sudo=sudo),
-                 departure.remove_node_command(other, backups, sudo=sudo)):
+    assert node.lists_in_datastore(other) in script(departure.remove_node_command(other, main, backups, sudo=sudo))
+    for step in (join.add_node_command(other, main, backups, sudo=sudo), departure.drain_command(other, main.name, backups, sudo=sudo),
+                 departure.remove_node_command(other, main, backups, sudo=sudo)):
         assert node.in_kubernetes(other) in script(step)
     derived = {name: (source, read) for name, source, read in microk8s.NODE_FACTS}
     assert derived["channel"] == ("snap", node.CHANNEL_OF) and node.SNAP_CHANNEL.endswith(node.CHANNEL_OF)

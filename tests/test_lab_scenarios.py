@@ -110,12 +110,13 @@ def with_a_fourth_node(lab):
 
 def test_4_adding_a_fourth_node_joins_it_alone(lab, fresh):
     report, mark = with_a_fourth_node(lab)
-    # (and the main node copies its datastore backups to it too, docs/backups.md)
-    assert sorted(s.name for s in report.steps) == ["elma365-1-backup-places", "elma365-4-add-node",
-                                                    "elma365-4-backup-receiver", "elma365-4-certificates-check",
-                                                    "elma365-4-join",
-                                                    "elma365-4-microk8s-hold", "elma365-4-preflight", "elma365-4-prepare",
-                                                    "elma365-4-update-hamode", "haproxy-config"]
+    # (and the main node copies its datastore backups to it too, docs/backups.md), and the main node's
+    # quorum check of the join (docs/replace-dead-node.md), read-only
+    assert sorted(s.name for s in report.steps) == ["elma365-1-backup-places", "elma365-1-quorum",
+                                                    "elma365-4-add-node", "elma365-4-backup-receiver",
+                                                    "elma365-4-certificates-check", "elma365-4-join",
+                                                    "elma365-4-microk8s-hold", "elma365-4-preflight",
+                                                    "elma365-4-prepare", "elma365-4-update-hamode", "haproxy-config"]
     changes = lab.journal(mark)
     assert sorted(actions(changes)) == sorted([("elma365-4", "snap install microk8s --classic --channel=1.28/stable"),
                                                ("elma365-1", "add-node"), ("elma365-4", "join"),
@@ -157,7 +158,9 @@ def test_5_the_run_after_a_departure_runs_nothing(lab, fresh):
     mark = lab.mark()
     report = lab.up()
     assert report.ok, report.failures
-    assert [op for _, op in report.ran()] == ["delete"] * 3  # the departure's steps, forgotten
+    # the departure's steps and the quorum check of its run, forgotten
+    assert sorted(report.ran()) == [(f"elma365-{step}", "delete") for step in ("1-quorum", "4-drain", "4-leave",
+                                                                                "4-remove-node")]
     assert lab.journal(mark, with_checks=True) == []
 
 

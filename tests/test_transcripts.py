@@ -160,7 +160,8 @@ def test_the_install_and_reconfigure_scripts_pass_shellcheck():
     main, sudo = site.main.name, site.ssh.needs_sudo
     for command in (install_command(main, site.install, site.adopt, sudo=sudo),
                     install_command(main, taking_over.install, taking_over.adopt, sudo=sudo),
-                    reconfigure_command(main, site.scaling, site.install.datastore_backups, sudo=sudo)):
+                    reconfigure_command(main, "192.168.1.51:19001", site.scaling, site.install.datastore_backups,
+                                        sudo=sudo)):
         script = shlex.split(command)[-1]
         done = subprocess.run(["shellcheck", "-s", "bash", "-"], input=script, capture_output=True, text=True,
                               timeout=60)

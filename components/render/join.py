@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 
-from ..facts.node import SNAP_CHANNEL, in_kubernetes, lists_in_datastore
+from ..facts.node import SNAP_CHANNEL, datastore_address, in_kubernetes, lists_in_datastore
 from ..site import Node
+from . import quorum
 from .backups import datastore_backup
 from .shell import (APPLIED_DIR, DETACHED, JOINED_MARKER, STATE_DIR, ensure_package, q, remote,
                     take_over_mark)
@@ -34,9 +35,12 @@ def prepare_command(node_name: str, main: Node, ha_enabled: bool, *, sudo: bool)
     return remote(body, sudo=sudo)
 
 
-def add_node_command(node: Node, datastore_backups: int, *, sudo: bool) -> str:
-    """On the main node: a fresh one-time token for `node`, unless it is already a member."""
+def add_node_command(node: Node, main: Node, datastore_backups: int, *, sudo: bool) -> str:
+    """On the main node: a fresh one-time token for `node`, unless it is already a member, and only
+    while the datastore can take a join (the quorum gate)."""
+    gate = quorum.gate(quorum.Change(f"{node.name} joins", joining=(node.name,)), main.name, datastore_address(main))
     body = fill("add-node.sh", member_on_main=Raw(in_kubernetes(node)), already_member=ALREADY_MEMBER,
+                quorum_gate=Raw(gate),  # Raw: rendered above
                 datastore_backup=Raw(datastore_backup(datastore_backups, f"{node.name} joins")))
     return remote(body, sudo=sudo)
 

@@ -27,6 +27,7 @@ from typing import Any, Iterator, Optional
 
 from ..facts.node import DATASTORE_PORT, ELMA365_NAMESPACE, datastore_address, print_facts, read_facts
 from ..site import Node, Preflight
+from . import quorum
 from .certificates import CertificateCheck, preflight_check as certificate_check
 from .hold import refresh_hold_check
 from .refresh import RefreshPlan, preflight_check as refresh_check, preflight_health
@@ -155,6 +156,15 @@ def preflight_update_command(node_name: str, *, refresh: Optional[RefreshPlan], 
                                   *checks, in_service, fill("preflight-verdict.sh")]),
                       sudo=False)
     return remote("\n".join([print_facts(node_name, sudo=sudo, address=address), in_service]), sudo=False)
+
+
+def quorum_command(main: Node, plan: quorum.Change, *, sudo: bool) -> str:
+    """The main node's `quorum` check, a step of its own in a run that changes the membership: the
+    quorum gate over the run's whole plan (components/render/quorum.py), reported as the preflight
+    reports (a `PREFLIGHT <main> quorum ok|fail ...` line; it fails the run before anything changes)."""
+    return remote("\n".join([fill("preflight-report.sh", node_text=Text(main.name)),
+                              quorum.preflight_check(plan, main.name, datastore_address(main), sudo=sudo),
+                              fill("preflight-verdict.sh")]), sudo=False)
 
 
 def parse_report(text: str) -> Iterator[dict[str, str]]:

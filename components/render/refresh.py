@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from ..facts.node import READ_TIMEOUT_SECONDS, SNAP_CHANNEL, datastore_members
 from ..record import Target   # what the site asks of MicroK8s, as its record keeps it
 from .haproxy import ADMIN_PY, ADMIN_SOCKET, BACKEND
+from . import quorum
 from .backups import datastore_backup
+from .quorum import Change
 from .shell import STATE_DIR, remote
 from .template import Both, Raw, Text, fill
 
@@ -70,14 +72,14 @@ def _due(node: RolloutNode, target: Target, *, mark: bool) -> str:
 
 
 def gate(node: RolloutNode, want_voters: int, operation: Operation = REFRESH) -> str:
-    """Every other node Ready and, with 3+ nodes, a datastore that keeps its quorum without this one:
-    what a node's restart for `operation` waits for."""
-    voters = fill("microk8s-refresh-voters.sh", read_timeout=READ_TIMEOUT_SECONDS, node_text=Text(node.name),
-                  other_voters=want_voters - 1, datastore_voters=Raw(datastore_members("master")),
-                  self_datastore=node.datastore, nothing_text=Text(operation.nothing)) if want_voters else ""  # Raw: the fact layer's filter
+    """Every other node Ready and a datastore that keeps its quorum (with 3+ nodes: its 3 voters)
+    without this one: the quorum gate (components/render/quorum.py), what a node's restart for
+    `operation` waits for."""
+    change = Change(f"the {operation.name} of {node.name}", away=node.datastore, away_name=node.name,
+                    whole=want_voters)
     return fill("microk8s-refresh-gate.sh", read_timeout=READ_TIMEOUT_SECONDS, node=Both(node.name),
-                voters_gate=Raw(voters), nothing_text=Text(operation.nothing),
-                rule_text=Raw(operation.rule))  # Raw: rendered above, and the rule in this program's own words (an apostrophe)
+                voters_gate=Raw(quorum.gate(change, node.name, node.datastore)), nothing_text=Text(operation.nothing),
+                rule_text=Raw(operation.rule))  # Raw: rendered there, and the rule in this program's own words (an apostrophe)
 
 
 def check_command(node: RolloutNode, target: Target, *, mark: bool, sudo: bool) -> str:
@@ -145,7 +147,9 @@ def preflight_health(main: RolloutNode, target: Target, *, want_voters: int, sud
     the datastore's voters whole, read as root, before any step of the run."""
     health = fill("microk8s-refresh-health.sh", due=Raw(_due(main, target, mark=False)), gate=Raw(gate(main, want_voters)),
                   node_text=Text(main.name))  # Raw: rendered here
-    return fill("preflight-microk8s-health.sh", health=Raw(remote(health, sudo=sudo)))  # Raw: rendered above
+    return fill("preflight-as-root.sh", check="microk8s-health",
+                why_text=Text("no rolling refresh starts while a node is NotReady or the datastore lacks its voters"),
+                as_root=Raw(remote(health, sudo=sudo)))  # Raw: rendered above
 
 
 def preflight_check(node_name: str, channel: str) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import names
 from ..site import Ha, Install, Scaling
+from . import quorum
 from .answers import expect_driver, settings_replies
 from .backups import datastore_backup
 from .shell import (APPLIED_DIR, applied_guard, ensure_package, record_applied, remote,
@@ -18,14 +19,18 @@ def settings(install: Install, scaling: Scaling, ha: Ha) -> list[Any]:
     return [[r.pattern, r.text] for r in settings_replies(install, scaling, ha)]
 
 
-def reconfigure_command(main_name: str, scaling: Scaling, datastore_backups: int, *, sudo: bool) -> str:
+def reconfigure_command(main_name: str, main_datastore: str, scaling: Scaling, datastore_backups: int, *,
+                        sudo: bool) -> str:
     """`elma365ctl reconfigure` asks every setting again (autoscaling, Linkerd, HA, the external
     services): it runs when any of them differs from what the node last applied (or installed).
     Autoscaling switched on moves the replica counts: the manual counts applied before no longer
-    hold, so their records go, and the scale steps run again when the site returns to them."""
+    hold, so their records go, and the scale steps run again when the site returns to them. It runs
+    only while the datastore's answering voters are a majority (the quorum gate; `main_datastore`: how
+    the datastore lists the main node)."""
     auto = scaling.autoscaling
     forget_counts = f"rm -f {APPLIED_DIR}/scale-*\n" if auto is not None and auto.enabled else ""
-    body = fill("reconfigure.sh", applied_guard=Raw(applied_guard(names.APPLIED_SETTINGS)),
+    gate = quorum.gate(quorum.Change("elma365ctl reconfigure"), main_name, main_datastore)
+    body = fill("reconfigure.sh", applied_guard=Raw(applied_guard(names.APPLIED_SETTINGS)), quorum_gate=Raw(gate),
                 private_driver=Raw(stdin_to_private_file("driver", "reconfigure.exp")),
                 ensure_expect=Raw(ensure_package("expect", "expect")),
                 datastore_backup=Raw(datastore_backup(datastore_backups, "the settings (HA mode) change")),

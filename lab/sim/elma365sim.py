@@ -695,6 +695,37 @@ def node_ready(lab, st):
     return bool(st["nodes"].get(lab.node, {}).get("up"))
 
 
+DQLITE_PORT = 19001
+
+
+def dqlite_answers(address):
+    """Whether the dqlite node at `address` answers: its port takes a connection (the lab runs
+    lab/sim/datastore-port there while the node lives; killing the node closes it)."""
+    import socket  # imported here: every call of the simulated tools pays for its imports
+    try:
+        with socket.create_connection((address, DQLITE_PORT), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def dqlite_voters(st, node):
+    """The datastore's voters as `node` knows them (their datastore addresses: 127.0.0.1 until a node
+    first joined, a cluster of one), with whether each is away (refreshing; dqlite_away)."""
+    if node not in st["members"]:
+        return [("127.0.0.1", False)]   # a lone MicroK8s
+    return [(st["nodes"].get(n, {}).get("datastore") or "127.0.0.1", dqlite_away(st, n))
+            for n in st["members"] if n not in st["workers"]]
+
+
+def dqlite_leader(lab, st):
+    """Whether the datastore has a leader, as seen from this node: a majority of its voters answer
+    (this node's own dqlite counts as answering: it runs this tool; a voter away does not)."""
+    voters = dqlite_voters(st, lab.node)
+    answering = [a for a, away in voters if not away and (a in ("127.0.0.1", lab.address) or dqlite_answers(a))]
+    return len(answering) >= len(voters) // 2 + 1
+
+
 def mk_status(lab, args):
     wait = "--wait-ready" in args
     timeout = None
@@ -705,23 +736,24 @@ def mk_status(lab, args):
         except (IndexError, ValueError):
             raise Fail("microk8s status: --timeout requires a number")
     deadline = None if timeout is None else time.time() + timeout
+    # MicroK8s' scripts/wrappers/status.py: is_cluster_ready() (common/utils.py) asks the API server
+    # (`kubectl get all`), which cannot read a datastore without a leader (a majority of its voters
+    # dead): "microk8s is not running", exit 1 (with --wait-ready, once the wait is over). With a
+    # leader, print_pretty lists what get_dqlite_info reads with `dqlite ... k8s .cluster`: the
+    # configuration, so a dead voter is still listed.
     while True:
         st = lab.load()
-        if node_ready(lab, st) or not wait:
+        ready = node_ready(lab, st) and dqlite_leader(lab, st)
+        if ready or not wait:
             break
         if deadline is not None and time.time() >= deadline:
             raise Fail("microk8s is not running. Timed out waiting for the node to become ready.")
         time.sleep(0.2)
-    if not node_ready(lab, st):
+    if not ready:
         print("microk8s is not running. Use microk8s inspect for a deeper inspection.")
         return 1
-    if lab.node in st["members"]:
-        # a voter's datastore address: 127.0.0.1 until a node first joined (a cluster of one)
-        # (a voter away for a refresh is listed again once it is back)
-        masters = [st["nodes"].get(n, {}).get("datastore") or "127.0.0.1"
-                   for n in st["members"] if n not in st["workers"] and not dqlite_away(st, n)]
-    else:
-        masters = ["127.0.0.1"]   # a lone MicroK8s
+    # a voter away for a refresh is listed again once it is back
+    masters = [a for a, away in dqlite_voters(st, lab.node) if not away]
     print("microk8s is running")
     print("high-availability: %s" % ("yes" if len(masters) >= 3 else "no"))
     print("  datastore master nodes: %s" % " ".join("%s:19001" % a for a in masters))
@@ -773,9 +805,24 @@ def mk_remove_node(lab, args):
         if name == lab.node:
             raise Fail("microk8s remove-node: cannot remove the node you are running on")
         if name in st["members"]:
+            # MicroK8s' scripts/wrappers/remove_node.py (remove_dqlite_node): a node still in dqlite
+            # is refused without --force (on stdout, exit 1); with --force, delete_dqlite_node runs
+            # `dqlite ... k8s ".remove <ep>"`, which needs the datastore's leader (a majority of its
+            # voters); when it fails: "Contacting node <own ep> failed. Error:", repr(err), exit 2.
             if not force:
-                raise Fail("Node %s is still part of the cluster, run 'microk8s leave' on it first "
-                           "(or use --force)" % name)
+                print("Removal failed. Node %s is registered with dqlite. Please, run first 'microk8s leave' on "
+                      "the departing node. \nIf the node is not available anymore and will never attempt to join "
+                      "the cluster in the future use the '--force' flag \nto unregister the node while removing it."
+                      % name)
+                return 1
+            if not dqlite_leader(lab, st):
+                print("Contacting node %s:19001 failed. Error:" % lab.address)
+                print("CalledProcessError(1, ['/snap/microk8s/current/bin/dqlite', '-s', "
+                      "'file:///var/snap/microk8s/current/var/kubernetes/backend/cluster.yaml', '-c', "
+                      "'/var/snap/microk8s/current/var/kubernetes/backend/cluster.crt', '-k', "
+                      "'/var/snap/microk8s/current/var/kubernetes/backend/cluster.key', '-f', 'json', 'k8s', "
+                      "'.remove %s:19001'])" % st["nodes"].get(name, {}).get("datastore", name))
+                return 2
             st["members"].remove(name)
             if name in st["workers"]:
                 st["workers"].remove(name)
@@ -789,8 +836,7 @@ def mk_remove_node(lab, args):
             raise Fail("Node %s does not exist in Kubernetes." % name)
         uncordoned(st, name)
         lab.save(st)
-    print("Removed node %s" % name)
-    return 0
+    return 0   # remove_node.py prints nothing when it succeeds
 
 
 # kubectl options that take a value as the next word (`--timeout 60s`), for telling the node names apart
