@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lab measure plan system-packages pulumi hostkeys verify backup restore golden clean
+.PHONY: test lab measure plan system-packages pulumi hostkeys verify backup restore recover golden clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PY) -m venv $(VENV)
@@ -64,6 +64,12 @@ backup: $(BIN)/.installed
 restore: $(BIN)/.installed
 	@if [ -z "$(STACK)" ] || [ -z "$(BACKUP)" ]; then echo "usage: make restore STACK=<name> BACKUP=<file> [YES=1] [KEY=<ssh private key file>]" >&2; exit 2; fi
 	$(BIN)/python -m components.verify.backup_cli restore --backup "$(BACKUP)" $(if $(YES),--yes) $(if $(KEY),--stack stacks/Pulumi.$(STACK).yaml --key $(KEY),--pulumi-stack $(STACK) --cwd "$(CURDIR)")
+
+# a datastore that lost its quorum, brought back by hand (docs/lost-quorum.md)
+recover: $(BIN)/.installed
+	@if [ -z "$(STACK)" ] || [ -z "$(SURVIVORS)" ]; then echo "usage: make recover STACK=<name> SURVIVORS=<node,...> [FROM=<node>] [ALLOW_OLDER=1] [YES=1] [KEY=<ssh private key file>]" >&2; exit 2; fi
+	$(BIN)/python -m components.recover $(if $(KEY),--stack stacks/Pulumi.$(STACK).yaml --key $(KEY),--pulumi-stack $(STACK)) \
+		--survivors $(SURVIVORS) $(if $(FROM),--from $(FROM)) $(if $(ALLOW_OLDER),--allow-older) $(if $(YES),--yes)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -131,6 +131,7 @@ READ_VOTERS = "voters"                 # from READ_STATUS, by the preflight's fi
 READ_DATASTORE = "datastore"           # the same
 READ_CHANNEL = "channel"               # from READ_SNAP, by the preflight's filter
 READ_HELD = "held"                     # the same
+READ_QUORUM = "quorum"                 # the datastore's quorum facts (facts-datastore.sh)
 READ_NODES = "nodes"                   # kubectl get nodes, on the main node
 READ_ELMA365CTL = "elma365ctl"         # elma365ctl status, on the main node
 READ_KUBECONFIG = "kubeconfig"         # microk8s config, credentials filtered out, on the main node

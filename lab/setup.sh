@@ -3,7 +3,8 @@
 # makes sure the packages' own system services are not left running: the lab
 # starts its own sshd/haproxy instances (see lab/site.py).
 set -euo pipefail
-PKGS="openssh-server openssh-client haproxy keepalived expect iproute2 curl util-linux shellcheck socat"
+# go-dqlite: dqlite-demo and the dqlite shell, each lab node's real datastore (lab/sim/datastore.py)
+PKGS="openssh-server openssh-client haproxy keepalived expect iproute2 curl util-linux shellcheck socat go-dqlite"
 
 if [ "$(id -u)" != 0 ]; then
     echo "lab/setup.sh: must be run as root" >&2

@@ -43,7 +43,8 @@ PYTHON = "/usr/bin/python3"
 SSHD = "/usr/sbin/sshd"
 SSH_PORT = 2222
 WEB_PORT = 8080
-DATASTORE_PORT = 19001   # MicroK8s' dqlite: lab/sim/datastore-port answers there while a node lives
+# each node's datastore (lab/sim/datastore.py): dqlite on <address>:19001, its key/value API on :19080
+DATASTORE_PORTS = [19001, 19080]
 HAPROXY_NAME = "haproxy"
 # ELMA365_LAB_NET=<n> moves a lab to 127.<n>.0.x, so that labs can run side by side.
 LAB_NET = int(os.environ.get("ELMA365_LAB_NET", "0"))
@@ -53,7 +54,7 @@ MAX_NODES = 12
 # bash reads for every SSH command, would otherwise add ~0.25 s to each lab command).
 PRIVATE_DIRS = ["/opt", "/usr/local/bin", "/var/snap", "/etc/haproxy", "/root",
                 "/var/lib/elma365-cluster", "/var/log/elma365-cluster", "/run/haproxy",
-                "/etc/keepalived", "/run/keepalived"]
+                "/etc/keepalived", "/run/keepalived", "/snap"]
 # With two or more balancers (a virtual IP), the lab is a network of its own: a bridge in this
 # machine's namespace carries the nodes' addresses (their sshd and web endpoints stay in this
 # namespace), and each balancer is a network namespace with one veth on the bridge. Nothing is
@@ -266,13 +267,30 @@ class LabSite:
         (web.py) opens or closes <address>:8080 within ~0.1 s. Under the simulator's state lock."""
         self._change_state(lambda st: st.setdefault("nodes", {}).setdefault(name, {}).__setitem__("up", bool(up)))
 
+    def _dqlite(self):
+        """The cluster's real dqlite (lab/sim/datastore.py), asked from outside every node: through
+        each member's endpoint, as a client that knows no cluster.yaml."""
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("lab_datastore", os.path.join(SIM_DIR, "datastore.py"))
+        ds = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(ds)
+        st = self.state()
+        addresses = [st["addresses"][m] for m in st.get("members", []) if m in st.get("addresses", {})]
+        if not addresses:
+            raise RuntimeError("lab: no datastore member yet (nothing installed)")
+        return ds.Datastore(addresses[0], servers=",".join(ds.endpoint(a) for a in addresses))
+
     def datastore(self):
         """The cluster's Kubernetes datastore entries (what `microk8s dbctl` backs up and restores)."""
-        return dict(self.state().get("datastore") or {})
+        rows = self._dqlite().dump()
+        if rows is None:
+            raise RuntimeError("lab: the datastore does not answer (no dqlite leader)")
+        return rows
 
     def put_datastore(self, key, value):
         """One datastore entry written, as an API server write would (a lab stand-in for kubectl apply)."""
-        self._change_state(lambda st: st.setdefault("datastore", {}).__setitem__(key, value))
+        if not self._dqlite().put(key, value):
+            raise RuntimeError("lab: the datastore does not answer (no dqlite leader)")
 
     # ------------------------------------------------------------------
     # up
@@ -289,7 +307,8 @@ class LabSite:
             raise LabError("the lab must be run as root (mount namespaces, sshd)")
         if not 1 <= int(nodes) <= MAX_NODES:
             raise LabError("nodes must be between 1 and %d" % MAX_NODES)
-        for tool in (SSHD, shutil.which("unshare"), shutil.which("ssh-keygen"), PYTHON):
+        for tool in (SSHD, shutil.which("unshare"), shutil.which("ssh-keygen"), PYTHON, "/usr/bin/dqlite-demo",
+                     "/usr/bin/dqlite"):
             if not tool or not os.path.exists(tool):
                 raise LabError("missing tool %s: run lab/setup.sh" % tool)
         if (haproxy or balancers) and not shutil.which("haproxy"):
@@ -328,7 +347,7 @@ class LabSite:
             hosts.append({"name": HAPROXY_NAME, "address": HAPROXY_ADDRESS, "port": SSH_PORT, "role": "haproxy"})
         self._write_json(os.path.join(self.run, "layout.json"), hosts)
         busy = [(h["address"], p) for h in hosts if not h.get("netns")   # a new namespace has nothing bound
-                for p in ([SSH_PORT, WEB_PORT, DATASTORE_PORT] if h["role"] == "node" else [SSH_PORT])
+                for p in ([SSH_PORT, WEB_PORT] + DATASTORE_PORTS if h["role"] == "node" else [SSH_PORT])
                 if not _port_free(h["address"], p)]
         if busy:
             raise LabError("address(es) already in use (another lab running?): %s"
@@ -369,7 +388,7 @@ class LabSite:
                 os.makedirs(root + d, exist_ok=True)
             bindir = root + "/usr/local/bin"
             with open(os.path.join(bindir, ".elma365-lab-node.json"), "w") as f:
-                json.dump({"node": h["name"], "address": h["address"], "state": self.state_dir}, f)
+                json.dump({"node": h["name"], "address": h["address"], "state": self.state_dir, "sim": SIM_DIR}, f)
             if not os.path.exists("/usr/bin/sudo"):
                 self._install(os.path.join(bindir, "sudo"), text=SUDO_SHIM)
             if h["role"] == "node":
@@ -395,6 +414,9 @@ class LabSite:
         deadline = time.time() + timeout
         for h in hosts:
             self._wait_sshd(h, deadline)
+        if not fresh:
+            for h in cluster:
+                self._boot(h["name"])
 
         info = {
             "nodes": [{"name": h["name"], "address": h["address"], "port": h["port"], "hostKey": h["hostKey"]}
@@ -506,10 +528,6 @@ class LabSite:
             script.append("mkdir -p '%s' '%s%s'" % (d, root, d))
             script.append("mount --bind '%s%s' '%s'" % (root, d, d))
         script += self._own_host_files(h, root)
-        if h["role"] == "node":
-            # the node's datastore port, in its namespace: it dies with the node (stop_node)
-            script.append("%s '%s' '%s' %d >>'%s' 2>&1 &" % (PYTHON, os.path.join(SIM_DIR, "datastore-port"),
-                                                              h["address"], DATASTORE_PORT, log))
         script.append("exec %s -D -f '%s' -E '%s'" % (SSHD, conf, log))
         subprocess.run([SSHD, "-t", "-f", conf], check=True)
         argv = ["unshare", "--mount", "--uts", "--propagation", "private", "/bin/sh", "-c", "\n".join(script)]
@@ -721,6 +739,12 @@ class LabSite:
                 if entry.isdigit() and int(entry) not in victims and int(entry) != os.getpid():
                     if _mnt_ns(int(entry)) == ns:
                         victims.append(int(entry))
+        for v in victims:
+            if _cmdline(v).startswith("/usr/bin/dqlite-demo "):
+                try:
+                    os.kill(v, signal.SIGKILL)   # a datastore dies as on a power loss (without a quorum it ignores SIGTERM)
+                except ProcessLookupError:
+                    pass
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for v in victims:
                 try:
@@ -768,6 +792,12 @@ class LabSite:
         if pid and _pid_alive(pid) and self._ours(pid):
             return
         self._start_sshd(h, wait=True)
+        if h["role"] == "node":
+            self._boot(name)
+
+    def _boot(self, name):
+        """What the node's init starts at boot: the snaps' services (MicroK8s' datastore)."""
+        self.on_host(name, "'%s' boot >/dev/null" % os.path.join(SIM_DIR, "snapd"))
 
     # ------------------------------------------------------------------
     def status(self):

@@ -62,7 +62,9 @@ def test_after_the_joins_each_backup_is_checked_and_on_the_other_voters(new_lab)
     # make verify reports each place: the count, the newest one's age, whether they verify
     report_rows = verify_rows(lab)
     assert re.fullmatch(rf"3 kept, the newest \d+ min old \({newest}\), all verify", report_rows["elma365-1"])
-    assert report_rows["elma365-2"].startswith("2 kept") and report_rows["elma365-2"].endswith("all verify")
+    # go-dqlite keeps one voter in a cluster of two (app/roles.go): elma365-2 was a spare at the second
+    # join, so the backup before it stayed on the main node; both got the one before the HA change
+    assert report_rows["elma365-2"].startswith("1 kept") and report_rows["elma365-2"].endswith("all verify")
     assert report_rows["elma365-3"].startswith("1 kept") and report_rows["elma365-3"].endswith("all verify")
     # a copy damaged where it is kept is a drift there, named
     with open(kept(lab, "elma365-3") / newest, "r+b") as damaged:

@@ -61,7 +61,7 @@ def test_install_and_every_prepare_wait_for_every_nodes_checks(site):
 
 def test_only_joining_nodes_probe_the_main_nodes_microk8s_ports(site):
     main = site.command("elma365-1-preflight").inputs["create"]
-    assert "/dev/tcp/" not in main
+    assert "for port in" not in main and "probe 192.168.1.51" not in main
     for node in NODES[1:]:
         create = site.command(f"{node}-preflight").inputs["create"]
         assert f"for port in {' '.join(map(str, MICROK8S_PORTS))}; do" in create

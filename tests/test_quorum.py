@@ -60,7 +60,7 @@ def test_a_refusal_names_the_voters_that_do_not_answer():
     why = verdict(store(A, B, C, dead=(C,)), Change("elma365-4 joins", joining=("elma365-4",))).why
     assert C in why and "elma365-4" in why and "#2348" in why
     why = verdict(store(A, B, C, dead=(B, C)), Change("run", forced=(C,), joining=("elma365-4",))).why
-    assert "lost quorum" in why and C in why
+    assert "quorum lost" in why and "docs/lost-quorum.md" in why and C in why
     assert "with 10.0.0.3:19001 counted as removed" in verdict(store(A, B, C, dead=(C,)), REPLACE_C).why
 
 

@@ -86,10 +86,13 @@ def S(out: str, rc: int = 0) -> fs.Section:
     return fs.Section(rc, out)
 
 
+QUORUM = "quorum ok\nvoters 192.168.1.51:19001=up 192.168.1.52:19001=up 192.168.1.53:19001=up\ndqlite up"
+
+
 def healthy(site=SITE) -> dict[str, fs.HostOutput]:
     hosts = {}
     for node in site.active:
-        sections = {"status": S(STATUS), "version": S(VERSION), "snap": S(SNAP)}
+        sections = {"status": S(STATUS), "version": S(VERSION), "snap": S(SNAP), "quorum": S(QUORUM)}
         if node == site.main:
             sections.update(nodes=S(NODES), elma365ctl=S(CTL), kubeconfig=S(KUBECONFIG))
         hosts[node.name] = fs.HostOutput(True, sections)
@@ -225,11 +228,13 @@ READ_ONLY = {"microk8s status", "microk8s version", "snap list microk8s", "micro
 
 
 def test_host_scripts_run_only_read_only_commands():
-    commands = [c for name, c in microk8s.node_sections(main=True) if name != "certificates"]
+    commands = [c for name, c in microk8s.node_sections(main=True) if name not in ("certificates", "quorum")]
     # the certificates are read as the preflight reads them: openssl x509 and date, nothing else
     certificates = dict(microk8s.node_sections(main=False))["certificates"]
     assert set(re.findall(r'"\$ssl" (\S+)', certificates)) == {"x509"} and "microk8s" not in certificates.replace(
         "/snap/microk8s/current", "").replace("MicroK8s", "").replace("microk8s refresh-certs -c", "")
+    # the quorum read: the preflight's own (facts-datastore.sh): files, port probes, `dqlite .leader`
+    assert dict(microk8s.node_sections(main=True))["quorum"] == microk8s.QUORUM_READ
     for command in commands:
         tool = command.replace("$T ", "").split(" |")[0]
         assert tool in READ_ONLY, tool
@@ -264,8 +269,8 @@ def test_the_host_script_runs_every_section_even_when_one_fails(tmp_path):
                           env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     sections = fs.parse_sections(done.stdout)
-    assert set(sections) == {"status", "version", "snap", "certificates", "nodes", "elma365ctl", "kubeconfig", "backups",
-                             "voters", "datastore", "channel", "held"}   # the last four: read on the node from the others
+    assert set(sections) == {"status", "version", "snap", "certificates", "quorum", "nodes", "elma365ctl", "kubeconfig",
+                             "backups", "voters", "datastore", "channel", "held"}   # the last four: read on the node from the others
     assert sections["status"] == fs.Section(1, NOT_RUNNING)
     assert sections["snap"] == fs.Section(0, SNAP)
     assert sections["channel"] == fs.Section(0, "1.28/stable") and sections["held"] == fs.Section(0, "held")

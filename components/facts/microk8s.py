@@ -17,7 +17,7 @@ from .. import names
 from ..site import Site
 from ..render.template import fill
 from . import backups, certificates, elma365
-from .node import CHANNEL_OF, HELD_OF, datastore_members, members
+from .node import CHANNEL_OF, HELD_OF, datastore_members, members, quorum_facts
 from .sections import host_script
 
 # `microk8s config` prints the admin credentials: only their kind leaves the node, never their value
@@ -32,12 +32,15 @@ NODE_FACTS = ((names.READ_VOTERS, names.READ_STATUS, datastore_members("master")
 
 # the node's certificates as its preflight reads them (FACT lines of the node `-`)
 CERTIFICATES = fill("facts-fact.sh", node="-") + "\n" + certificates.facts_script()
+# the preflight's quorum facts (facts-datastore.sh), each as `<name> <value>`
+QUORUM_READ = 'fact() { printf "%s %s\\n" "$1" "$2"; }\n' + quorum_facts()
 
 
 def node_sections(main: bool) -> list[tuple[str, str]]:
     """What is read on a node; the main node also answers for the cluster."""
     sections = [(names.READ_STATUS, "$T microk8s status"), (names.READ_VERSION, "$T microk8s version"),
-                (names.READ_SNAP, "$T snap list microk8s"), (names.READ_CERTIFICATES, CERTIFICATES)]
+                (names.READ_SNAP, "$T snap list microk8s"), (names.READ_CERTIFICATES, CERTIFICATES),
+                (names.READ_QUORUM, QUORUM_READ)]
     if main:
         sections += [(names.READ_NODES, "$T microk8s kubectl get nodes"), (names.READ_ELMA365CTL, elma365.STATUS),
                      (names.READ_KUBECONFIG, KUBECONFIG_SUMMARY)]
@@ -117,3 +120,19 @@ def parse_kubeconfig_summary(text: str) -> dict[str, str]:
     if creds:
         found["credentials"] = ", ".join(creds)
     return found
+
+
+@dataclass(frozen=True)
+class Quorum:
+    """The datastore's quorum as a node read it (facts-datastore.sh)."""
+    state: str                      # ok | lost | none | unknown
+    answering: tuple[str, ...] = ()  # voters whose dqlite port answers
+    silent: tuple[str, ...] = ()     # voters whose does not
+    own: str = "none"               # this node's own dqlite: up | down | none
+
+
+def parse_quorum(text: str) -> Quorum:
+    facts = dict(line.split(" ", 1) for line in text.splitlines() if " " in line)
+    voters = [v.rpartition("=") for v in facts.get("voters", "").split() if "=" in v]
+    return Quorum(facts.get("quorum", "unknown").strip(), tuple(a for a, _, s in voters if s == "up"),
+                  tuple(a for a, _, s in voters if s == "down"), facts.get("dqlite", "none").strip())

@@ -17,6 +17,10 @@ The facts (one `FACT <node> <name> <value>` line each, read-only; components/scr
     refreshes   held | not held | absent    MicroK8s' automatic refreshes (`snap list`: Notes `held`)
     systemhold  <time> | forever | none     `snap get system refresh.hold` (every snap's refreshes)
     cert...     MicroK8s' certificates: days left and end of each (components/facts/certificates.py)
+    quorum      ok | lost | none | unknown  whether the dqlite datastore has a leader (facts-datastore.sh:
+                                            MicroK8s' backend folder, its voters probed, `.leader`)
+    voters      <addr>:19001=up|down ... | none  each voter of cluster.yaml and whether it answers
+    dqlite      up | down | none            this node's own dqlite (down: MicroK8s stopped here)
 
 The rules over them (the preflight's `site` check, the install step's refusal) are
 components/render/preflight.py's.
@@ -37,6 +41,13 @@ ELMA365_NAMESPACE = "elma365"
 DATASTORE_PORT = 19001
 LONE_DATASTORE = f"127.0.0.1:{DATASTORE_PORT}"   # the datastore of a MicroK8s nobody joined (alone, or the first node)
 READ_TIMEOUT_SECONDS = 120   # a MicroK8s that hangs is "unknown", not a stuck preflight
+# MicroK8s' datastore: its backend folder and the dqlite shell of the snap (microk8s.io/docs/restore-quorum)
+BACKEND = "/var/snap/microk8s/current/var/kubernetes/backend"
+DQLITE = "/snap/microk8s/current/bin/dqlite"
+PROBE_TIMEOUT_SECONDS = 2    # a voter's dqlite port: it answers at once, or the voter is down
+# where every refusal over a lost quorum sends the operator (the preflight's datastore check, the quorum gate)
+LOST_QUORUM_RUNBOOK = "docs/lost-quorum.md (make recover STACK=<stack> SURVIVORS=<node>,...)"
+LEADER_TIMEOUT_SECONDS = 10  # the dqlite shell waits for a leader forever; an election takes a few seconds
 LINE = re.compile(r"^FACT (?P<node>\S+) (?P<name>[a-z0-9]+) (?P<value>.*)$")
 
 # ------------------------------------------------------------------ reads: one text for every reader
@@ -88,10 +99,18 @@ def members(text: str) -> tuple[str, ...]:
 def facts_script(node_name: str) -> str:
     """The read-only fact lines of the node `node_name`, and the same facts as shell variables (for a
     script that runs as root on the node: the install step)."""
-    return fill("facts.sh", node=node_name, installed_marker=INSTALLED_MARKER, joined_marker=JOINED_MARKER,
-                snap_channel=Raw(SNAP_CHANNEL), datastore_members=Raw(datastore_members()),  # reads above
-                snap_held=Raw(SNAP_HELD), snapd_version=Raw(SNAPD_VERSION),
-                timeout=READ_TIMEOUT_SECONDS, namespace=ELMA365_NAMESPACE, membership_lone=LONE_DATASTORE)
+    return "\n".join([
+        fill("facts.sh", node=node_name, installed_marker=INSTALLED_MARKER, joined_marker=JOINED_MARKER,
+             snap_channel=Raw(SNAP_CHANNEL), datastore_members=Raw(datastore_members()),  # reads above
+             snap_held=Raw(SNAP_HELD), snapd_version=Raw(SNAPD_VERSION),
+             timeout=READ_TIMEOUT_SECONDS, namespace=ELMA365_NAMESPACE, membership_lone=LONE_DATASTORE),
+        quorum_facts()])
+
+
+def quorum_facts() -> str:
+    """The datastore's quorum facts (quorum, voters, dqlite), after facts.sh's (its `fact`)."""
+    return fill("facts-datastore.sh", backend=BACKEND, dqlite=DQLITE, probe_timeout=PROBE_TIMEOUT_SECONDS,
+                leader_timeout=LEADER_TIMEOUT_SECONDS)
 
 
 def read_facts(node_name: str, *, sudo: bool, address: Optional[str] = None) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Optional
 
-from ..facts.node import DATASTORE_PORT, ELMA365_NAMESPACE, datastore_address, print_facts, read_facts
+from ..facts.node import DATASTORE_PORT, ELMA365_NAMESPACE, LOST_QUORUM_RUNBOOK, datastore_address, print_facts, read_facts
 from ..site import Node, Preflight
 from . import quorum
 from .certificates import CertificateCheck, preflight_check as certificate_check
@@ -116,8 +116,8 @@ def preflight_command(node_name: str, main: Node, adopt: bool, preflight: Prefli
     `certificates`: what the node's certificates are checked against."""
     address = certificates.address if certificates else None
     parts = [fill("preflight-report.sh", node_text=Text(node_name)), read_facts(node_name, sudo=sudo, address=address),
-             site_rules(node_name, main, adopt), refresh_hold_check(node_name), *_refresh_checks(node_name, refresh, sudo),
-             *_certificate_checks(node_name, certificates)]
+             site_rules(node_name, main, adopt), quorum_check(node_name), refresh_hold_check(node_name),
+             *_refresh_checks(node_name, refresh, sudo), *_certificate_checks(node_name, certificates)]
     if preflight.enabled:
         checks = _checks(is_main=node_name == main.name, main_cluster_address=main.cluster_address,
                          sudo=sudo, preflight=preflight)
@@ -141,21 +141,26 @@ def _certificate_checks(node_name: str, certificates: Optional[CertificateCheck]
     return [certificate_check(node_name, certificates)] if certificates else []
 
 
+def quorum_check(node_name: str) -> str:
+    """The `datastore` check over the quorum facts (facts-datastore.sh): refused on a lost quorum,
+    pointing to the recovery the operator runs by hand."""
+    return fill("preflight-datastore.sh", node_text=Text(node_name), runbook=LOST_QUORUM_RUNBOOK)
+
+
 def preflight_update_command(node_name: str, *, refresh: Optional[RefreshPlan], sudo: bool,
                              certificates: Optional[CertificateCheck] = None) -> str:
     """A passed check re-runs only when what it checks changes (its triggers: a replace, i.e. its
     create). Any other change (a new key, new script text) reaches a node that passed already: it
-    only reads again what the node runs (the stack output `facts`), and, with a pinned channel or
-    a refresh number, checks that a refresh may roll."""
+    reads again what the node runs (the stack output `facts`), checks that the datastore has its
+    quorum, with a pinned channel or a refresh number that a refresh may roll, and the node's
+    certificates."""
     in_service = f'echo "PREFLIGHT {node_name} in-service ok passed before; not checked again"'
-    checks = _refresh_checks(node_name, refresh, sudo) + _certificate_checks(node_name, certificates)
     address = certificates.address if certificates else None
-    if checks:
-        return remote("\n".join([fill("preflight-report.sh", node_text=Text(node_name)),
-                                  f"facts=$({print_facts(node_name, sudo=sudo, address=address)})", "printf '%s\\n' \"$facts\"",
-                                  *checks, in_service, fill("preflight-verdict.sh")]),
-                      sudo=False)
-    return remote("\n".join([print_facts(node_name, sudo=sudo, address=address), in_service]), sudo=False)
+    facts = fill("facts-quorum-read.sh", print_facts=Raw(print_facts(node_name, sudo=sudo, address=address)))  # rendered here
+    return remote("\n".join([fill("preflight-report.sh", node_text=Text(node_name)), facts,
+                              quorum_check(node_name), *_refresh_checks(node_name, refresh, sudo),
+                              *_certificate_checks(node_name, certificates), in_service, fill("preflight-verdict.sh")]),
+                  sudo=False)
 
 
 def quorum_command(main: Node, plan: quorum.Change, *, sudo: bool) -> str:

@@ -8,7 +8,7 @@ voters answer (each voter's datastore port takes a connection) and refuses, nami
 - while the answering voters are not a majority (dead nodes force-removed in this run count as
   removed first, so a site that lost one voter of three may replace it);
 - the force-removal of dead voters when the voters that answer are not a majority of all the listed
-  ones (dqlite cannot commit the removal: that is lost quorum, docs/replace-dead-node.md);
+  ones (dqlite cannot commit the removal: that is a lost quorum, recovered by hand: docs/lost-quorum.md);
 - a join while a voter that is not being removed does not answer (MicroK8s #2348: a join beside a
   dead voter took a whole cluster down; its force-removal goes first);
 - a step that takes an answering voter away (a leave for good; a restart for a while, where the
@@ -25,13 +25,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..facts.node import LONE_DATASTORE, READ_TIMEOUT_SECONDS, datastore_members
+from ..facts.node import (BACKEND, LONE_DATASTORE, LOST_QUORUM_RUNBOOK, PROBE_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS,
+                          datastore_members)
 from .shell import remote
 from .template import Raw, Text, fill
 
 # dqlite's configuration on a node (MicroK8s: $SNAP_DATA/var/kubernetes/backend): readable without a quorum
-CLUSTER_YAML = "/var/snap/microk8s/current/var/kubernetes/backend/cluster.yaml"
-PROBE_TIMEOUT_SECONDS = 3   # a voter whose datastore port does not take a connection by then does not answer
+CLUSTER_YAML = f"{BACKEND}/cluster.yaml"
+# a lost quorum's refusal, in the preflight's datastore check's words (preflight-datastore.sh)
+LOST = f"quorum lost, nothing was changed; recover by hand: {LOST_QUORUM_RUNBOOK}"
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,10 @@ def verdict(datastore: Datastore, change: Change) -> Verdict:
     others = n - 1 if change.away and change.away in counted else n
     away = change.away_name or "no node"
     if n == 0:
-        return Verdict(False, "the datastore lists no voters: it has lost its quorum "
-                              "(docs/replace-dead-node.md: lost quorum)")
+        return Verdict(False, f"the datastore lists no voters: {LOST}")
     if removed and all_a < all_n // 2 + 1:
         return Verdict(False, f"removing {' '.join(removed)} needs a majority of the {all_n} voters answering, "
-                              f"and {all_a} answer: the datastore has lost its quorum "
-                              "(docs/replace-dead-node.md: lost quorum)")
+                              f"and {all_a} answer: {LOST}")
     if a < need:
         return Verdict(False, f"{text}, fewer than the {need} a majority needs")
     if pending and silent:
@@ -109,7 +109,7 @@ def _fragment(change: Change, node_name: str, self_datastore: str) -> str:
                 datastore_voters=Raw(datastore_members("master")),  # Raw: the fact layer's filter
                 self_datastore=self_datastore, lone_datastore=LONE_DATASTORE, away=change.away,
                 away_text=Text(change.away_name or "no node"), leaves="yes" if change.leaves else "no",
-                whole=change.whole, cluster_yaml=CLUSTER_YAML)
+                whole=change.whole, cluster_yaml=CLUSTER_YAML, runbook=LOST_QUORUM_RUNBOOK)
 
 
 def gate(change: Change, node_name: str, self_datastore: str) -> str:

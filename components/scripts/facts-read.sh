@@ -4,6 +4,7 @@ if ! facts=$({{read_facts}} 2>&1); then
   facts=""
 fi
 marker=""; elma365=""; workloads=""; datastore=""; membership=""; snapd=""; systemhold=""
+quorum=""; voters=""; dqlite=""
 while read -r tag _ name value; do
   [ "$tag" = FACT ] || continue
   echo "$tag $node $name $value"
@@ -15,5 +16,8 @@ while read -r tag _ name value; do
     membership) membership=$value ;;
     snapd) snapd=$value ;;
     systemhold) systemhold=$value ;;
+    quorum) quorum=$value ;;
+    voters) voters=$value ;;
+    dqlite) dqlite=$value ;;
   esac
 done <<< "$facts"

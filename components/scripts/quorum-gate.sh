@@ -3,6 +3,7 @@
 # quorum_refused (why not) or quorum_ok; changes nothing. A voter answers when its datastore port takes
 # a connection from here (this node's own entry: when its `microk8s status` answered).
 quorum_refused=""
+quorum_runbook={{runbook}}
 quorum_ok=""
 quorum_answers() {  # HOST:PORT
   local host=${1%:*} port=${1##*:}
@@ -30,7 +31,7 @@ elif ! quorum_status=$(timeout {{read_timeout}} microk8s status 2>&1); then
     while read -r voter; do
       if [ "$voter" = {{self_datastore}} ] || quorum_answers "$voter"; then answering+=("$voter"); else silent+=("$voter"); fi
     done < <(awk '/Address:/ { a = $NF } /Role:/ { if ($NF == 0) print a }' {{cluster_yaml}})
-    quorum_refused="$quorum_refused; the voters in {{cluster_yaml}} that answer: $(quorum_list "${answering[@]}"), that do not: $(quorum_list "${silent[@]}") (a majority of them silent: lost quorum, docs/replace-dead-node.md)"
+    quorum_refused="$quorum_refused; the voters in {{cluster_yaml}} that answer: $(quorum_list "${answering[@]}"), that do not: $(quorum_list "${silent[@]}") (a majority of them silent: quorum lost, nothing was changed; recover by hand: $quorum_runbook)"
   fi
 else
   quorum_voters=$(printf '%s\n' "$quorum_status" | {{datastore_voters}})
@@ -59,9 +60,9 @@ else
   others=$n
   if [ -n "$away" ] && quorum_in "$away" "${counted[@]}"; then others=$((n - 1)); fi
   if [ "$n" -eq 0 ]; then
-    quorum_refused="the datastore lists no voters: it has lost its quorum (docs/replace-dead-node.md: lost quorum)"
+    quorum_refused="the datastore lists no voters: quorum lost, nothing was changed; recover by hand: $quorum_runbook"
   elif [ "${#removed[@]}" -gt 0 ] && [ "$all_a" -lt $((all_n / 2 + 1)) ]; then
-    quorum_refused="removing ${removed[*]} needs a majority of the $all_n voters answering, and $all_a answer: the datastore has lost its quorum (docs/replace-dead-node.md: lost quorum)"
+    quorum_refused="removing ${removed[*]} needs a majority of the $all_n voters answering, and $all_a answer: quorum lost, nothing was changed; recover by hand: $quorum_runbook"
   elif [ "$a" -lt "$need" ]; then
     quorum_refused="$voters_text, fewer than the $need a majority needs"
   elif [ "${#pending[@]}" -gt 0 ] && [ "${#silent[@]}" -gt 0 ]; then

@@ -54,6 +54,7 @@ def copy_self(dst):
 
 UNREACHABLE_ADDRESS = "10.0.2.15"
 BIN_DIR = "/usr/local/bin"
+BACKEND = "/var/snap/microk8s/current/var/kubernetes/backend"
 IDENTITY_FILE = os.path.join(BIN_DIR, ".elma365-lab-node.json")
 EXTERNAL_SERVICES = ["PostgreSQL", "MongoDB", "S3", "Redis", "RabbitMQ"]
 SELF = os.path.realpath(__file__)
@@ -88,10 +89,33 @@ def identity():
     return node, address, state
 
 
+def sim_dir():
+    """The lab's lab/sim folder: where this file is, or (a copy installed as a node's tool) where
+    the node's identity file says."""
+    here = os.path.dirname(SELF)
+    if os.path.exists(os.path.join(here, "datastore.py")):
+        return here
+    try:
+        with open(IDENTITY_FILE) as f:
+            return json.load(f)["sim"]
+    except (OSError, ValueError, KeyError):
+        raise Fail("elma365 lab: cannot find the lab's datastore module (no \"sim\" in %s)" % IDENTITY_FILE)
+
+
 class Lab:
     def __init__(self):
         self.node, self.address, self.state_dir = identity()
         self._lock_fd = None
+        self._datastore = None
+
+    @property
+    def datastore(self):
+        """This node's dqlite (lab/sim/datastore.py), imported on first use: most calls need none."""
+        if self._datastore is None:
+            sys.path.insert(0, sim_dir())
+            import datastore
+            self._datastore = datastore.Datastore(self.address)
+        return self._datastore
 
     # -- files ------------------------------------------------------------
     def path(self, name):
@@ -158,7 +182,6 @@ class Lab:
         st.setdefault("updatingHamode", None)
         st.setdefault("hamodeUpdated", [])
         st.setdefault("restarts", 0)
-        st.setdefault("datastore", {})
         return st
 
     def save(self, st):
@@ -348,6 +371,9 @@ def installer(lab, args):
             copy_self(dst)
             os.chmod(dst, 0o755)
     produce_certs(lab, cluster_ca=True)
+    lab.datastore.install()
+    if not mk_down(lab.load(), lab.node):
+        lab.datastore.start()   # MicroK8s' services start with its snap, its datastore among them
 
     with lab as st:
         if st["installed"] and st["main"] and st["main"]["name"] != lab.node:
@@ -368,13 +394,15 @@ def installer(lab, args):
         s.update(settings)
         s["external"] = external
         s.setdefault("ha", False)
-        if not st["datastore"]:
-            st["datastore"] = kubernetes_objects(domain)
         ns = lab.node_state(st)
         ns["up"] = True
         ns["microk8s"] = INSTALLER_CHANNEL
         ns.pop("revision", None)
         lab.save(st)
+    if lab.datastore.running():
+        lab.datastore.start(wait_ready=True)   # serving its data: the demo's table exists
+        if lab.datastore.dump() == {}:
+            lab.datastore.load(kubernetes_objects(domain))
     print("ELMA365 has been installed successfully: http://%s" % domain)
     return 0
 
@@ -639,6 +667,7 @@ def mk_join(lab, args):
         print("Waiting for this node to finish joining the cluster. .. .. .. .")
         sys.stdout.flush()
         lab.sleep("join")
+        join_datastore(lab, None if worker else datastore_endpoint(addr))
         ok = True
     finally:
         with lab as st:
@@ -664,6 +693,52 @@ def mk_join(lab, args):
             lab.save(st)
     print("Successfully joined the cluster.")
     return 0
+
+
+def datastore_endpoint(address):
+    return "%s:19001" % address
+
+
+def join_datastore(lab, member):
+    """The joining node's datastore: its own data wiped, then (a control plane node) joined to the
+    cluster of `member` and waited for until go-dqlite's roles settle (app/roles.go: a cluster of
+    fewer than 3 keeps one voter, the others spare; from 3 on, 3 voters, then up to 3 standbys, the
+    rest spare). A worker keeps no datastore."""
+    ds = lab.datastore
+    ds.wipe()
+    if member is None:
+        return
+    ds.start(join=member, wait_ready=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        members = ds.members() or []
+        roles = {m["Address"]: m["Role"] for m in members}
+        voters = list(roles.values()).count(0)
+        if ds.endpoint in roles and (len(roles) < 3 or (roles[ds.endpoint] in (0, 1) and voters >= 3)):
+            return
+        time.sleep(0.3)
+    raise Fail("Connection failed. The datastore of %s did not settle in the cluster of %s (500)"
+               % (lab.node, member))
+
+
+def datastore_roles(lab, st):
+    """(voters, standbys) as the cluster's dqlite lists them, asked from this node (its
+    cluster.yaml; a worker asks the main node), each as MicroK8s lists it: a datastore no node
+    ever joined is on 127.0.0.1 (the lab's listens on the node's own address: the lab's nodes share
+    one network). None when no leader answers: the quorum is lost, or no datastore runs."""
+    main = st["main"]
+    members = lab.datastore.members(fallback=datastore_endpoint(main["address"]) if main else None)
+    if members is None:
+        return None
+    names = dict((a, n) for n, a in st["addresses"].items())
+    names[lab.address] = lab.node
+
+    def shown(member):
+        host = member.rsplit(":", 1)[0]
+        moved = st["nodes"].get(names.get(host), {}).get("datastore")
+        return member if moved else datastore_endpoint("127.0.0.1")
+    return ([shown(m["Address"]) for m in members if m["Role"] == 0],
+            [shown(m["Address"]) for m in members if m["Role"] == 1])
 
 
 def mk_down(st, node):
@@ -695,37 +770,6 @@ def node_ready(lab, st):
     return bool(st["nodes"].get(lab.node, {}).get("up"))
 
 
-DQLITE_PORT = 19001
-
-
-def dqlite_answers(address):
-    """Whether the dqlite node at `address` answers: its port takes a connection (the lab runs
-    lab/sim/datastore-port there while the node lives; killing the node closes it)."""
-    import socket  # imported here: every call of the simulated tools pays for its imports
-    try:
-        with socket.create_connection((address, DQLITE_PORT), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def dqlite_voters(st, node):
-    """The datastore's voters as `node` knows them (their datastore addresses: 127.0.0.1 until a node
-    first joined, a cluster of one), with whether each is away (refreshing; dqlite_away)."""
-    if node not in st["members"]:
-        return [("127.0.0.1", False)]   # a lone MicroK8s
-    return [(st["nodes"].get(n, {}).get("datastore") or "127.0.0.1", dqlite_away(st, n))
-            for n in st["members"] if n not in st["workers"]]
-
-
-def dqlite_leader(lab, st):
-    """Whether the datastore has a leader, as seen from this node: a majority of its voters answer
-    (this node's own dqlite counts as answering: it runs this tool; a voter away does not)."""
-    voters = dqlite_voters(st, lab.node)
-    answering = [a for a, away in voters if not away and (a in ("127.0.0.1", lab.address) or dqlite_answers(a))]
-    return len(answering) >= len(voters) // 2 + 1
-
-
 def mk_status(lab, args):
     wait = "--wait-ready" in args
     timeout = None
@@ -743,21 +787,24 @@ def mk_status(lab, args):
     # configuration, so a dead voter is still listed.
     while True:
         st = lab.load()
-        ready = node_ready(lab, st) and dqlite_leader(lab, st)
-        if ready or not wait:
+        roles = datastore_roles(lab, st) if node_ready(lab, st) else None
+        if roles is not None or not wait:
             break
         if deadline is not None and time.time() >= deadline:
             raise Fail("microk8s is not running. Timed out waiting for the node to become ready.")
         time.sleep(0.2)
-    if not ready:
+    if roles is None:
         print("microk8s is not running. Use microk8s inspect for a deeper inspection.")
         return 1
-    # a voter away for a refresh is listed again once it is back
-    masters = [a for a, away in dqlite_voters(st, lab.node) if not away]
+    # scripts/wrappers/status.py (print_pretty, get_dqlite_info): the voters and standbys of the
+    # datastore, from dqlite's `.cluster` (Role 0 and 1). The lab leaves out a voter away for a
+    # refresh (listed again once it is back).
+    away = set(datastore_endpoint(st["addresses"].get(n, "")) for n in st["nodes"] if dqlite_away(st, n))
+    voters, standbys = ([m for m in ms if m not in away] for ms in roles)
     print("microk8s is running")
-    print("high-availability: %s" % ("yes" if len(masters) >= 3 else "no"))
-    print("  datastore master nodes: %s" % " ".join("%s:19001" % a for a in masters))
-    print("  datastore standby nodes: none")
+    print("high-availability: %s" % ("yes" if len(voters) >= 3 else "no"))
+    print("  datastore master nodes: %s" % (" ".join(voters) or "none"))
+    print("  datastore standby nodes: %s" % (" ".join(standbys) or "none"))
     print("addons:")
     print("  enabled:")
     print("    dns                  # (core) CoreDNS")
@@ -789,40 +836,70 @@ def mk_leave(lab, args):
         lab.node_state(st)["up"] = False
         lab.node_state(st).pop("datastore", None)   # a lone MicroK8s again, on 127.0.0.1
         lab.save(st)
+    leave_datastore(lab)
     print("Generating new cluster certificates.\nWaiting for node to start.")
     return 0
 
 
+def leave_datastore(lab):
+    """leave.py's reset_current_dqlite_installation: stop this node's datastore, `.remove` it
+    through the other members, then a fresh datastore of its own (a worker has none to remove)."""
+    ds = lab.datastore
+    was_member = ds.running() or os.path.exists(os.path.join(BACKEND, "cluster.yaml"))
+    ds.stop()
+    if was_member and not ds.remove(ds.endpoint):
+        raise Fail("Contacting node %s failed. Error:\nTimeoutError('no dqlite leader answered')" % ds.endpoint, rc=2)
+    ds.wipe()
+    ds.start()
+
+
+# the dqlite shell as remove_node.py runs it (get_dqlite_endpoints, delete_dqlite_node)
+DQLITE_ARGV = ("['/snap/microk8s/current/bin/dqlite', '-s', "
+               "'file:///var/snap/microk8s/current/var/kubernetes/backend/cluster.yaml', '-c', "
+               "'/var/snap/microk8s/current/var/kubernetes/backend/cluster.crt', '-k', "
+               "'/var/snap/microk8s/current/var/kubernetes/backend/cluster.key', '-f', 'json', 'k8s', '%s']")
+
+
 def mk_remove_node(lab, args):
+    """MicroK8s' scripts/wrappers/remove_node.py (remove_dqlite_node) on the lab's real dqlite: the
+    node's endpoint as the datastore's `.cluster` lists it (get_dqlite_endpoints); a node listed there
+    is refused without --force (on stdout, exit 1); with --force, delete_dqlite_node runs `.remove
+    <ep>`, which needs the datastore's leader; when it fails: "Contacting node <own ep> failed.
+    Error:", repr(err), exit 2. Without a leader the first `kubectl get no` fails: "Node <n> does not
+    exist in Kubernetes.", exit 1 (with --force, its `.cluster` read then fails uncaught). Nothing is
+    printed when it succeeds."""
     force = "--force" in args
     rest = [a for a in args if a != "--force"]
     if len(rest) != 1:
         raise Fail("usage: microk8s remove-node <node> [--force]")
     name = rest[0]
+    st = lab.load()
+    if not st["main"] or st["main"]["name"] != lab.node:
+        raise Fail("microk8s remove-node: run this on the main node of the cluster")
+    if name == lab.node:
+        raise Fail("microk8s remove-node: cannot remove the node you are running on")
+    listed = lab.datastore.members()
+    if listed is None:
+        print("Node %s does not exist in Kubernetes." % name)
+        if force:
+            print("Attempting to remove %s from dqlite." % name)
+            raise Fail("Traceback (most recent call last):\nsubprocess.CalledProcessError: Command %s returned "
+                       "non-zero exit status 1." % (DQLITE_ARGV % ".cluster"))
+        return 1
+    gone = datastore_endpoint(st["addresses"].get(name, ""))
+    if name in st["members"] and gone in [m["Address"] for m in listed]:
+        if not force:
+            print("Removal failed. Node %s is registered with dqlite. Please, run first 'microk8s leave' on "
+                  "the departing node. \nIf the node is not available anymore and will never attempt to join "
+                  "the cluster in the future use the '--force' flag \nto unregister the node while removing it."
+                  % name)
+            return 1
+        if not lab.datastore.remove(gone):
+            print("Contacting node %s failed. Error:" % lab.datastore.endpoint)
+            print("CalledProcessError(1, %s)" % (DQLITE_ARGV % (".remove " + gone)))
+            return 2
     with lab as st:
-        if not st["main"] or st["main"]["name"] != lab.node:
-            raise Fail("microk8s remove-node: run this on the main node of the cluster")
-        if name == lab.node:
-            raise Fail("microk8s remove-node: cannot remove the node you are running on")
         if name in st["members"]:
-            # MicroK8s' scripts/wrappers/remove_node.py (remove_dqlite_node): a node still in dqlite
-            # is refused without --force (on stdout, exit 1); with --force, delete_dqlite_node runs
-            # `dqlite ... k8s ".remove <ep>"`, which needs the datastore's leader (a majority of its
-            # voters); when it fails: "Contacting node <own ep> failed. Error:", repr(err), exit 2.
-            if not force:
-                print("Removal failed. Node %s is registered with dqlite. Please, run first 'microk8s leave' on "
-                      "the departing node. \nIf the node is not available anymore and will never attempt to join "
-                      "the cluster in the future use the '--force' flag \nto unregister the node while removing it."
-                      % name)
-                return 1
-            if not dqlite_leader(lab, st):
-                print("Contacting node %s:19001 failed. Error:" % lab.address)
-                print("CalledProcessError(1, ['/snap/microk8s/current/bin/dqlite', '-s', "
-                      "'file:///var/snap/microk8s/current/var/kubernetes/backend/cluster.yaml', '-c', "
-                      "'/var/snap/microk8s/current/var/kubernetes/backend/cluster.crt', '-k', "
-                      "'/var/snap/microk8s/current/var/kubernetes/backend/cluster.key', '-f', 'json', 'k8s', "
-                      "'.remove %s:19001'])" % st["nodes"].get(name, {}).get("datastore", name))
-                return 2
             st["members"].remove(name)
             if name in st["workers"]:
                 st["workers"].remove(name)
@@ -836,7 +913,7 @@ def mk_remove_node(lab, args):
             raise Fail("Node %s does not exist in Kubernetes." % name)
         uncordoned(st, name)
         lab.save(st)
-    return 0   # remove_node.py prints nothing when it succeeds
+    return 0
 
 
 # kubectl options that take a value as the next word (`--timeout 60s`), for telling the node names apart
@@ -998,6 +1075,11 @@ def mk_kubectl(lab, args):
     if st_stopped(lab):
         # the API server of this node is down: every kubectl call fails as kubectl does
         raise Fail("The connection to the server 127.0.0.1:16443 was refused - did you specify the right host or port?")
+    st = lab.load()
+    if lab.node in st["members"] and datastore_roles(lab, st) is None:
+        # the API server runs but its datastore has no leader (a lost quorum): requests time out
+        raise Fail("Error from server (Timeout): the server was unable to return a response in the time allotted, "
+                   "but may still be processing the request")
     verb = args[0] if args else ""
     if verb == "get" and args[1:2] and args[1] in ("pods", "pod", "po"):
         return mk_get_pods(lab, args[2:])
@@ -1011,7 +1093,12 @@ def mk_kubectl(lab, args):
 
 
 def mk_stop_start(lab, up):
-    """`microk8s stop` / `microk8s start` on this node: while stopped, `status` says it is not running."""
+    """`microk8s stop` / `microk8s start` on this node: while stopped, `status` says it is not running.
+    Its datastore stops and starts with it (k8s-dqlite is one of the snap's services)."""
+    if up:
+        lab.datastore.start()
+    else:
+        lab.datastore.stop()
     with lab as st:
         lab.node_state(st)["up"] = up
         lab.node_state(st)["stopped"] = not up
@@ -1054,19 +1141,23 @@ def mk_version(lab, args):
     return 0
 
 
-# The lab's Kubernetes datastore: `st["datastore"]`, key -> value (as kine keeps Kubernetes' objects
-# in dqlite). These two functions are what `k8s-dqlite migrator --mode backup-dqlite / restore-to-dqlite`
-# does to it; a real datastore in the lab replaces these two and nothing else of dbctl.
+# The lab's Kubernetes datastore is its real dqlite (lab/sim/datastore.py: the demo's key/value table
+# stands for kine's). These two functions are what `k8s-dqlite migrator --mode backup-dqlite /
+# restore-to-dqlite` does to it; the rest of dbctl is MicroK8s' dbctl.py (mk_dbctl).
 def datastore_backup_to(lab, db_dir):
     """`--mode backup-dqlite --db-dir DIR`: the datastore's entries into DIR (created); the
     migrator's exit status. With the lab fault `dbctl_empty_backup` it writes nothing and exits 0,
     as MicroK8s 1.27+ does in canonical/microk8s#4308 (an archive of an empty folder)."""
     with lab as st:
         require_member(lab, st)
-        entries = dict(st["datastore"])
     os.makedirs(db_dir, exist_ok=True)
     if lab.faults().get("dbctl_empty_backup"):
         return 0
+    entries = lab.datastore.dump()
+    if entries is None:
+        # the migrator waits for a dqlite leader forever (#2348); the lab gives up
+        print("lab migrator: the datastore does not answer (no dqlite leader)", file=sys.stderr)
+        return 1
     with open(os.path.join(db_dir, "kine.json"), "w") as f:
         json.dump(entries, f, indent=1, sort_keys=True)
     return 0
@@ -1082,8 +1173,9 @@ def datastore_restore_from(lab, db_dir):
         return 1
     with lab as st:
         require_member(lab, st)
-        st["datastore"] = entries
-        lab.save(st)
+    if not lab.datastore.load(entries):
+        print("lab migrator: the datastore does not answer (no dqlite leader)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -1448,6 +1540,8 @@ def snap(lab, args):
         copy_self(dst)
         os.chmod(dst, 0o755)
         produce_certs(lab)   # the snap's install hook
+        lab.datastore.install()
+        lab.datastore.start()   # a lone MicroK8s: a datastore of its own
         with lab as st:
             lab.node_state(st)["microk8s"] = channel or "latest/stable"
             lab.node_state(st).pop("revision", None)
@@ -1652,6 +1746,7 @@ def refresh_microk8s(lab, channel):
         ns["up"] = False
         ns.pop("stuck", None)
         lab.save(st)
+    lab.datastore.stop()   # snapd stops the snap's services for the refresh, k8s-dqlite among them
     faults = lab.faults()
     failed = fault_names(faults.get("refresh_fail"), lab.node)
     stuck = fault_names(faults.get("refresh_stuck"), lab.node)
@@ -1670,6 +1765,9 @@ def refresh_microk8s(lab, channel):
             else:
                 ns["up"] = was_up and not ns.get("stopped")
             lab.save(st)
+            back = not ns.get("stuck") and not ns.get("stopped")
+        if back:
+            lab.datastore.start()
     if failed:
         unit = "snap.microk8s.daemon-kubelite.service"
         raise Fail('error: cannot perform the following tasks:\n'
@@ -1742,11 +1840,24 @@ def auto_held(lab, ns):
     return False
 
 
+def snapd_boot(lab):
+    """At boot, snapd starts the services of the installed snaps that `microk8s stop` did not
+    disable: MicroK8s' datastore (none on a worker, none while a refresh left it stuck)."""
+    st = lab.load()
+    ns = st["nodes"].get(lab.node, {})
+    if microk8s_installed() and lab.node not in st["workers"] and not ns.get("stopped") and not ns.get("stuck"):
+        lab.datastore.start()
+    return 0
+
+
 def snapd(lab, args):
     """`snapd auto-refresh` (lab only, lab/sim/snapd): what snapd's refresh timer does on its own, to
     MicroK8s on this node: nothing while refreshes are held, else a refresh within its channel."""
+    if args == ["boot"]:
+        return snapd_boot(lab)
     if args != ["auto-refresh"]:
-        raise Fail("usage: snapd auto-refresh (the lab's stand-in for snapd's refresh timer)")
+        raise Fail("usage: snapd auto-refresh|boot (the lab's stand-in for snapd's refresh timer and for its "
+                   "start of the snaps' services at boot)")
     if not microk8s_installed():
         print("auto-refresh: microk8s is not installed")
         return 0
@@ -1782,6 +1893,12 @@ def main(argv):
         rc = e.rc
     except KeyboardInterrupt:
         rc = 130
+    except Exception as e:
+        if type(e).__name__ != "DatastoreError":
+            raise
+        sys.stdout.flush()
+        sys.stderr.write("%s\n" % e)
+        rc = 1
     finally:
         if lab is not None:
             try:

@@ -22,7 +22,7 @@ from .base import DRIFT, OK, SKIP, Checks, Row
 from .certificates import certificates
 from .elma365 import elma365
 from .haproxy import haproxy
-from .microk8s import datastore, kubeconfig, microk8s_running, reachability, ready, refreshes_held, versions
+from .microk8s import datastore, kubeconfig, microk8s_running, quorum, reachability, ready, refreshes_held, versions
 
 __all__ = ["DRIFT", "OK", "SKIP", "Row", "compare"]
 
@@ -30,8 +30,8 @@ __all__ = ["DRIFT", "OK", "SKIP", "Row", "compare"]
 def compare(site: Site, hosts: Mapping[str, HostOutput], ctx: Context = Context()) -> list[Row]:
     """Every check, in the order printed: nodes, cluster, ELMA365 settings, kubeconfig, HAProxy."""
     c = Checks(site, hosts, ctx)
-    for check in (reachability, microk8s_running, ready, versions, refreshes_held, datastore, backups, certificates, elma365,
-                  kubeconfig, haproxy):
+    for check in (reachability, microk8s_running, ready, versions, refreshes_held, datastore, quorum, backups, certificates,
+                  elma365, kubeconfig, haproxy):
         check(c)
     order = {n.name: i for i, n in enumerate(site.nodes)}
     return sorted(c.rows, key=lambda r: (0, order[r.where]) if r.where in order else

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ... import names
-from ...facts.microk8s import parse_channel, parse_kubeconfig_summary, parse_microk8s_version
+from ...facts.microk8s import Quorum, parse_channel, parse_kubeconfig_summary, parse_microk8s_version, parse_quorum
 from ...facts.node import LONE_DATASTORE, datastore_address
 from ...facts.sections import last_line
 from ...site import Node
@@ -41,7 +41,40 @@ def microk8s_running(c: Checks) -> None:
             c.add(node.name, "MicroK8s running", "running", "running", True)
         else:
             found = "not running" if "not running" in s.out else f"unknown: {last_line(s)}"
+            q = quorum_of(c, node)
+            if q is not None and q.own == "down":
+                found += " (stopped: its datastore does not answer)"
+            elif q is not None and q.state == "lost":
+                found += " (its datastore has no quorum)"
             c.add(node.name, "MicroK8s running", "running", found, False, c.node_repair(node))
+
+
+def quorum_of(c: Checks, node: Node) -> Optional[Quorum]:
+    s = c.section(node.name, names.READ_QUORUM)
+    return parse_quorum(s.out) if s is not None else None
+
+
+def quorum(c: Checks) -> None:
+    """Whether the datastore has a leader (a majority of its voters answers), as the reachable nodes
+    read it; a lost quorum is repaired by hand (docs/lost-quorum.md), never by `pulumi up`."""
+    check, expected = "datastore quorum", "a leader (a majority of the voters answers)"
+    seen = {n.name: q for n in c.active if (q := quorum_of(c, n)) is not None and q.state != "none"}
+    if not seen:
+        c.add("cluster", check, expected, "not checked: no reachable node keeps a datastore", None)
+        return
+    lost = {name: q for name, q in seen.items() if q.state == "lost"}
+    name, q = next(iter((lost or seen).items()))
+    found = (f"voters answering: {' '.join(q.answering) or 'none'}; not answering: {' '.join(q.silent) or 'none'} "
+             f"(read on {name})")
+    if lost:
+        survivors = ",".join(n.name for n in c.active if datastore_address(n) in q.answering) or "<node>,..."
+        c.add("cluster", check, expected, "LOST: " + found, False,
+              manual(f"quorum lost: nothing is changed by pulumi up; recover by hand (docs/lost-quorum.md): "
+                     f"make recover STACK=<stack> SURVIVORS={survivors}"))
+    elif any(q.state == "ok" for q in seen.values()):
+        c.add("cluster", check, expected, "holds: " + found, True)
+    else:
+        c.add("cluster", check, expected, "unknown: " + found, None)
 
 
 def ready(c: Checks) -> None:
