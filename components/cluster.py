@@ -210,10 +210,9 @@ def backup_places(site: Site, servers: dict[str, Server]) -> tuple[BackupPlace, 
                           BACKUP_DIR) for n in site.active if n != site.main]
     backup_host = backup_host_read(site)
     if backup_host:
-        host, port, user, folder, sudo = backup_host
-        key = site.install.datastore_backup_host.host_key
-        places.append(BackupPlace(Server(host, connection(site, host, port=port, user=user, host_key=key), sudo),
-                                  host, port, user, "-", folder))
+        b = backup_host
+        places.append(BackupPlace(Server(b.host, connection(site, b.host, port=b.port, user=b.user, host_key=b.host_key),
+                                         b.sudo), b.host, b.port, b.user, "-", b.folder))
     return tuple(places)
 
 

@@ -27,6 +27,7 @@ API:
     site.down()
 """
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -38,6 +39,17 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM_DIR = os.path.join(HERE, "sim")
+
+
+def _sim_module(name):
+    """A module of the simulator (lab/sim/, standard library only): the harness reads what the nodes read."""
+    spec = importlib.util.spec_from_file_location("lab_" + name, os.path.join(SIM_DIR, name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DATASTORE = _sim_module("datastore")
 SIM = os.path.join(SIM_DIR, "elma365sim.py")
 PYTHON = "/usr/bin/python3"
 SSHD = "/usr/sbin/sshd"
@@ -121,14 +133,6 @@ def _mnt_ns(pid):
         return os.readlink("/proc/%d/ns/mnt" % pid)
     except OSError:
         return None
-
-
-def _port_open(address, port, timeout=0.2):
-    try:
-        with socket.create_connection((address, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def _port_free(address, port):
@@ -270,10 +274,7 @@ class LabSite:
     def _dqlite(self):
         """The cluster's real dqlite (lab/sim/datastore.py), asked from outside every node: through
         each member's endpoint, as a client that knows no cluster.yaml."""
-        import importlib.util
-        spec = importlib.util.spec_from_file_location("lab_datastore", os.path.join(SIM_DIR, "datastore.py"))
-        ds = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(ds)
+        ds = DATASTORE
         st = self.state()
         addresses = [st["addresses"][m] for m in st.get("members", []) if m in st.get("addresses", {})]
         if not addresses:
@@ -581,7 +582,7 @@ class LabSite:
         while time.time() < deadline:
             if pid is None or not _pid_alive(pid):
                 break
-            if _port_open(h["address"], h["port"]):
+            if DATASTORE.listening(h["address"], h["port"]):
                 ns = _mnt_ns(pid)
                 if ns and ns != _mnt_ns(os.getpid()):
                     with open(os.path.join(self.run, "%s.ns" % key), "w") as f:

@@ -49,26 +49,35 @@ def recover_argv(lab: Lab, *extra: str, survivors: str = "elma365-1") -> list[st
             "--key", lab.info["privateKeyPath"], "--survivors", survivors, *extra]
 
 
-def lose_two_voters(lab: Lab) -> None:
-    """A cluster built by hand (lab/by_hand.py), an entry written, then elma365-2 and elma365-3 die:
-    their servers and their dqlite are gone at once."""
-    by_hand.build_cluster(lab.site, NODES, ha=True, haproxy=True)
-    assert len(voters(lab)) == 3
+def standbys(lab: Lab) -> list[str]:
+    status = by_hand.run(lab.site, "elma365-1", "microk8s status").stdout
+    line = next(x for x in status.splitlines() if "datastore standby nodes:" in x)
+    return [x for x in line.split(":", 1)[1].split() if x != "none"]
+
+
+def lose_two_voters(lab: Lab, nodes: list[str] = NODES) -> list[str]:
+    """A cluster built by hand (lab/by_hand.py), an entry written, then the two voters other than
+    elma365-1 die: their servers and their dqlite are gone at once. Returns the dead ones."""
+    by_hand.build_cluster(lab.site, nodes, ha=True, haproxy=True)
+    assert len(voters(lab)) == 3 and len(standbys(lab)) == min(len(nodes) - 3, 3)
     put(lab, "before-loss", "kept")
     # a site that ran a while: each node's cluster.yaml lists the members (go-dqlite refreshes it
     # from the leader periodically, not at each join)
     known = os.path.join(lab.site.nodes_dir, "elma365-1", "var/snap/microk8s/current/var/kubernetes/backend/cluster.yaml")
     deadline = time.monotonic() + 120
-    while open(known).read().count("Address:") < 3:
+    while open(known).read().count("Address:") < len(nodes):
         assert time.monotonic() < deadline, open(known).read()
         time.sleep(1)
-    lab.site.stop_node("elma365-2")
-    lab.site.stop_node("elma365-3")
+    by_address = {f"{address(lab, n)}:19001": n for n in nodes}
+    dead = sorted(by_address[v] for v in voters(lab) if by_address[v] != "elma365-1")
+    for name in dead:
+        lab.site.stop_node(name)
     # the survivor's leader steps down once it misses its followers (raft's election timeout)
     deadline = time.monotonic() + 60
     while by_hand.run(lab.site, "elma365-1", "microk8s status", check=False).returncode == 0:
         assert time.monotonic() < deadline, "elma365-1 still serves without its quorum"
         time.sleep(1)
+    return dead
 
 
 def test_two_lost_voters_refuse_pulumi_up_and_make_recover_brings_the_survivor_back_with_its_data(new_lab):
@@ -162,3 +171,22 @@ def test_after_the_recovery_pulumi_up_takes_the_lost_nodes_out_and_two_new_serve
     mark = lab.mark()
     again = lab.up(values)
     assert again.ok and lab.journal(mark) == []   # a second up runs nothing
+
+
+def test_three_survivors_a_voter_and_two_standbys_get_the_newest_log_and_are_3_voters_again(new_lab):
+    # five nodes: three voters and two standbys (go-dqlite's roles); two voters die, and the survivors
+    # are the last voter and both standbys: the source's raft log is copied to the other two
+    lab = new_lab(nodes=5, all_nodes=True)
+    names = [f"elma365-{i}" for i in range(1, 6)]
+    dead = lose_two_voters(lab, names)
+    survivors = [n for n in names if n not in dead]
+    lab.stack.configure(lab.values)
+    done = subprocess.run(recover_argv(lab, "--yes", survivors=",".join(survivors)), capture_output=True, text=True,
+                          timeout=900, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4. copy the raft log of " in done.stdout, done.stdout
+    assert get(lab, "before-loss") == "kept\n"
+    assert sorted(voters(lab)) == sorted(f"{address(lab, n)}:19001" for n in survivors)
+    put(lab, "after-recovery", "written")
+    for i, name in enumerate(names):
+        assert (f"nodes[{i}] ({name}): decommission: force" in done.stdout) == (name in dead), done.stdout

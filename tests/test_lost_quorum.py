@@ -3,9 +3,11 @@
 The facts themselves are read from real dqlite in the lab (tests/test_lab_lost_quorum.py)."""
 from __future__ import annotations
 
+import socket
 import subprocess
 
 from components.facts.microk8s import parse_quorum
+from components.facts.node import datastore_probe
 from components.facts.sections import HostOutput, Section
 from components.render.preflight import parse_report, quorum_check
 from components.render.template import Text, fill
@@ -54,6 +56,25 @@ def test_a_healthy_datastore_and_a_node_without_one_pass():
     assert (rc, row["status"]) == (0, "ok") and f"voters answering: {A} {B} {C}; not answering: none" in row["detail"]
     row, rc = check("none", "none", "none")
     assert (rc, row["status"]) == (0, "ok") and "no datastore" in row["detail"]
+
+
+def test_the_voters_are_read_from_cluster_yaml_and_each_probed_on_its_port(tmp_path):
+    # one reader for the preflight's facts and the quorum gate (datastore-probe.sh); go-dqlite
+    # writes `- Address:` first, an older file may start an entry with `- ID:`
+    with socket.socket() as listening, socket.socket() as gone:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        gone.bind(("127.0.0.1", 0))
+        up, down = (f"127.0.0.1:{s.getsockname()[1]}" for s in (listening, gone))
+        (tmp_path / "cluster.yaml").write_text(
+            f"- Address: {up}\n  ID: 3297041220608546238\n  Role: 0\n"
+            f"- Address: 127.0.0.9:19001\n  ID: 2\n  Role: 1\n"
+            f"- ID: 3\n  Address: {down}\n  Role: 0\n- Address: 127.0.0.8:19001\n  ID: 4\n  Role: 2\n")
+        script = datastore_probe() + ('\nwhile read -r v; do if datastore_answers "$v"; then echo "$v up"; '
+                                      'else echo "$v down"; fi; done < <(datastore_voters "$1")')
+        done = subprocess.run(["bash", "-c", script, "probe", str(tmp_path / "cluster.yaml")],
+                              capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines() == [f"{up} up", f"{down} down"], done.stderr
 
 
 def test_quorum_facts_as_verify_reads_them():

@@ -16,14 +16,28 @@ LIST = f"bash -c {q(list_command())}"
 BACKUP_HOST = "backup-host"   # the backup host's answer, among the hosts make verify reads
 
 
-def backup_host_read(site: Site) -> Optional[tuple[str, int, str, str, bool]]:
-    """(host, port, user, folder, sudo) of the site's backup host, if it has one: a login other
-    than root runs its commands under sudo there."""
+@dataclass(frozen=True)
+class BackupHostLogin:
+    """How the program reaches the site's backup host: a login other than root runs its commands
+    under sudo there."""
+    host: str
+    port: int
+    user: str
+    folder: str
+    host_key: Optional[str]
+
+    @property
+    def sudo(self) -> bool:
+        return self.user != "root"
+
+
+def backup_host_read(site: Site) -> Optional[BackupHostLogin]:
+    """The site's backup host, if it has one, with the site's SSH settings where it sets none."""
     h = site.install.datastore_backup_host
     if h is None:
         return None
-    user = h.user or site.ssh.user
-    return h.host, h.port or site.ssh.port, user, h.path or f"{BACKUP_DIR}/{site.main.name}", user != "root"
+    return BackupHostLogin(h.host, h.port or site.ssh.port, h.user or site.ssh.user,
+                           h.path or f"{BACKUP_DIR}/{site.main.name}", h.host_key)
 
 
 def backup_host_script(site: Site, folder: str, sudo: bool) -> str:

@@ -107,10 +107,15 @@ def facts_script(node_name: str) -> str:
         quorum_facts()])
 
 
+def datastore_probe() -> str:
+    """The shell functions that read the voters from cluster.yaml and probe one (datastore-probe.sh)."""
+    return fill("datastore-probe.sh", probe_timeout=PROBE_TIMEOUT_SECONDS)
+
+
 def quorum_facts() -> str:
     """The datastore's quorum facts (quorum, voters, dqlite), after facts.sh's (its `fact`)."""
-    return fill("facts-datastore.sh", backend=BACKEND, dqlite=DQLITE, probe_timeout=PROBE_TIMEOUT_SECONDS,
-                leader_timeout=LEADER_TIMEOUT_SECONDS)
+    return fill("facts-datastore.sh", datastore_probe=Raw(datastore_probe()),  # rendered above
+                backend=BACKEND, dqlite=DQLITE, leader_timeout=LEADER_TIMEOUT_SECONDS)
 
 
 def read_facts(node_name: str, *, sudo: bool, address: Optional[str] = None) -> str:

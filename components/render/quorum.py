@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..facts.node import (BACKEND, LONE_DATASTORE, LOST_QUORUM_RUNBOOK, PROBE_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS,
-                          datastore_members)
+from ..facts.node import (BACKEND, LONE_DATASTORE, LOST_QUORUM_RUNBOOK, READ_TIMEOUT_SECONDS, datastore_members,
+                          datastore_probe)
 from .shell import remote
 from .template import Raw, Text, fill
 
@@ -104,7 +104,7 @@ def verdict(datastore: Datastore, change: Change) -> Verdict:
 def _fragment(change: Change, node_name: str, self_datastore: str) -> str:
     """quorum-gate.sh filled: sets quorum_refused or quorum_ok on the node `node_name`."""
     return fill("quorum-gate.sh", what_text=Text(change.what), node_text=Text(node_name),
-                probe_timeout=PROBE_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
+                datastore_probe=Raw(datastore_probe()), read_timeout=READ_TIMEOUT_SECONDS,  # rendered there
                 forced=list(change.forced), joining=list(change.joining),
                 datastore_voters=Raw(datastore_members("master")),  # Raw: the fact layer's filter
                 self_datastore=self_datastore, lone_datastore=LONE_DATASTORE, away=change.away,

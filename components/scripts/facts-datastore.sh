@@ -4,25 +4,24 @@
 #   quorum   ok | lost | none | unknown   none: no dqlite datastore here (no MicroK8s, a worker)
 #   voters   <addr>:19001=up|down ...     each voter, and whether its dqlite port answers
 #   dqlite   up | down | none             this node's own dqlite (down: MicroK8s stopped here)
+{{datastore_probe}}
 backend={{backend}}
-# shellcheck disable=SC2016 # the probe's own shell expands its argument
-answers() { timeout {{probe_timeout}} bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' probe "$1" 2>/dev/null; }
 quorum=none; voters_seen=""; own=none
 if [ -r "$backend/cluster.yaml" ] && [ -r "$backend/info.yaml" ]; then
   self=$(awk '$1 == "Address:" { print $2; exit }' "$backend/info.yaml")
   up=0; total=0
   while read -r voter; do
     total=$((total + 1))
-    if answers "$voter"; then
+    if datastore_answers "$voter"; then
       state=up; up=$((up + 1))
     else state=down
     fi
     voters_seen="${voters_seen:+$voters_seen }$voter=$state"
     if [ "$voter" = "$self" ]; then own=$state; fi
-  done < <(awk '$1 == "-" && $2 == "Address:" { a = $3 } $1 == "Role:" && $2 == 0 { print a }' "$backend/cluster.yaml")
+  done < <(datastore_voters "$backend/cluster.yaml")
   if [ "$own" = none ] && [ -n "$self" ]; then
     own=down   # a standby or a spare: whether its own port answers
-    if answers "$self"; then own=up; fi
+    if datastore_answers "$self"; then own=up; fi
   fi
   tls=()
   if [ -r "$backend/cluster.crt" ] && [ -r "$backend/cluster.key" ]; then

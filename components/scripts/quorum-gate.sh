@@ -5,12 +5,7 @@
 quorum_refused=""
 quorum_runbook={{runbook}}
 quorum_ok=""
-quorum_answers() {  # HOST:PORT
-  local host=${1%:*} port=${1##*:}
-  host=${host#[}; host=${host%]}
-  # shellcheck disable=SC2016  # the inner bash expands its own arguments
-  timeout {{probe_timeout}} bash -c 'exec 3<>"/dev/tcp/$1/$2"' probe "$host" "$port" >/dev/null 2>&1
-}
+{{datastore_probe}}
 quorum_in() {  # WORD LIST...: 0 when WORD is one of LIST
   local word=$1; shift
   local item
@@ -29,8 +24,8 @@ elif ! quorum_status=$(timeout {{read_timeout}} microk8s status 2>&1); then
   if [ -r {{cluster_yaml}} ]; then
     answering=(); silent=()
     while read -r voter; do
-      if [ "$voter" = {{self_datastore}} ] || quorum_answers "$voter"; then answering+=("$voter"); else silent+=("$voter"); fi
-    done < <(awk '/Address:/ { a = $NF } /Role:/ { if ($NF == 0) print a }' {{cluster_yaml}})
+      if [ "$voter" = {{self_datastore}} ] || datastore_answers "$voter"; then answering+=("$voter"); else silent+=("$voter"); fi
+    done < <(datastore_voters {{cluster_yaml}})
     quorum_refused="$quorum_refused; the voters in {{cluster_yaml}} that answer: $(quorum_list "${answering[@]}"), that do not: $(quorum_list "${silent[@]}") (a majority of them silent: quorum lost, nothing was changed; recover by hand: $quorum_runbook)"
   fi
 else
@@ -38,7 +33,7 @@ else
   counted=(); answering=(); silent=(); removed=(); removed_answering=(); pending=()
   for voter in $quorum_voters; do
     up=no
-    if [ "$voter" = {{self_datastore}} ] || [ "$voter" = {{lone_datastore}} ] || quorum_answers "$voter"; then up=yes; fi
+    if [ "$voter" = {{self_datastore}} ] || [ "$voter" = {{lone_datastore}} ] || datastore_answers "$voter"; then up=yes; fi
     if quorum_in "$voter" "${quorum_forced[@]}"; then
       removed+=("$voter")
       if [ "$up" = yes ]; then removed_answering+=("$voter"); fi

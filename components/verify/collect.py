@@ -79,9 +79,9 @@ def collect(site: Site, key_file: str, timeout: float = 180) -> dict[str, HostOu
             jobs[key] = (argv, host_script(site, haproxy_sections(site, with_stats)), stdin)
         backup_host = backup_host_read(site)
         if backup_host:
-            host, port, user, folder, sudo = backup_host
-            jobs[BACKUP_HOST] = (ssh.argv(BACKUP_HOST, host, port, user, site.install.datastore_backup_host.host_key),
-                                 backup_host_script(site, folder, sudo), None)
+            b = backup_host
+            jobs[BACKUP_HOST] = (ssh.argv(BACKUP_HOST, b.host, b.port, b.user, b.host_key),
+                                 backup_host_script(site, b.folder, b.sudo), None)
         with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
             futures = {name: pool.submit(ssh.run, argv, command, stdin, timeout)
                        for name, (argv, command, stdin) in jobs.items()}

@@ -63,7 +63,8 @@ def _cmdline(pid):
         return []
 
 
-def _listening(address, port, timeout=0.2):
+def listening(address, port, timeout=0.2):
+    """Whether address:port takes a TCP connection (the lab's harness uses it too)."""
     try:
         with socket.create_connection((address, port), timeout=timeout):
             return True
@@ -103,6 +104,11 @@ class Datastore:
     def running(self):
         return self.pid() is not None
 
+    def serving(self):
+        """Whether it serves its data: dqlite-demo (cmd/dqlite-demo) opens its API only after
+        `app.Ready` (joined, a leader known), as k8s-dqlite opens kine's endpoint only then."""
+        return listening(self.address, API_PORT)
+
     def start(self, join=None, wait_ready=False, timeout=60.0):
         """Starts this node's dqlite (nothing if it runs): a new node bootstraps a cluster of its own,
         or, with `join` (a member's endpoint), joins that one; a node with data starts as what it was.
@@ -129,7 +135,7 @@ class Datastore:
             os.replace(PIDFILE + ".tmp", PIDFILE)
         deadline = time.time() + timeout
         port = API_PORT if wait_ready else PORT
-        while not _listening(self.address, port):
+        while not listening(self.address, port):
             if (p.poll() is not None) if p else not self.running():
                 raise DatastoreError("dqlite on %s exited (see %s)" % (self.endpoint, LOG))
             if time.time() > deadline:

@@ -767,6 +767,8 @@ def node_ready(lab, st):
         return False         # `microk8s stop`, a refresh
     if lab.node not in st["members"]:
         return True          # standalone MicroK8s is running
+    if lab.datastore.running() and not lab.datastore.serving():
+        return False         # kubelite's API server answers once its own datastore serves (k8s-dqlite)
     return bool(st["nodes"].get(lab.node, {}).get("up"))
 
 

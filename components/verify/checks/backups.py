@@ -55,7 +55,7 @@ def backups(c: Checks) -> None:
             _place(c, node.name, BACKUP_DIR, s, place)
     backup_host = backup_host_read(c.site)
     if backup_host:
-        host, folder = backup_host[0], backup_host[3]
+        host, folder = backup_host.host, backup_host.folder
         out = c.hosts.get(BACKUP_HOST)
         if out is None or not out.reachable:
             c.add(host, CHECK, f"the last {keep} in {folder}", f"unreachable ({out.error if out else 'not read'})",
