@@ -135,7 +135,8 @@ def test_a_recovery_killed_halfway_and_run_again_converges_with_nothing_lost(new
     first = subprocess.Popen(recover_argv(lab, "--yes"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              cwd=ROOT, start_new_session=True)
     deadline = time.monotonic() + 120
-    while not (os.path.isdir(backups) and os.listdir(backups)) and first.poll() is None:
+    while not (os.path.isdir(backups) and any(n.endswith(".tar.gz") for n in os.listdir(backups))) \
+            and first.poll() is None:
         assert time.monotonic() < deadline, "the recovery never backed up elma365-1"
         time.sleep(0.02)
     os.killpg(first.pid, signal.SIGKILL)    # the operator's laptop dies right after the backup
@@ -145,7 +146,10 @@ def test_a_recovery_killed_halfway_and_run_again_converges_with_nothing_lost(new
     assert done.returncode == 0, done.stdout + done.stderr
     assert get(lab, "before-loss") == "kept\n"
     assert voters(lab) == [f"{address(lab, 'elma365-1')}:19001"]
-    assert len(os.listdir(backups)) == 2     # the first run's backup is kept
+    kept = sorted(os.listdir(backups))
+    assert len(kept) == 2 and all(n.endswith(".tar.gz") for n in kept), kept   # the first run's backup is kept
+    for name in kept:    # each one whole
+        assert subprocess.run(["tar", "-tzf", os.path.join(backups, name)], capture_output=True).returncode == 0
     # and once more, after it finished: the same end, nothing lost
     again = subprocess.run(recover_argv(lab, "--yes"), capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert again.returncode == 0, again.stdout + again.stderr

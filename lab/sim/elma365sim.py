@@ -1106,6 +1106,12 @@ def mk_stop_start(lab, up):
         lab.node_state(st)["stopped"] = not up
         lab.node_state(st).pop("stuck", None)   # a start (or a stop) restarts what a refresh left failing
         lab.save(st)
+    if up:
+        # microk8s-start.wrapper ends with utils.sh's wait_for_node: up to 60 s until the local API
+        # server lists a Ready node (so this node's datastore serves); exit 0 either way
+        deadline = time.time() + lab.duration("start_wait", 60.0)
+        while time.time() < deadline and not node_ready(lab, lab.load()):
+            time.sleep(0.5)
     print("Started." if up else "Stopped.")
     return 0
 
@@ -1748,11 +1754,13 @@ def refresh_microk8s(lab, channel):
         ns["up"] = False
         ns.pop("stuck", None)
         lab.save(st)
-    lab.datastore.stop()   # snapd stops the snap's services for the refresh, k8s-dqlite among them
     faults = lab.faults()
     failed = fault_names(faults.get("refresh_fail"), lab.node)
     stuck = fault_names(faults.get("refresh_stuck"), lab.node)
     try:
+        # snapd stops the snap's services for the refresh, k8s-dqlite among them (a signal while
+        # it waits for dqlite to exit still finishes the change)
+        lab.datastore.stop()
         lab.sleep("snap_refresh", 1.0)
     finally:
         with lab as st:
